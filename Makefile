@@ -1,0 +1,94 @@
+# sockserv: the one build. GNU make; `make help` lists the targets.
+#
+#   make            build the library, every server and client, and the tests
+#   make demo       install missing packages, build, and show the services at work
+#   make test       install missing packages, build, run every test; last line "N passed, N failed"
+#   make check-asan / check-tsan   the same tests under AddressSanitizer+UBSan / ThreadSanitizer
+#   make fuzz       libFuzzer targets (clang)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CXX      ?= g++
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build/release
+BIN      ?= bin
+OPTFLAGS ?= -O2 -g
+SANFLAGS ?=
+
+CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -pthread $(OPTFLAGS) $(SANFLAGS) -MMD -MP -Icommon
+LDFLAGS  := -pthread $(SANFLAGS)
+LIBS     := -lboost_program_options -lsystemd -lcrypto -lz
+
+LIB_SRCS    := $(wildcard common/*.cpp common/models/*.cpp)
+SERVER_SRCS := $(wildcard servers/*.cpp)
+CLIENT_SRCS := $(wildcard clients/*.cpp)
+UNIT_SRCS   := $(wildcard tests/unit/*.cpp)
+INTEG_SRCS  := $(wildcard tests/integration/*.cpp)
+
+LIB      := $(BUILD)/libsockserv.a
+LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
+PROGRAMS := $(patsubst servers/%.cpp,$(BIN)/%,$(SERVER_SRCS)) $(patsubst clients/%.cpp,$(BIN)/%,$(CLIENT_SRCS))
+UNIT_TESTS  := $(BUILD)/tests/unit-tests
+INTEG_TESTS := $(BUILD)/tests/integration-tests
+ALL_OBJS := $(LIB_OBJS) $(SERVER_SRCS:%.cpp=$(BUILD)/%.o) $(CLIENT_SRCS:%.cpp=$(BUILD)/%.o) \
+            $(UNIT_SRCS:%.cpp=$(BUILD)/%.o) $(INTEG_SRCS:%.cpp=$(BUILD)/%.o)
+
+.PHONY: all programs tests deps demo test run-tests check-asan check-tsan fuzz install clean help bench
+all: programs tests
+programs: $(PROGRAMS)
+tests: $(UNIT_TESTS) $(INTEG_TESTS)
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/%: $(BUILD)/servers/%.o $(LIB)
+	@mkdir -p $(BIN)
+	$(CXX) $(LDFLAGS) $< $(LIB) $(LIBS) -o $@
+
+$(BIN)/%: $(BUILD)/clients/%.o $(LIB)
+	@mkdir -p $(BIN)
+	$(CXX) $(LDFLAGS) $< $(LIB) $(LIBS) -o $@
+
+$(UNIT_TESTS): $(UNIT_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
+	$(CXX) $(LDFLAGS) $^ $(LIBS) -lboost_unit_test_framework -o $@
+
+$(INTEG_TESTS): $(INTEG_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
+	$(CXX) $(LDFLAGS) $^ $(LIBS) -lboost_unit_test_framework -o $@
+
+deps:
+	scripts/install-deps
+
+demo: deps
+	$(MAKE) programs
+	scripts/demo
+
+# The test command of README.md and CI: set-up, build, run, then one plain totals line.
+test: deps
+	$(MAKE) all
+	$(MAKE) run-tests
+
+run-tests:
+	scripts/run-tests $(BUILD) $(BIN)
+
+check-asan: deps
+	$(MAKE) BUILD=build/asan BIN=build/asan/bin OPTFLAGS="-O1 -g" \
+	  SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all run-tests
+
+check-tsan: deps
+	$(MAKE) BUILD=build/tsan BIN=build/tsan/bin OPTFLAGS="-O1 -g" SANFLAGS="-fsanitize=thread" all run-tests
+
+install: programs
+	scripts/install "$(DESTDIR)" "$(PREFIX)" "$(BIN)"
+
+clean:
+	rm -rf build bin
+
+help:
+	@sed -n '1,10p' Makefile
+
+-include $(ALL_OBJS:.o=.d)

@@ -1,0 +1,117 @@
+// The one place where EINTR, EAGAIN and partial reads and writes are dealt with.
+#include "io.hpp"
+
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "error.hpp"
+
+namespace sockserv {
+namespace {
+
+// Waits until `fd` is ready for `events`, or throws TimeoutError.
+void wait_for(int fd, short events, Deadline deadline, Waiter& waiter, const char* what) {
+  pollfd entry{fd, events, 0};
+  if (!waiter.wait(std::span(&entry, 1), deadline)) {
+    throw TimeoutError(std::string(what) + ": timed out");
+  }
+}
+
+}  // namespace
+
+Deadline Deadline::after(Millis delay) { return Deadline(Clock::now() + delay); }
+
+Deadline Deadline::after_or_never(Millis delay) {
+  return delay.count() > 0 ? after(delay) : never();
+}
+
+int Deadline::poll_timeout() const {
+  if (is_never()) return -1;
+  auto left = when_ - Clock::now();
+  if (left <= Clock::duration::zero()) return 0;
+  // Round up, so that a wait never ends a little before its deadline and spins.
+  auto ms = std::chrono::ceil<Millis>(left).count();
+  return ms > 1'000'000 ? 1'000'000 : static_cast<int>(ms);
+}
+
+bool PollWaiter::wait(std::span<pollfd> fds, Deadline deadline) {
+  for (;;) {
+    for (pollfd& entry : fds) entry.revents = 0;
+    int n = ::poll(fds.data(), fds.size(), deadline.poll_timeout());
+    if (n > 0) return true;
+    if (n == 0) {
+      if (deadline.expired()) return false;
+      continue;  // woke up a hair early: wait out the rest
+    }
+    // A signal arrived (SIGCHLD, SIGWINCH...): it is not our business, wait again with the
+    // time that is left.
+    if (errno != EINTR) throw_errno("poll");
+  }
+}
+
+Waiter& plain_waiter() {
+  static PollWaiter waiter;  // stateless, so sharing it between threads is safe
+  return waiter;
+}
+
+size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline, Waiter& waiter) {
+  for (;;) {
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("read");
+    // Non-blocking descriptor with nothing to read yet: wait, then try again.
+    wait_for(fd, POLLIN, deadline, waiter, "read");
+  }
+}
+
+size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline, Waiter& waiter) {
+  size_t done = 0;
+  while (done < buffer.size()) {
+    size_t n = read_some(fd, buffer.subspan(done), deadline, waiter);
+    if (n == 0) break;  // end of file
+    done += n;
+  }
+  return done;
+}
+
+void write_all(int fd, std::span<const std::byte> data, Deadline deadline, Waiter& waiter) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n >= 0) {
+      // A partial write: the socket buffer took only part of it. Send the rest next.
+      data = data.subspan(static_cast<size_t>(n));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("write");
+    wait_for(fd, POLLOUT, deadline, waiter, "write");
+  }
+}
+
+void write_all(int fd, std::string_view text, Deadline deadline, Waiter& waiter) {
+  write_all(fd, as_bytes(text), deadline, waiter);
+}
+
+void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count, Deadline deadline,
+               Waiter& waiter) {
+  off_t position = static_cast<off_t>(offset);
+  while (count > 0) {
+    // sendfile moves at most ~2 GiB per call; larger files simply take more calls.
+    size_t chunk = count > (1u << 30) ? (1u << 30) : static_cast<size_t>(count);
+    ssize_t n = ::sendfile(out_fd, file_fd, &position, chunk);
+    if (n > 0) {
+      count -= static_cast<uint64_t>(n);
+      continue;
+    }
+    if (n == 0) throw std::runtime_error("sendfile: file ended early (truncated while sending?)");
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("sendfile");
+    wait_for(out_fd, POLLOUT, deadline, waiter, "sendfile");
+  }
+}
+
+}  // namespace sockserv

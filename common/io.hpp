@@ -1,0 +1,88 @@
+// Full reads and writes over descriptors, with EINTR, partial transfers and deadlines
+// handled here and nowhere else.
+//
+// A short read or write is normal for sockets (the kernel moves what fits), and so is a
+// signal interrupting a call (EINTR). These helpers loop until the job is done, the peer
+// goes away, or the deadline passes. How they *wait* is a Waiter: a plain poll(2) by default,
+// something else (a coroutine that yields to an event loop) in other concurrency models.
+#pragma once
+
+#include <poll.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace sockserv {
+
+using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
+
+/// A point in time by which an operation must finish (or never).
+class Deadline {
+ public:
+  static Deadline never() { return Deadline(Clock::time_point::max()); }
+  static Deadline after(Millis delay);
+  static Deadline at(Clock::time_point when) { return Deadline(when); }
+  /// `after(delay)`, or never() when delay is zero: the "0 disables" convention of options.
+  static Deadline after_or_never(Millis delay);
+
+  bool is_never() const { return when_ == Clock::time_point::max(); }
+  bool expired() const { return !is_never() && Clock::now() >= when_; }
+  /// Milliseconds left, rounded up, for poll(2): -1 means wait forever.
+  int poll_timeout() const;
+  Clock::time_point when() const { return when_; }
+  Deadline earlier(Deadline other) const { return when_ < other.when_ ? *this : other; }
+
+ private:
+  explicit Deadline(Clock::time_point when) : when_(when) {}
+  Clock::time_point when_;
+};
+
+/// How a blocking-style call waits for descriptors to become ready.
+class Waiter {
+ public:
+  virtual ~Waiter() = default;
+  /// Waits until at least one of `fds` is ready (revents set) and returns true, or returns
+  /// false when the deadline passes. May throw ConnectionCut when the server is stopping.
+  virtual bool wait(std::span<pollfd> fds, Deadline deadline) = 0;
+};
+
+/// poll(2), retried after EINTR with the time that remains.
+class PollWaiter : public Waiter {
+ public:
+  bool wait(std::span<pollfd> fds, Deadline deadline) override;
+};
+
+/// The waiter used when none is given: a plain PollWaiter.
+Waiter& plain_waiter();
+
+/// Reads what is available (at least one byte); returns 0 at end of file.
+/// Throws TimeoutError at the deadline, std::system_error on errors such as ECONNRESET.
+size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline = Deadline::never(),
+                 Waiter& waiter = plain_waiter());
+
+/// Reads until `buffer` is full or end of file; returns the bytes read (< size only at EOF).
+size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline = Deadline::never(),
+                 Waiter& waiter = plain_waiter());
+
+/// Writes every byte, however many calls that takes. Throws on error or at the deadline.
+void write_all(int fd, std::span<const std::byte> data, Deadline deadline = Deadline::never(),
+               Waiter& waiter = plain_waiter());
+void write_all(int fd, std::string_view text, Deadline deadline = Deadline::never(),
+               Waiter& waiter = plain_waiter());
+
+/// Copies `count` bytes of `file_fd` from `offset` to `out_fd` with sendfile(2): the kernel
+/// moves the data, no copy passes through this process. Throws if the file is shorter.
+void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count,
+               Deadline deadline = Deadline::never(), Waiter& waiter = plain_waiter());
+
+/// The bytes of a string, for the span-taking functions.
+inline std::span<const std::byte> as_bytes(std::string_view text) {
+  return std::as_bytes(std::span(text.data(), text.size()));
+}
+
+}  // namespace sockserv

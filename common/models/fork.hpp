@@ -1,0 +1,31 @@
+// ForkModel: a new process per request. Python's ForkingMixIn, Stevens' serv01.
+//
+// The child serves the one client and exits; the parent only accepts and reaps. A crash in
+// one child cannot hurt the others. At --max-children the parent stops accepting until a
+// child exits: new clients wait in the listen backlog, none is refused.
+#pragma once
+
+#include <sys/types.h>
+
+#include <set>
+
+#include "model.hpp"
+
+namespace sockserv {
+
+class ForkModel : public Model {
+ public:
+  explicit ForkModel(size_t max_children) : max_children_(max_children) {}
+  std::string_view name() const override { return "fork"; }
+  void process_request(Request request, RequestRunner& runner) override;
+  bool has_capacity() const override { return children_.size() < max_children_; }
+  void collect_finished() override;
+  size_t active() const override { return children_.size(); }
+  void force_stop() override;
+
+ private:
+  size_t max_children_;
+  std::set<pid_t> children_;
+};
+
+}  // namespace sockserv

@@ -1,0 +1,161 @@
+// The shared server options and the three places they come from.
+#include "options.hpp"
+
+#include <sys/socket.h>
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+
+#include "error.hpp"
+
+namespace sockserv {
+namespace {
+
+po::options_description shared_server_options() {
+  po::options_description desc("Shared server options");
+  desc.add_options()
+      ("listen", po::value<std::vector<std::string>>()->composing(),
+       "address to serve, repeatable: HOST:PORT, [V6]:PORT, udp:HOST:PORT, unix:PATH, "
+       "unixgram:PATH (default: [::]:PORT of the service, tcp, IPv4 and IPv6)")
+      ("model", po::value<std::string>()->default_value("fork"),
+       "concurrency model: iterative, fork or thread")
+      ("max-children", po::value<size_t>()->default_value(40),
+       "fork: at most this many children; more clients wait in the backlog")
+      ("max-threads", po::value<size_t>()->default_value(128),
+       "thread: at most this many threads; more clients wait in the backlog")
+      ("backlog", po::value<int>()->default_value(SOMAXCONN), "listen(2) backlog")
+      ("reuse-port", po::bool_switch(), "set SO_REUSEPORT (share the port with other servers)")
+      ("sndbuf", po::value<int>()->default_value(0), "SO_SNDBUF in bytes (0: kernel default)")
+      ("rcvbuf", po::value<int>()->default_value(0), "SO_RCVBUF in bytes (0: kernel default)")
+      ("nodelay", po::bool_switch(), "set TCP_NODELAY on connections (no Nagle delay)")
+      ("unix-mode", po::value<std::string>(), "permissions of unix socket files, octal (e.g. 0660)")
+      ("idle-timeout", po::value<double>()->default_value(300),
+       "seconds a client may stay silent before it is disconnected (0: forever)")
+      ("drain-timeout", po::value<double>()->default_value(10),
+       "on SIGTERM/SIGINT, seconds to let connections finish before ending them")
+      ("log-level", po::value<std::string>()->default_value("info"),
+       "error, warning, notice, info or debug")
+      ("syslog", po::bool_switch(), "log to syslog instead of stderr");
+  return desc;
+}
+
+po::options_description generic_options() {
+  po::options_description desc("General options");
+  desc.add_options()
+      ("help,h", "show this help and exit")
+      ("version", "show the version and exit")
+      ("config", po::value<std::string>(), "read options from this file (name = value lines)");
+  return desc;
+}
+
+// SOCKSERV_MAX_CHILDREN -> "max-children"; other variables are not ours.
+std::function<std::string(std::string)> environment_mapper(const po::options_description& desc) {
+  return [&desc](std::string variable) -> std::string {
+    const std::string prefix = "SOCKSERV_";
+    if (variable.rfind(prefix, 0) != 0) return "";
+    std::string name = variable.substr(prefix.size());
+    for (char& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "help" || name == "version" || name == "config") return "";
+    return desc.find_nothrow(name, false) != nullptr ? name : "";
+  };
+}
+
+int parse_mode(const std::string& text) {
+  size_t used = 0;
+  int mode = -1;
+  try {
+    mode = std::stoi(text, &used, 8);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || mode < 0 || mode > 07777) {
+    throw UsageError("bad --unix-mode '" + text + "': expected octal permissions like 0660");
+  }
+  return mode;
+}
+
+}  // namespace
+
+Millis seconds_option(double seconds, const char* name) {
+  if (!(seconds >= 0) || seconds > 1e7) {
+    throw UsageError(std::string("bad --") + name + ": expected seconds, 0 or more");
+  }
+  return Millis(static_cast<int64_t>(std::llround(seconds * 1000)));
+}
+
+void parse_all_sources(int argc, char** argv, const po::options_description& visible,
+                       const po::positional_options_description* positional,
+                       po::variables_map& values) {
+  try {
+    po::command_line_parser parser(argc, argv);
+    parser.options(visible);
+    if (positional != nullptr) parser.positional(*positional);
+    po::store(parser.run(), values);
+    po::store(po::parse_environment(visible, environment_mapper(visible)), values);
+    if (values.count("config") != 0U) {
+      std::string path = values["config"].as<std::string>();
+      std::ifstream file(path);
+      if (!file) throw UsageError("cannot read --config file " + path);
+      po::store(po::parse_config_file(file, visible), values);
+    }
+    po::notify(values);
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+}
+
+std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int argc, char** argv,
+                                                  const po::options_description& service_options,
+                                                  po::variables_map& values) {
+  po::options_description visible;
+  visible.add(generic_options()).add(shared_server_options());
+  if (!service_options.options().empty()) visible.add(service_options);
+  parse_all_sources(argc, argv, visible, nullptr, values);
+
+  if (values.count("help") != 0U) {
+    std::cout << "Usage: " << info.name << " [OPTIONS]\n"
+              << info.summary << "\nDefault address: [::]:" << info.port
+              << " (tcp). Options may also come from SOCKSERV_* variables or --config.\n\n"
+              << visible << "\n";
+    return std::nullopt;
+  }
+  if (values.count("version") != 0U) {
+    std::cout << info.name << " (sockserv) " << kVersion << "\n";
+    return std::nullopt;
+  }
+
+  ServerOptions options;
+  options.server.name = info.name;
+  options.server.udp_reply_allowance = info.udp_reply_allowance;
+  if (values.count("listen") != 0U) {
+    for (const std::string& text : values["listen"].as<std::vector<std::string>>()) {
+      options.listen.push_back(parse_endpoint(text));
+    }
+  }
+  options.model = values["model"].as<std::string>();
+  options.limits.max_children = values["max-children"].as<size_t>();
+  options.limits.max_threads = values["max-threads"].as<size_t>();
+  if (options.limits.max_children == 0 || options.limits.max_threads == 0) {
+    throw UsageError("--max-children and --max-threads must be at least 1");
+  }
+  SocketOptions& socket = options.server.socket;
+  socket.backlog = values["backlog"].as<int>();
+  socket.reuse_port = values["reuse-port"].as<bool>();
+  socket.sndbuf = values["sndbuf"].as<int>();
+  socket.rcvbuf = values["rcvbuf"].as<int>();
+  socket.nodelay = values["nodelay"].as<bool>();
+  if (socket.backlog < 1 || socket.sndbuf < 0 || socket.rcvbuf < 0) {
+    throw UsageError("--backlog must be at least 1, --sndbuf and --rcvbuf 0 or more");
+  }
+  if (values.count("unix-mode") != 0U) socket.unix_mode = parse_mode(values["unix-mode"].as<std::string>());
+  options.server.idle_timeout = seconds_option(values["idle-timeout"].as<double>(), "idle-timeout");
+  options.server.drain_timeout = seconds_option(values["drain-timeout"].as<double>(), "drain-timeout");
+  options.log.program = info.name;
+  options.log.level = parse_log_level(values["log-level"].as<std::string>());
+  options.log.syslog = values["syslog"].as<bool>();
+  make_model(options.model, options.limits);  // rejects an unknown name now, as a usage error
+  return options;
+}
+
+}  // namespace sockserv

@@ -1,0 +1,57 @@
+// Options shared by every program, read with Boost.Program_options from the command line,
+// an optional config file (--config) and SOCKSERV_* environment variables, in that order of
+// precedence (SOCKSERV_MAX_CHILDREN=10 is --max-children 10).
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "address.hpp"
+#include "log.hpp"
+#include "models/model.hpp"
+#include "server.hpp"
+
+namespace sockserv {
+
+namespace po = boost::program_options;
+
+/// What a server program is: its name, default port and one line of description.
+struct ServiceInfo {
+  std::string name;            // "echo-server"
+  uint16_t port = 0;           // the well-known port, used when no --listen is given
+  std::string summary;         // one line for --help
+  size_t udp_reply_allowance = 0;  // see ServerSettings
+};
+
+/// Everything the shared options decide.
+struct ServerOptions {
+  ServerSettings server;
+  std::vector<Endpoint> listen;  // empty: the default [::]:PORT
+  std::string model = "fork";
+  ModelLimits limits;
+  LogSettings log;
+};
+
+/// The version every program prints for --version.
+inline constexpr const char* kVersion = "0.1.0";
+
+/// Parses the shared options plus the service's own (`service_options`). Returns nullopt when
+/// the program should exit 0 at once (--help, --version, already printed). Throws UsageError.
+std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int argc, char** argv,
+                                                  const po::options_description& service_options,
+                                                  po::variables_map& values);
+
+/// Stores the command line, SOCKSERV_* variables and the --config file into `values`.
+/// Shared by servers and clients. Throws UsageError with Boost's message on bad input.
+void parse_all_sources(int argc, char** argv, const po::options_description& visible,
+                       const po::positional_options_description* positional,
+                       po::variables_map& values);
+
+/// Converts a number of seconds from an option to milliseconds (0 stays 0).
+Millis seconds_option(double seconds, const char* name);
+
+}  // namespace sockserv

@@ -1,0 +1,43 @@
+// Signals, turned into something a poll loop can wait for: the "self-pipe trick".
+//
+// A signal handler may do almost nothing safely, so ours only set a flag and write one byte
+// into a pipe. The server's main loop polls the pipe's read end next to its sockets, wakes
+// up, and does the real work (reaping children, stopping) in ordinary code. shutdown() from
+// another thread uses the same pipe, so stopping is immediate: no polling interval.
+#pragma once
+
+namespace sockserv {
+
+/// What woke the main loop since it last looked.
+struct WakeupReasons {
+  bool stop = false;         // SIGTERM, SIGINT or shutdown()
+  bool child_exited = false; // SIGCHLD
+  bool worker_done = false;  // a connection thread finished
+  bool status = false;       // SIGUSR1: log a status line
+};
+
+class Wakeup {
+ public:
+  /// Creates the pipe and installs the handlers (SIGTERM, SIGINT, SIGCHLD, SIGUSR1); ignores
+  /// SIGPIPE so that writing to a vanished client is an EPIPE error, not death.
+  Wakeup();
+  ~Wakeup();
+  Wakeup(const Wakeup&) = delete;
+  Wakeup& operator=(const Wakeup&) = delete;
+
+  /// The read end, to poll for POLLIN.
+  int fd() const;
+  /// Safe from any thread and from signal handlers.
+  static void request_stop();
+  static void notify_worker_done();
+  /// Empties the pipe and returns (and clears) the reasons recorded since the last call.
+  WakeupReasons take();
+  /// In a forked child: default SIGCHLD (so the child can wait for its own children),
+  /// SIGTERM/SIGINT ignored (the parent decides when a child must stop), pipe closed.
+  void release_in_child();
+};
+
+/// Ignores SIGPIPE for the whole process (clients call this too).
+void ignore_sigpipe();
+
+}  // namespace sockserv

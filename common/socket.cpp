@@ -1,0 +1,209 @@
+// Opening listening sockets and connecting: the socket(2), bind(2), listen(2) and
+// connect(2) steps of every server and client, with the reason for each option.
+#include "socket.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "error.hpp"
+
+namespace sockserv {
+namespace {
+
+bool is_ipv6_wildcard(const SocketAddress& address) {
+  if (address.family() != AF_INET6) return false;
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address.storage);
+  return IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+}
+
+UniqueFd new_socket(int family, int type) {
+  // SOCK_CLOEXEC: a program we exec (cmd-server's commands) must not inherit the socket.
+  UniqueFd fd(::socket(family, type | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno("socket");
+  return fd;
+}
+
+void set_listener_options(int fd, const SocketAddress& address, Transport transport,
+                          const SocketOptions& options) {
+  if (!is_unix(transport)) {
+    // SO_REUSEADDR lets a restarted server bind its port while old connections of the
+    // previous run still sit in TIME_WAIT (the "Address already in use" of the tutorials).
+    set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+    // SO_REUSEPORT lets several sockets share the port; only on request, so that by
+    // default a second server on the same port fails loudly instead.
+    if (options.reuse_port) set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+  }
+  if (address.family() == AF_INET6) {
+    // Set IPV6_V6ONLY explicitly rather than trusting the system default
+    // (/proc/sys/net/ipv6/bindv6only): the wildcard listener takes IPv4 clients too.
+    bool v6only = !(options.dual_stack && is_ipv6_wildcard(address));
+    set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only ? 1 : 0, "IPV6_V6ONLY");
+  }
+  // Buffer sizes are set before listen(): accepted sockets inherit them, and TCP chooses its
+  // window scale from the receive buffer during the handshake.
+  if (options.sndbuf > 0) set_int_option(fd, SOL_SOCKET, SO_SNDBUF, options.sndbuf, "SO_SNDBUF");
+  if (options.rcvbuf > 0) set_int_option(fd, SOL_SOCKET, SO_RCVBUF, options.rcvbuf, "SO_RCVBUF");
+}
+
+[[noreturn]] void throw_bind_error(int err, const Endpoint& endpoint, const SocketAddress& address) {
+  std::string where = is_unix(endpoint.transport) ? to_string(endpoint) : to_string(address);
+  std::string message = "bind " + where + ": " + std::strerror(err);
+  if (err == EACCES && !is_unix(endpoint.transport) && endpoint.port < 1024) {
+    throw FatalError(EX_NOPERM, message + " (ports below 1024 need root or CAP_NET_BIND_SERVICE;"
+                                          " use --listen with a higher port, e.g. --listen [::]:" +
+                                    std::to_string(endpoint.port + 7000) + ")");
+  }
+  if (err == EADDRINUSE) {
+    throw FatalError(EX_UNAVAILABLE, message + " (another server is using port " +
+                                         std::to_string(endpoint.port) + "; pick another with --listen)");
+  }
+  throw FatalError(EX_UNAVAILABLE, message);
+}
+
+// True when something answers on the unix socket at `path`: then it is not stale.
+bool unix_socket_is_alive(const SocketAddress& address, int type) {
+  UniqueFd probe = new_socket(AF_UNIX, type);
+  int rc;
+  do {
+    rc = ::connect(probe.get(), address.get(), address.length);
+  } while (rc < 0 && errno == EINTR);
+  return rc == 0 || (errno != ECONNREFUSED && errno != ENOENT);
+}
+
+// Binds a unix socket, replacing a stale socket file left by a crashed server, but never the
+// path of a server that still answers.
+void bind_unix(int fd, const Endpoint& endpoint, const SocketAddress& address) {
+  if (::bind(fd, address.get(), address.length) == 0) return;
+  if (errno != EADDRINUSE) throw_bind_error(errno, endpoint, address);
+  struct stat st {};
+  if (::lstat(endpoint.path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
+    throw FatalError(EX_UNAVAILABLE, "bind " + to_string(endpoint) + ": a file that is not a socket is there");
+  }
+  if (unix_socket_is_alive(address, socket_type(endpoint.transport))) {
+    throw FatalError(EX_UNAVAILABLE, "bind " + to_string(endpoint) + ": another server answers on it");
+  }
+  // Nobody answers: the file is left over from a server that died. Replace it.
+  if (::unlink(endpoint.path.c_str()) < 0 && errno != ENOENT) throw_errno("unlink " + endpoint.path);
+  if (::bind(fd, address.get(), address.length) < 0) throw_bind_error(errno, endpoint, address);
+}
+
+}  // namespace
+
+void set_int_option(int fd, int level, int option, int value, const char* name) {
+  if (::setsockopt(fd, level, option, &value, sizeof value) < 0) {
+    throw_errno(std::string("setsockopt ") + name);
+  }
+}
+
+Listener::Listener(Transport transport, UniqueFd fd, std::string unlink_path)
+    : transport_(transport),
+      fd_(std::move(fd)),
+      local_(local_address(fd_.get())),
+      unlink_path_(std::move(unlink_path)),
+      owner_(::getpid()) {}
+
+Listener::~Listener() {
+  // Remove our socket file on exit so the next start finds a clean path. A forked child
+  // never removes it (the owner check), since the parent still serves on it.
+  if (!unlink_path_.empty() && fd_ && ::getpid() == owner_) ::unlink(unlink_path_.c_str());
+}
+
+Listener open_listener(const Endpoint& endpoint, const SocketOptions& options) {
+  int type = socket_type(endpoint.transport);
+  if (is_unix(endpoint.transport)) {
+    SocketAddress address = unix_address(endpoint.path);
+    UniqueFd fd = new_socket(AF_UNIX, type);
+    set_listener_options(fd.get(), address, endpoint.transport, options);
+    bind_unix(fd.get(), endpoint, address);
+    std::string path = endpoint.path;
+    Listener listener(endpoint.transport, std::move(fd), path);
+    // chmod between bind and listen: until listen() nobody can connect, so no client ever
+    // meets the socket with the wrong permissions.
+    if (options.unix_mode >= 0 && ::chmod(path.c_str(), static_cast<mode_t>(options.unix_mode)) < 0) {
+      throw_errno("chmod " + path);
+    }
+    if (type == SOCK_STREAM && ::listen(listener.fd(), options.backlog) < 0) throw_errno("listen " + path);
+    return listener;
+  }
+  std::vector<SocketAddress> addresses = resolve(endpoint, /*passive=*/true);
+  const SocketAddress& address = addresses.front();
+  UniqueFd fd = new_socket(address.family(), type);
+  set_listener_options(fd.get(), address, endpoint.transport, options);
+  if (::bind(fd.get(), address.get(), address.length) < 0) throw_bind_error(errno, endpoint, address);
+  // listen() turns the socket into a passive one; the backlog bounds how many finished
+  // handshakes may wait for accept().
+  if (type == SOCK_STREAM && ::listen(fd.get(), options.backlog) < 0) {
+    throw_errno("listen " + to_string(endpoint));
+  }
+  return Listener(endpoint.transport, std::move(fd));
+}
+
+Listener adopt_listener(UniqueFd fd) {
+  SocketAddress local = local_address(fd.get());
+  int type = socket_type_of(fd.get());
+  Transport transport = local.family() == AF_UNIX
+                            ? (type == SOCK_STREAM ? Transport::unix_stream : Transport::unix_dgram)
+                            : (type == SOCK_STREAM ? Transport::tcp : Transport::udp);
+  return Listener(transport, std::move(fd));
+}
+
+UniqueFd connect_to(const Endpoint& endpoint) {
+  int type = socket_type(endpoint.transport);
+  std::vector<SocketAddress> addresses;
+  if (is_unix(endpoint.transport)) {
+    addresses.push_back(unix_address(endpoint.path));
+  } else {
+    addresses = resolve(endpoint, /*passive=*/false);
+  }
+  int last_error = 0;
+  for (const SocketAddress& address : addresses) {
+    UniqueFd fd = new_socket(address.family(), type);
+    int rc = ::connect(fd.get(), address.get(), address.length);
+    if (rc == 0) return fd;
+    // connect(2) interrupted by a signal keeps going in the background; a second
+    // connect would fail with EALREADY, so wait for the result with poll instead.
+    if (errno == EINTR) {
+      pollfd entry{fd.get(), POLLOUT, 0};
+      plain_waiter().wait(std::span(&entry, 1), Deadline::never());
+      int err = 0;
+      socklen_t len = sizeof err;
+      ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err == 0) return fd;
+      errno = err;
+    }
+    last_error = errno;
+  }
+  throw_errno(last_error, "connect " + to_string(endpoint));
+}
+
+void apply_connection_options(int fd, const SocketOptions& options) {
+  if (options.nodelay) set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
+}
+
+SocketAddress local_address(int fd) {
+  SocketAddress address;
+  address.length = sizeof address.storage;
+  if (::getsockname(fd, address.get(), &address.length) < 0) throw_errno("getsockname");
+  return address;
+}
+
+SocketAddress peer_address(int fd) {
+  SocketAddress address;
+  address.length = sizeof address.storage;
+  if (::getpeername(fd, address.get(), &address.length) < 0) throw_errno("getpeername");
+  return address;
+}
+
+int socket_type_of(int fd) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return -1;
+  return type;
+}
+
+}  // namespace sockserv

@@ -1,0 +1,263 @@
+// echo-server under every model: sizes, concurrency, transports, signals, limits, leaks.
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+#include <future>
+#include <atomic>
+#include <cstring>
+#include <thread>
+
+#include "error.hpp"
+#include "harness.hpp"
+
+namespace bdata = boost::unit_test::data;
+using namespace sockserv;
+using namespace sockserv::test;
+
+namespace {
+const auto kModels = bdata::make({"iterative", "fork", "thread"});
+
+ServerProcess start_echo(const std::string& model, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--model", model};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return ServerProcess("echo-server", args);
+}
+
+std::string unique_path(const std::string& stem) {
+  return "/tmp/sockserv-" + stem + "-" + std::to_string(::getpid()) + "-" +
+         std::to_string(Clock::now().time_since_epoch().count() % 1000000);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(echo)
+
+BOOST_DATA_TEST_CASE(round_trips_of_1_byte_64k_and_8m, kModels, model) {
+  ServerProcess server = start_echo(model);
+  for (size_t size : {size_t{1}, size_t{64 * 1024}, size_t{8 * 1024 * 1024}}) {
+    std::string data = random_bytes(size, static_cast<unsigned>(size));
+    BOOST_TEST(exchange(server.port(), data) == data, "round trip of " << size << " bytes");
+  }
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_DATA_TEST_CASE(fifty_concurrent_clients, kModels, model) {
+  ServerProcess server = start_echo(model);
+  std::vector<std::future<bool>> results;
+  for (unsigned i = 0; i < 50; ++i) {
+    results.push_back(std::async(std::launch::async, [&server, i] {
+      std::string data = random_bytes(100'000, i);
+      return exchange(server.port(), data) == data;
+    }));
+  }
+  size_t good = 0;
+  for (auto& r : results) good += r.get() ? 1 : 0;
+  BOOST_TEST(good == 50u);
+}
+
+BOOST_DATA_TEST_CASE(upper_replies_upper_cased, kModels, model) {
+  ServerProcess server = start_echo(model, {"--upper"});
+  BOOST_TEST(exchange(server.port(), "hello, World 123\n") == "HELLO, WORLD 123\n");
+}
+
+BOOST_DATA_TEST_CASE(one_byte_writes_and_merged_writes_give_identical_output, kModels, model) {
+  ServerProcess server = start_echo(model, {"--upper"});
+  std::string conversation = "line one\nline two\r\nthird line without end";
+  UniqueFd fd = connect_tcp(server.port());
+  for (char c : conversation) write_all(fd.get(), std::string_view(&c, 1));
+  ::shutdown(fd.get(), SHUT_WR);
+  std::string from_single_bytes = read_to_eof(fd.get());
+  std::string from_merged = exchange(server.port(), conversation);
+  BOOST_TEST(from_single_bytes == from_merged);
+  BOOST_TEST(from_merged == "LINE ONE\nLINE TWO\r\nTHIRD LINE WITHOUT END");
+}
+
+BOOST_DATA_TEST_CASE(udp_datagrams_of_9000_and_65507_bytes_come_back_intact, kModels, model) {
+  ServerProcess server("echo-server", {"--listen", "udp:127.0.0.1:0", "--model", model});
+  UniqueFd socket = udp_socket();
+  for (size_t size : {size_t{1}, size_t{9000}, size_t{65507}}) {
+    std::string data = random_bytes(size, 7);
+    BOOST_TEST(udp_exchange(socket.get(), server.port(), data) == data, size << "-byte datagram");
+  }
+}
+
+BOOST_DATA_TEST_CASE(unix_stream_and_datagram, kModels, model) {
+  std::string stream_path = unique_path("echo");
+  std::string dgram_path = unique_path("echo-dg");
+  {
+    ServerProcess server("echo-server", {"--listen", "unix:" + stream_path, "--listen",
+                                         "unixgram:" + dgram_path, "--model", model, "--upper"});
+    RunResult r = run_program("echo-client", {"unix:" + stream_path, "--message", "abc", "--count", "3"});
+    BOOST_TEST(r.exit_code == 0, r.err);
+    BOOST_TEST(r.out == "ABC\nABC\nABC\n");
+    RunResult d = run_program("echo-client", {"unixgram:" + dgram_path, "--message", "xyz"});
+    BOOST_TEST(d.exit_code == 0, d.err);
+    BOOST_TEST(d.out == "XYZ\n");
+    BOOST_TEST(server.stop() == 0);
+  }
+  BOOST_TEST(::access(stream_path.c_str(), F_OK) != 0, "socket file removed on exit");
+}
+
+BOOST_AUTO_TEST_CASE(stale_unix_socket_is_replaced_but_a_live_one_is_not) {
+  std::string path = unique_path("stale");
+  {
+    // A socket file nobody listens on: what a crashed server leaves behind.
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+    BOOST_REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ServerProcess live("echo-server", {"--listen", "unix:" + path});
+  RunResult second = run_program("echo-server", {"--listen", "unix:" + path}, "", 5000ms);
+  BOOST_TEST(second.exit_code != 0);
+  BOOST_TEST(second.err.find("another server answers") != std::string::npos, second.err);
+  RunResult r = run_program("echo-client", {"unix:" + path, "--message", "still mine"});
+  BOOST_TEST(r.out == "still mine\n");
+}
+
+BOOST_AUTO_TEST_CASE(five_hundred_short_connections_leave_no_zombies) {
+  ServerProcess server = start_echo("fork");
+  for (int i = 0; i < 500; ++i) {
+    BOOST_REQUIRE(exchange(server.port(), "x") == "x");
+  }
+  BOOST_TEST(eventually([&] { return children_of(server.pid()).empty(); }, 10000ms),
+             "children left: " << children_of(server.pid()).size());
+  BOOST_TEST(zombie_children(server.pid()) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(max_children_2_serves_all_10_clients) {
+  ServerProcess server = start_echo("fork", {"--max-children", "2"});
+  std::vector<std::future<std::string>> replies;
+  for (int i = 0; i < 10; ++i) {
+    replies.push_back(std::async(std::launch::async, [&server, i] {
+      UniqueFd fd = connect_tcp(server.port());
+      std::string message = "client " + std::to_string(i);
+      write_all(fd.get(), message);
+      ::usleep(100'000);  // hold the slot a while, so the others must queue in the backlog
+      ::shutdown(fd.get(), SHUT_WR);
+      return read_to_eof(fd.get());
+    }));
+  }
+  for (int i = 0; i < 10; ++i) BOOST_TEST(replies[i].get() == "client " + std::to_string(i));
+}
+
+BOOST_AUTO_TEST_CASE(max_threads_2_serves_all_10_clients) {
+  ServerProcess server = start_echo("thread", {"--max-threads", "2"});
+  std::vector<std::future<std::string>> replies;
+  for (int i = 0; i < 10; ++i) {
+    replies.push_back(std::async(std::launch::async, [&server, i] {
+      return exchange(server.port(), "thread client " + std::to_string(i));
+    }));
+  }
+  for (int i = 0; i < 10; ++i) BOOST_TEST(replies[i].get() == "thread client " + std::to_string(i));
+}
+
+BOOST_DATA_TEST_CASE(sigterm_during_a_transfer_lets_it_finish_and_exits_0, kModels, model) {
+  ServerProcess server = start_echo(model);
+  UniqueFd fd = connect_tcp(server.port());
+  write_all(fd.get(), "first half ");
+  char echoed[11];
+  BOOST_REQUIRE(read_full(fd.get(), std::as_writable_bytes(std::span(echoed)), Deadline::after(5000ms)) == 11);
+  ::kill(server.pid(), SIGTERM);
+  ::usleep(200'000);
+  write_all(fd.get(), "second half");
+  ::shutdown(fd.get(), SHUT_WR);
+  BOOST_TEST(read_to_eof(fd.get()) == "second half");
+  BOOST_TEST(server.stop(0 /* just wait */) == 0);
+}
+
+BOOST_DATA_TEST_CASE(drain_timeout_ends_a_connection_that_will_not_finish, kModels, model) {
+  ServerProcess server = start_echo(model, {"--drain-timeout", "0.5"});
+  UniqueFd fd = connect_tcp(server.port());
+  write_all(fd.get(), "hi");
+  char echoed[2];
+  BOOST_REQUIRE(read_full(fd.get(), std::as_writable_bytes(std::span(echoed)), Deadline::after(5000ms)) == 2);
+  auto start = Clock::now();
+  BOOST_TEST(server.stop(SIGTERM, 10000ms) == 0);
+  BOOST_TEST((Clock::now() - start) < 5000ms);
+  BOOST_TEST(read_to_eof(fd.get(), 5000ms) == "");
+}
+
+BOOST_DATA_TEST_CASE(a_client_that_resets_mid_stream_does_not_disturb_others, bdata::make({"fork", "thread"}), model) {
+  ServerProcess server = start_echo(model);
+  std::string data = random_bytes(4 * 1024 * 1024, 3);
+  auto other = std::async(std::launch::async, [&] { return exchange(server.port(), data); });
+  {
+    UniqueFd rude = connect_tcp(server.port());
+    write_all(rude.get(), random_bytes(200'000, 9));
+    linger hard{1, 0};  // linger 0: close sends RST instead of FIN
+    ::setsockopt(rude.get(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  }
+  BOOST_TEST(other.get() == data);
+  BOOST_TEST(exchange(server.port(), "after") == "after");
+}
+
+BOOST_AUTO_TEST_CASE(thousand_connections_to_thread_model_leak_no_threads_or_fds) {
+  ServerProcess server = start_echo("thread");
+  BOOST_REQUIRE(exchange(server.port(), "warm up") == "warm up");
+  BOOST_REQUIRE(eventually([&] { return thread_count(server.pid()) == 1; }));
+  size_t fds_before = fd_count(server.pid());
+  for (int i = 0; i < 1000; ++i) BOOST_REQUIRE(exchange(server.port(), "y") == "y");
+  BOOST_TEST(eventually([&] { return thread_count(server.pid()) == 1; }), "threads: " << thread_count(server.pid()));
+  BOOST_TEST(eventually([&] { return fd_count(server.pid()) == fds_before; }), "fds: " << fd_count(server.pid()));
+}
+
+BOOST_DATA_TEST_CASE(a_storm_of_unrelated_signals_fails_no_request, kModels, model) {
+  ServerProcess server = start_echo(model);
+  std::atomic<bool> done{false};
+  std::thread storm([&] {
+    for (int i = 0; i < 20000 && !done; ++i) {
+      for (pid_t pid : children_of(server.pid())) ::kill(pid, SIGWINCH);
+      ::kill(server.pid(), i % 3 == 0 ? SIGUSR1 : (i % 3 == 1 ? SIGCHLD : SIGWINCH));
+      ::usleep(200);
+    }
+  });
+  bool all_good = true;
+  for (int i = 0; i < 100 && all_good; ++i) {
+    std::string data = random_bytes(20'000, static_cast<unsigned>(i));
+    all_good = exchange(server.port(), data) == data;
+  }
+  done = true;
+  storm.join();
+  BOOST_TEST(all_good);
+  BOOST_TEST(server.running());
+}
+
+BOOST_AUTO_TEST_CASE(ipv4_mapped_peers_are_logged_as_ipv4) {
+  // The dual-stack default takes IPv4 clients; their addresses must not print as ::ffff:.
+  ServerProcess server("echo-server", {"--listen", "[::]:0", "--log-level", "debug"});
+  BOOST_REQUIRE(exchange(server.port(), "v4") == "v4");
+  BOOST_TEST(server.wait_for_log("connection from 127.0.0.1:"), server.log());
+  BOOST_TEST(server.log().find("::ffff:") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(second_server_on_the_same_port_fails_naming_the_port) {
+  ServerProcess first = start_echo("fork");
+  RunResult second = run_program("echo-server", {"--listen", first.address()}, "", 5000ms);
+  BOOST_TEST(second.exit_code == EX_UNAVAILABLE);
+  BOOST_TEST(second.err.find(std::to_string(first.port())) != std::string::npos, second.err);
+}
+
+BOOST_AUTO_TEST_CASE(bad_listen_forms_and_unknown_options_are_usage_errors) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"--listen", "1.2.3"}, {"--listen", "127.0.0.1:99999"}, {"--listen", "[::1:7"},
+           {"--listen", "::1:7"}, {"--listen", "unix:"}, {"--no-such-option"},
+           {"--model", "telepathy"}, {"--idle-timeout", "-1"}}) {
+    RunResult r = run_program("echo-server", args, "", 5000ms);
+    BOOST_TEST(r.exit_code == EX_USAGE, args[0] << " " << (args.size() > 1 ? args[1] : ""));
+    BOOST_TEST(r.err.find("--help") != std::string::npos, r.err);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(idle_client_is_disconnected_after_idle_timeout) {
+  ServerProcess server = start_echo("thread", {"--idle-timeout", "0.3"});
+  UniqueFd fd = connect_tcp(server.port());
+  BOOST_TEST(read_to_eof(fd.get(), 5000ms) == "");
+  BOOST_TEST(server.wait_for_log("timed out"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,318 @@
+// The test harness: processes, sockets and /proc.
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "error.hpp"
+
+namespace sockserv::test {
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<char*> to_argv(const std::string& path, std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(path.c_str()));
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return argv;
+}
+
+// Waits for `pid` up to `timeout`; returns the raw status or -1.
+int wait_bounded(pid_t pid, Millis timeout) {
+  int status = 0;
+  bool done = eventually([&] {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    return r == pid || (r < 0 && errno != EINTR);
+  }, timeout);
+  return done ? status : -1;
+}
+
+int exit_code_of(int status) {
+  if (status >= 0 && WIFEXITED(status)) return WEXITSTATUS(status);
+  return -1;
+}
+
+}  // namespace
+
+std::string bin_path(const std::string& name) {
+  const char* dir = std::getenv("SOCKSERV_BIN");
+  return std::string(dir != nullptr ? dir : "bin") + "/" + name;
+}
+
+ServerProcess::ServerProcess(const std::string& program, std::vector<std::string> args,
+                             std::vector<std::string> extra_env) {
+  char path_template[] = "/tmp/sockserv-test-log-XXXXXX";
+  UniqueFd log_fd(::mkostemp(path_template, O_CLOEXEC));
+  if (!log_fd) throw_errno("mkostemp");
+  log_path_ = path_template;
+  size_t expected = 0;
+  for (const std::string& a : args) expected += a == "--listen" ? 1 : 0;
+  if (expected == 0) expected = 1;
+  std::string path = bin_path(program);
+  std::vector<char*> argv = to_argv(path, args);
+  pid_ = ::fork();
+  if (pid_ < 0) throw_errno("fork");
+  if (pid_ == 0) {
+    ::dup2(log_fd.get(), STDERR_FILENO);
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, STDIN_FILENO);
+    for (std::string& e : extra_env) ::putenv(e.data());
+    ::execv(path.c_str(), argv.data());
+    ::_exit(127);
+  }
+  std::regex listening(R"(listening on (\S+) \()");
+  std::regex port_suffix(R"(:(\d+)$)");
+  bool ready = eventually([&] {
+    std::string text = log();
+    ports_.clear();
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), listening); it != std::sregex_iterator(); ++it) {
+      std::smatch port;
+      std::string where = (*it)[1];
+      bool inet = std::regex_search(where, port, port_suffix) && where.rfind("unix", 0) != 0;
+      ports_.push_back(inet ? static_cast<uint16_t>(std::stoi(port[1])) : 0);
+    }
+    return ports_.size() >= expected || !running();
+  }, 10000ms);
+  if (!ready || ports_.size() < expected) {
+    std::string text = log();
+    stop(SIGKILL, 2000ms);
+    throw std::runtime_error(program + " did not start: " + text);
+  }
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    wait_bounded(pid_, 5000ms);
+  }
+  if (!log_path_.empty()) ::unlink(log_path_.c_str());
+}
+
+std::string ServerProcess::address(size_t i) const { return "127.0.0.1:" + std::to_string(port(i)); }
+
+std::string ServerProcess::log() const { return read_file(log_path_); }
+
+bool ServerProcess::wait_for_log(const std::string& needle, Millis timeout) const {
+  return eventually([&] { return log().find(needle) != std::string::npos; }, timeout);
+}
+
+bool ServerProcess::running() const {
+  if (pid_ <= 0) return false;
+  // A zombie still "exists" for kill(0); look at its state instead.
+  std::string stat = read_file("/proc/" + std::to_string(pid_) + "/stat");
+  size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+int ServerProcess::stop(int signo, Millis timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, signo);
+  int status = wait_bounded(pid_, timeout);
+  if (status < 0) {
+    ::kill(pid_, SIGKILL);
+    wait_bounded(pid_, 5000ms);
+  }
+  pid_ = -1;
+  return exit_code_of(status);
+}
+
+RunResult run_program(const std::string& program, const std::vector<std::string>& args_in,
+                      const std::string& input, Millis timeout) {
+  char out_template[] = "/tmp/sockserv-test-out-XXXXXX";
+  char err_template[] = "/tmp/sockserv-test-err-XXXXXX";
+  UniqueFd out_fd(::mkostemp(out_template, O_CLOEXEC));
+  UniqueFd err_fd(::mkostemp(err_template, O_CLOEXEC));
+  Pipe in = make_pipe(false);
+  std::vector<std::string> args = args_in;
+  std::string path = bin_path(program);
+  std::vector<char*> argv = to_argv(path, args);
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    ::dup2(in.read_end.get(), STDIN_FILENO);
+    ::dup2(out_fd.get(), STDOUT_FILENO);
+    ::dup2(err_fd.get(), STDERR_FILENO);
+    ::execv(path.c_str(), argv.data());
+    ::_exit(127);
+  }
+  in.read_end.reset();
+  try {
+    write_all(in.write_end.get(), input, Deadline::after(timeout));
+  } catch (const std::exception&) {
+    // The program stopped reading early; its exit status tells the rest.
+  }
+  in.write_end.reset();
+  int status = wait_bounded(pid, timeout);
+  if (status < 0) {
+    ::kill(pid, SIGKILL);
+    wait_bounded(pid, 5000ms);
+  }
+  RunResult result{exit_code_of(status), read_file(out_template), read_file(err_template)};
+  ::unlink(out_template);
+  ::unlink(err_template);
+  return result;
+}
+
+UniqueFd connect_tcp(uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno("socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) {
+    throw_errno("connect 127.0.0.1:" + std::to_string(port));
+  }
+  return fd;
+}
+
+UniqueFd udp_socket() {
+  UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno("socket");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) throw_errno("bind");
+  int size = 1 << 20;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  return fd;
+}
+
+std::string udp_exchange(int socket, uint16_t port, const std::string& payload, Millis timeout) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::sendto(socket, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&address),
+               sizeof address) < 0) {
+    throw_errno("sendto");
+  }
+  pollfd entry{socket, POLLIN, 0};
+  if (!plain_waiter().wait(std::span(&entry, 1), Deadline::after(timeout))) return "";
+  std::string reply(70000, '\0');
+  ssize_t n = ::recv(socket, reply.data(), reply.size(), 0);
+  if (n < 0) throw_errno("recv");
+  reply.resize(static_cast<size_t>(n));
+  return reply;
+}
+
+std::string read_to_eof(int fd, Millis timeout) {
+  set_nonblocking(fd, true);
+  Deadline deadline = Deadline::after(timeout);
+  std::string data;
+  char buffer[65536];
+  for (;;) {
+    size_t n = read_some(fd, std::as_writable_bytes(std::span(buffer)), deadline);
+    if (n == 0) return data;
+    data.append(buffer, n);
+  }
+}
+
+std::string exchange(uint16_t port, const std::string& data, Millis timeout) {
+  UniqueFd fd = connect_tcp(port);
+  set_nonblocking(fd.get(), true);
+  Deadline deadline = Deadline::after(timeout);
+  // Write and read at the same time: an echo server sends back while we still send, and
+  // with both socket buffers full a write-everything-first client would deadlock.
+  std::string reply;
+  size_t sent = 0;
+  bool write_open = true;
+  char buffer[65536];
+  for (;;) {
+    pollfd fds[1] = {{fd.get(), static_cast<short>(POLLIN | (write_open ? POLLOUT : 0)), 0}};
+    if (!plain_waiter().wait(fds, deadline)) throw TimeoutError("exchange: timed out");
+    if (write_open && (fds[0].revents & POLLOUT)) {
+      ssize_t n = ::send(fd.get(), data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n > 0) sent += static_cast<size_t>(n);
+      if (n < 0 && errno != EAGAIN && errno != EINTR) throw_errno("send");
+      if (sent == data.size()) {
+        ::shutdown(fd.get(), SHUT_WR);
+        write_open = false;
+      }
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+      if (n == 0) return reply;
+      if (n > 0) reply.append(buffer, static_cast<size_t>(n));
+      if (n < 0 && errno != EAGAIN && errno != EINTR) throw_errno("recv");
+    }
+  }
+}
+
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> children;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return children;
+  while (dirent* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    std::string stat = read_file(std::string("/proc/") + entry->d_name + "/stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    char state;
+    pid_t ppid;
+    fields >> state >> ppid;
+    if (ppid == pid) children.push_back(std::atoi(entry->d_name));
+  }
+  ::closedir(proc);
+  return children;
+}
+
+size_t zombie_children(pid_t pid) {
+  size_t zombies = 0;
+  for (pid_t child : children_of(pid)) {
+    std::string stat = read_file("/proc/" + std::to_string(child) + "/stat");
+    size_t close = stat.rfind(')');
+    if (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z') ++zombies;
+  }
+  return zombies;
+}
+
+size_t thread_count(pid_t pid) {
+  std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("Threads:", 0) == 0) return std::stoul(line.substr(8));
+  }
+  return 0;
+}
+
+size_t fd_count(pid_t pid) {
+  size_t count = 0;
+  DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (dir == nullptr) return 0;
+  while (dirent* entry = ::readdir(dir)) count += entry->d_name[0] != '.' ? 1 : 0;
+  ::closedir(dir);
+  return count;
+}
+
+std::string random_bytes(size_t size, unsigned seed) {
+  std::mt19937 generator(seed);
+  std::string data(size, '\0');
+  for (char& c : data) c = static_cast<char>(generator() & 0xff);
+  return data;
+}
+
+}  // namespace sockserv::test

@@ -1,0 +1,99 @@
+// Test harness: starts the real programs on loopback, talks to them, inspects them in /proc.
+//
+// Every process started here is remembered by PID and killed and reaped by its owner's
+// destructor; every wait is bounded in time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <ctime>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fd.hpp"
+#include "io.hpp"
+
+namespace sockserv::test {
+
+using namespace std::chrono_literals;
+
+/// Path of a built program: $SOCKSERV_BIN/name (set by scripts/run-tests), else bin/name.
+std::string bin_path(const std::string& name);
+
+/// A server started in the background with its stderr captured in a temporary file.
+class ServerProcess {
+ public:
+  /// Starts `program` with `args` and waits (up to 10 s) for one "listening on" line per
+  /// --listen argument. Throws if the program exits or does not get there in time.
+  ServerProcess(const std::string& program, std::vector<std::string> args,
+                std::vector<std::string> extra_env = {});
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  /// The real port of the i-th listening line (port 0 resolved by the kernel).
+  uint16_t port(size_t i = 0) const { return ports_.at(i); }
+  /// "127.0.0.1:PORT" of the i-th listener.
+  std::string address(size_t i = 0) const;
+  /// Everything the server has logged so far.
+  std::string log() const;
+  /// Waits until the log contains `needle` (true) or the timeout passes (false).
+  bool wait_for_log(const std::string& needle, Millis timeout = 5000ms) const;
+  /// Sends `signo` and waits for the exit; returns the exit status, or -1 (killed, timeout).
+  int stop(int signo = 15, Millis timeout = 15000ms);
+  bool running() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::vector<uint16_t> ports_;
+};
+
+/// The result of running a program to its end.
+struct RunResult {
+  int exit_code = -1;  // -1 when killed by a signal or timed out
+  std::string out;
+  std::string err;
+};
+
+/// Runs a program with `input` on its stdin, bounded by `timeout` (then killed).
+RunResult run_program(const std::string& program, const std::vector<std::string>& args,
+                      const std::string& input = "", Millis timeout = 20000ms);
+
+/// Connects to 127.0.0.1:port (tcp) and returns the blocking socket.
+UniqueFd connect_tcp(uint16_t port);
+/// A bound udp socket on 127.0.0.1 with a receive timeout, for datagram tests.
+UniqueFd udp_socket();
+/// Sends `payload` to 127.0.0.1:port from `socket` and returns the reply ("" on timeout).
+std::string udp_exchange(int socket, uint16_t port, const std::string& payload, Millis timeout = 2000ms);
+
+/// Sends `data`, half-closes, reads everything until EOF (bounded by `timeout`).
+std::string exchange(uint16_t port, const std::string& data, Millis timeout = 20000ms);
+/// Reads until EOF or timeout.
+std::string read_to_eof(int fd, Millis timeout = 20000ms);
+
+/// Children of `pid` (from /proc), zombies among them, its thread and descriptor counts.
+std::vector<pid_t> children_of(pid_t pid);
+size_t zombie_children(pid_t pid);
+size_t thread_count(pid_t pid);
+size_t fd_count(pid_t pid);
+
+/// Polls `condition` every 20 ms until true or the timeout passes.
+template <typename Condition>
+bool eventually(Condition condition, Millis timeout = 5000ms) {
+  auto end = Clock::now() + timeout;
+  for (;;) {
+    if (condition()) return true;
+    if (Clock::now() >= end) return false;
+    struct timespec ts {0, 20'000'000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+/// Random bytes of the given size (deterministic for a given seed).
+std::string random_bytes(size_t size, unsigned seed = 1);
+
+}  // namespace sockserv::test
