@@ -200,10 +200,14 @@ BOOST_DATA_TEST_CASE(a_client_that_resets_mid_stream_does_not_disturb_others, bd
 BOOST_AUTO_TEST_CASE(thousand_connections_to_thread_model_leak_no_threads_or_fds) {
   ServerProcess server = start_echo("thread");
   BOOST_REQUIRE(exchange(server.port(), "warm up") == "warm up");
-  BOOST_REQUIRE(eventually([&] { return thread_count(server.pid()) == 1; }));
+  // The idle server has its main thread (plus a sanitizer's helper thread, in those builds).
+  BOOST_REQUIRE(eventually([&] { return thread_count(server.pid()) <= 2; }));
+  ::usleep(200'000);
+  size_t threads_before = thread_count(server.pid());
   size_t fds_before = fd_count(server.pid());
   for (int i = 0; i < 1000; ++i) BOOST_REQUIRE(exchange(server.port(), "y") == "y");
-  BOOST_TEST(eventually([&] { return thread_count(server.pid()) == 1; }), "threads: " << thread_count(server.pid()));
+  BOOST_TEST(eventually([&] { return thread_count(server.pid()) == threads_before; }),
+             "threads: " << thread_count(server.pid()) << " before: " << threads_before);
   BOOST_TEST(eventually([&] { return fd_count(server.pid()) == fds_before; }), "fds: " << fd_count(server.pid()));
 }
 
