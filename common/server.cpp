@@ -116,7 +116,7 @@ void Server::accept_connection(const Listener& listener) {
   } catch (const std::system_error& e) {
     log_warning(to_string(request.peer), ": ", e.what());
   }
-  log_debug("connection from ", to_string(request.peer));
+  if (log_enabled(LogLevel::debug)) log_debug("connection from ", to_string(request.peer));
   model_->process_request(std::move(request), *this);
 }
 
