@@ -35,13 +35,20 @@ UniqueFd make_cut_timer() {
 Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamService stream,
                DatagramService datagram)
     : settings_(std::move(settings)),
-      model_(std::move(model)),
       stream_service_(std::move(stream)),
       datagram_service_(std::move(datagram)),
       cut_timer_(make_cut_timer()),
-      spare_fd_(open_spare_fd()) {}
+      spare_fd_(open_spare_fd()),
+      model_(std::move(model)) {}
 
-Server::~Server() = default;
+Server::~Server() {
+  // Leaving without a drain (an error escaped serve_forever): end the connections still
+  // running, so the model's destructor can join its threads instead of waiting forever.
+  if (model_->active() > 0) {
+    arm_cut(Millis(0));
+    model_->force_stop();
+  }
+}
 
 void Server::add_listener(Listener listener) {
   log_info("listening on ", to_string(listener.local()), " (", transport_name(listener.transport()),

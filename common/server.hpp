@@ -97,7 +97,6 @@ class Server : private RequestRunner {
   void run_datagram(Request& request);
 
   ServerSettings settings_;
-  std::unique_ptr<Model> model_;
   StreamService stream_service_;
   DatagramService datagram_service_;
   std::vector<Listener> listeners_;
@@ -108,6 +107,8 @@ class Server : private RequestRunner {
   bool cut_armed_ = false;
   Clock::time_point accept_paused_until_{};
   Clock::time_point last_emfile_log_{};
+  // Declared last, so destroyed first: its threads use the members above until joined.
+  std::unique_ptr<Model> model_;
 };
 
 }  // namespace sockserv
