@@ -45,7 +45,11 @@ Server::~Server() {
   // Leaving without a drain (an error escaped serve_forever): end the connections still
   // running, so the model's destructor can join its threads instead of waiting forever.
   if (model_->active() > 0) {
-    arm_cut(Millis(0));
+    try {
+      arm_cut(Millis(0));
+    } catch (const std::system_error& e) {
+      log_error(e.what());
+    }
     model_->force_stop();
   }
 }
