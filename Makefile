@@ -39,7 +39,11 @@ all: programs tests
 programs: $(PROGRAMS)
 tests: $(UNIT_TESTS) $(INTEG_TESTS)
 
-$(BUILD)/%.o: %.cpp
+# Objects depend on the compiler flags too: a changed flag (a sanitizer build) rebuilds them.
+FLAGS_STAMP := $(BUILD)/compile-flags
+$(shell mkdir -p $(BUILD); echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(CXX) $(CXXFLAGS)' > $(FLAGS_STAMP))
+
+$(BUILD)/%.o: %.cpp $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
