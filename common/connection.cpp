@@ -106,14 +106,7 @@ void Connection::send_file(int file_fd, uint64_t offset, uint64_t count) {
 }
 
 size_t Connection::write_some(std::span<const std::byte> data) {
-  for (;;) {
-    // MSG_NOSIGNAL as well as the ignored SIGPIPE: a vanished client is an EPIPE error.
-    ssize_t n = ::send(socket_.get(), data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-    throw_errno("send");
-  }
+  return sockserv::write_some(socket_.get(), data);
 }
 
 Hub& Connection::hub() const {
