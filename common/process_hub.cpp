@@ -68,7 +68,7 @@ class LinkMember : public HubMember {
       if (!packet) break;
       take(*packet);
     }
-    if (dropped_) throw HubOverflow("the hub dropped this member: its queue was full");
+    if (dropped_) throw HubOverflow(reason_);
     return std::exchange(stash_, {});
   }
 
@@ -91,7 +91,7 @@ class LinkMember : public HubMember {
 
   // One request and its answer; messages arriving meanwhile are kept for receive().
   static std::string call(int link, Waiter& waiter, const std::string& request, char answer,
-                          std::vector<std::string>* stash, bool* dropped) {
+                          std::vector<std::string>* stash, std::string* dropped) {
     Deadline deadline = Deadline::after(kReplyTimeout);
     send(link, waiter, request, deadline);
     std::vector<char> buffer;
@@ -105,7 +105,7 @@ class LinkMember : public HubMember {
       if (packet->empty()) throw std::runtime_error("hub: the server's main process is gone");
       if ((*packet)[0] == answer) return packet->substr(1);
       if ((*packet)[0] == 'M' && stash != nullptr) stash->push_back(packet->substr(1));
-      if ((*packet)[0] == 'D' && dropped != nullptr) *dropped = true;
+      if ((*packet)[0] == 'D' && dropped != nullptr) *dropped = *packet;
     }
   }
 
@@ -120,12 +120,18 @@ class LinkMember : public HubMember {
     send(link_, waiter_, packet, Deadline::after(kReplyTimeout));
   }
   std::string call(const std::string& request, char answer) {
-    return call(link_, waiter_, request, answer, &stash_, &dropped_);
+    std::string dropped;
+    std::string reply = call(link_, waiter_, request, answer, &stash_, &dropped);
+    if (!dropped.empty()) take(dropped);
+    return reply;
   }
   void take(const std::string& packet) {
     if (packet.empty()) throw std::runtime_error("hub: the server's main process is gone");
     if (packet[0] == 'M') stash_.push_back(packet.substr(1));
-    if (packet[0] == 'D') dropped_ = true;
+    if (packet[0] == 'D') {
+      dropped_ = true;
+      reason_ = packet.substr(1);
+    }
   }
 
   int link_;
@@ -133,6 +139,7 @@ class LinkMember : public HubMember {
   std::vector<std::string> stash_;
   std::vector<char> buffer_;
   bool dropped_ = false;
+  std::string reason_;  // why the parent dropped this member
 };
 
 }  // namespace
@@ -259,8 +266,8 @@ void ProcessHub::queue(Child& child, std::string packet) {
     child.joined = false;
     child.dropped = true;
     child.out.clear();
-    child.out.push_back("D");
-    child.queued = 1;
+    child.out.push_back("Dmore than " + std::to_string(child.max_queue) + " bytes waiting");
+    child.queued = child.out.back().size();
   }
   flush(child);
 }

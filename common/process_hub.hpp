@@ -12,7 +12,7 @@
 //                     'N' nick                                   rename; answered 'R' 1|0
 //                     'W'                                        who; answered 'L' members
 //   parent -> child   'M' text                                   a message for this member
-//                     'D'                                        dropped: your queue overflowed
+//                     'D' reason                                 dropped: your queue overflowed
 // Leaving is closing the link. A dropped member is out of the roster at once; its link stays
 // open until it leaves, so that its last words (the leave notice) still reach the others.
 #pragma once

@@ -39,16 +39,11 @@ struct ChatSettings {
 };
 
 bool nick_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; }
-bool valid_nick(std::string_view nick) {
-  return !nick.empty() && nick.size() <= kMaxNick && std::all_of(nick.begin(), nick.end(), nick_char);
-}
 
-std::string utc_time(std::int64_t seconds) {
-  std::time_t t = static_cast<std::time_t>(seconds);
+std::string utc_time(std::time_t t) {
   std::tm tm{};
   char text[32];
-  ::gmtime_r(&t, &tm);
-  return std::string(text, std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm));
+  return std::string(text, std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", ::gmtime_r(&t, &tm)));
 }
 
 class ChatHandler : public StreamHandler {
@@ -75,14 +70,13 @@ class ChatHandler : public StreamHandler {
       while (!done_) serve_once();
       connection_.write_all(outbox_);  // the last replies (after /quit), bounded by idle time
     } catch (const HubOverflow& e) {
+      outbox_.clear();  // the backlog is dropped
       leave(" (too slow: " + std::string(e.what()) + ")");
-      // Tell the member why; its unread backlog is dropped, the notice waits a little for room.
+      // Tell the member why; the notice waits a little for room in the socket.
       connection_.set_idle_timeout(kLastWordsTimeout);
-      connection_.write_all("!!! disconnected: you read too slowly (over " +
-                            std::to_string(settings_.max_queue) + " bytes waiting)\n");
+      connection_.write_all("!!! disconnected: you read too slowly (" + std::string(e.what()) + ")\n");
     }
   }
-
   void finish() override { leave(""); }
 
  private:
@@ -90,9 +84,7 @@ class ChatHandler : public StreamHandler {
   void serve_once() {
     Readiness ready = connection_.wait_ready({member_->fd()}, !outbox_.empty(), connection_.idle_deadline());
     if (!ready.any()) throw TimeoutError("idle for too long");
-    if (!ready.others.empty()) {
-      for (const std::string& message : member_->receive()) send(message);
-    }
+    if (!ready.others.empty()) std::ranges::for_each(member_->receive(), [this](auto& m) { send(m); });
     if (ready.connection) on_line(connection_.read_line(settings_.max_line));
     if (!outbox_.empty()) outbox_.erase(0, connection_.write_some(as_bytes(outbox_)));
   }
@@ -123,7 +115,7 @@ class ChatHandler : public StreamHandler {
       send("*** end of who (" + std::to_string(members.size()) + " members)");
     } else if (name == "/me" && !arg.empty()) {
       member_->publish("* " + member_->nick() + " " + arg);
-    } else if (name == "/nick" && !valid_nick(arg)) {
+    } else if (name == "/nick" && (arg.empty() || arg.size() > kMaxNick || !std::all_of(arg.begin(), arg.end(), nick_char))) {
       send("!!! invalid nick: 1 to 24 letters, digits, '_', '-' or '.'");
     } else if (name == "/nick") {
       std::string old = member_->nick();
@@ -138,10 +130,7 @@ class ChatHandler : public StreamHandler {
   // Queues one line for the client; the queue is bounded like the hub's.
   void send(const std::string& line) {
     outbox_ += line + "\n";
-    if (outbox_.size() > settings_.max_queue) {
-      outbox_.clear();
-      throw HubOverflow("over " + std::to_string(settings_.max_queue) + " bytes waiting");
-    }
+    if (outbox_.size() > settings_.max_queue) throw HubOverflow("more than " + std::to_string(settings_.max_queue) + " bytes waiting");
   }
 
   void leave(const std::string& reason) {
@@ -159,6 +148,5 @@ class ChatHandler : public StreamHandler {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run<ChatHandler>({.name = "chat-server", .port = 9999, .summary = "Line chat room: /nick, /who, /me, /quit."},
-                          argc, argv);
+  return run<ChatHandler>({.name = "chat-server", .port = 9999, .summary = "Line chat room: /nick, /who, /me, /quit."}, argc, argv);
 }
