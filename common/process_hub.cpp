@@ -197,8 +197,9 @@ void ProcessHub::read_packets(Child& child) {
       }
       handle_packet(child, *packet);
     }
-  } catch (const std::system_error& e) {
-    log_info("hub link: ", e.what());
+  } catch (const std::exception& e) {
+    // A broken link, or a packet that makes no sense: that child is cut off, not the server.
+    log_warning("hub link: ", e.what());
     child.gone = true;
   }
 }
