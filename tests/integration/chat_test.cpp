@@ -112,6 +112,7 @@ class Member {
     return ntohs(address.sin_port);
   }
   const std::string& greeting() const { return greeting_; }
+  int fd() const { return fd_.get(); }
   void close() { fd_.reset(); }
 
  private:
@@ -174,13 +175,20 @@ constexpr size_t kBaseThreads = 2;
 constexpr size_t kBaseThreads = 1;
 #endif
 
-// After everyone has left: no children, no zombies, no threads but the main one.
-void check_nothing_left(const ServerProcess& server) {
-  BOOST_TEST(eventually([&] { return children_of(server.pid()).empty(); }, 20s));
+// Once only `members` are still connected: as many children (fork) or connection threads
+// (thread) as that, and no zombies.
+void check_nothing_left_but(const ServerProcess& server, size_t members) {
+  size_t children = 0, threads = 0;
+  BOOST_TEST(eventually([&] {
+    children = children_of(server.pid()).size();
+    threads = thread_count(server.pid());
+    return children <= members && threads <= kBaseThreads + members && children + threads <= kBaseThreads + members;
+  }, 20s), "children " << children << ", threads " << threads);
   BOOST_TEST(zombie_children(server.pid()) == 0u);
-  BOOST_TEST(eventually([&] { return thread_count(server.pid()) <= kBaseThreads; }, 20s),
-             "threads: " << thread_count(server.pid()));
 }
+
+// After everyone has left: no children, no zombies, no threads but the main one.
+void check_nothing_left(const ServerProcess& server) { check_nothing_left_but(server, 0); }
 
 }  // namespace chat_test
 
@@ -286,6 +294,28 @@ BOOST_DATA_TEST_CASE(a_killed_client_is_announced_and_the_others_carry_on, kRela
   a.close();
   b.close();
   check_nothing_left(server);
+}
+
+BOOST_DATA_TEST_CASE(a_reset_connection_is_announced, kRelayModels, model) {
+  ServerProcess server = start_chat(model);
+  Member a(server.port(), "a");
+  auto gone = std::make_unique<Member>(server.port(), "gone");
+  // SO_LINGER with a zero timeout: close() sends RST instead of FIN, as a crashed peer might.
+  linger hard{1, 0};
+  BOOST_REQUIRE(::setsockopt(gone->fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard) == 0);
+  gone.reset();
+  BOOST_TEST(a.wait_for("*** gone left").has_value());
+  BOOST_TEST(a.who().size() == 1u);
+  check_nothing_left_but(server, 1);
+}
+
+BOOST_DATA_TEST_CASE(chat_over_a_unix_socket, kRelayModels, model) {
+  std::string path = "/tmp/sockserv-chat-" + std::to_string(::getpid()) + "-" + model;
+  ServerProcess server("chat-server", {"--listen", "unix:" + path, "--model", model});
+  RunResult first = run_program("chat-client", {"unix:" + path, "--nick", "u1"}, "/who\n/quit\n");
+  BOOST_TEST(first.exit_code == 0);
+  BOOST_TEST(first.out.find("*** who: u1 unix:") != std::string::npos);
+  BOOST_TEST(first.out.find("*** bye") != std::string::npos);
 }
 
 BOOST_DATA_TEST_CASE(who_lists_exactly_the_members_connected, kRelayModels, model) {
