@@ -18,7 +18,14 @@ class ThreadMember : public HubMember {
   }
   ~ThreadMember() override {
     std::lock_guard lock(hub_.mutex_);
+    if (!left_) hub_.slots_.erase(slot_);
+  }
+
+  void leave(std::string_view farewell) override {
+    std::lock_guard lock(hub_.mutex_);
+    publish_locked(farewell);
     hub_.slots_.erase(slot_);
+    left_ = true;
   }
 
   int fd() const override { return slot_->event.get(); }
@@ -42,10 +49,7 @@ class ThreadMember : public HubMember {
 
   void publish(std::string_view text) override {
     std::lock_guard lock(hub_.mutex_);
-    // One lock around the whole round: every member sees the messages in one order.
-    for (ThreadHub::Slot& other : hub_.slots_) {
-      if (&other != &*slot_ && !other.dropped) hub_.deliver(other, text);
-    }
+    publish_locked(text);
   }
 
   bool rename(const std::string& nick) override {
@@ -66,8 +70,16 @@ class ThreadMember : public HubMember {
   }
 
  private:
+  // One lock around the whole round: every member sees the messages in one order.
+  void publish_locked(std::string_view text) {
+    for (ThreadHub::Slot& other : hub_.slots_) {
+      if (&other != &*slot_ && !other.dropped) hub_.deliver(other, text);
+    }
+  }
+
   ThreadHub& hub_;
   std::list<ThreadHub::Slot>::iterator slot_;
+  bool left_ = false;  // leave() has erased the slot already
 };
 
 std::unique_ptr<HubMember> ThreadHub::join(MemberInfo me, size_t max_queue, Waiter&) {

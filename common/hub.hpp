@@ -53,6 +53,9 @@ class HubMember {
   virtual bool rename(const std::string& nick) = 0;
   /// Every member, in the order they joined.
   virtual std::vector<MemberInfo> members() = 0;
+  /// Sends `farewell` to the others and leaves the roster in one step, so that nobody who has
+  /// read the farewell still finds this member in members(). Nothing else may follow.
+  virtual void leave(std::string_view farewell) = 0;
   /// This member's nick (join may have added a suffix to make it unique).
   const std::string& nick() const { return nick_; }
 

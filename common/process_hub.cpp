@@ -73,6 +73,7 @@ class LinkMember : public HubMember {
   }
 
   void publish(std::string_view text) override { send('P' + std::string(text)); }
+  void leave(std::string_view farewell) override { send('Q' + std::string(farewell)); }
 
   bool rename(const std::string& nick) override {
     bool ok = call('N' + nick, 'R') == "1";
@@ -212,6 +213,10 @@ void ProcessHub::handle_packet(Child& child, std::string_view packet) {
       break;
     case 'P':
       publish(child, body);
+      break;
+    case 'Q':
+      publish(child, body);
+      child.joined = false;  // out of the roster now; the link closes when the child ends
       break;
     case 'N': {
       std::string nick(body);

@@ -9,12 +9,13 @@
 //
 //   child -> parent   'J' nick \n max_queue \n peer \n joined   join; answered 'A' nick
 //                     'P' text                                   publish
+//                     'Q' farewell                               publish, then leave the roster
 //                     'N' nick                                   rename; answered 'R' 1|0
 //                     'W'                                        who; answered 'L' members
 //   parent -> child   'M' text                                   a message for this member
 //                     'D' reason                                 dropped: your queue overflowed
-// Leaving is closing the link. A dropped member is out of the roster at once; its link stays
-// open until it leaves, so that its last words (the leave notice) still reach the others.
+// Leaving is 'Q' (or just the link closing, when a child dies). A dropped member is out of the
+// roster at once; its link stays open until it leaves, so its farewell still reaches the others.
 #pragma once
 
 #include <map>

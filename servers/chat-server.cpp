@@ -135,7 +135,7 @@ class ChatHandler : public StreamHandler {
 
   void leave(const std::string& reason) {
     if (!member_) return;
-    member_->publish("*** " + member_->nick() + " left" + reason);
+    member_->leave("*** " + member_->nick() + " left" + reason);
     member_.reset();
   }
 

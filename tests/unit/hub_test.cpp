@@ -89,15 +89,27 @@ BOOST_AUTO_TEST_CASE(thread_hub_drops_a_member_whose_queue_overflows) {
   BOOST_CHECK_THROW(slow->receive(), HubOverflow);
   BOOST_TEST(fast->receive().size() == 20u);
   BOOST_TEST(a->members().size() == 2u);  // the dropped member is out of the roster
-  slow->publish("last words");             // yet it can still say goodbye
+  slow->leave("last words");               // yet it can still say goodbye
   BOOST_TEST(fast->receive().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(thread_hub_leave_is_one_step) {
+  ThreadHub hub;
+  auto a = hub.join(info("a"), 1000, plain_waiter());
+  auto b = hub.join(info("b"), 1000, plain_waiter());
+  b->leave("b left");
+  BOOST_TEST(a->receive() == std::vector<std::string>{"b left"});
+  BOOST_TEST(a->members().size() == 1u);  // already gone when the farewell is read
+  b.reset();
+  BOOST_TEST(a->members().size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(process_hub_relays_between_links) {
   ProcessHub parent;
-  ProcessHub child_a, child_b;
+  ProcessHub child_a, child_b, child_c;
   child_a.enter_child(parent.open_link());
   child_b.enter_child(parent.open_link());
+  child_c.enter_child(parent.open_link());
   std::atomic<bool> stop = false;
   std::thread relay([&] {
     // The server's main loop, reduced to the hub's descriptors.
@@ -133,6 +145,10 @@ BOOST_AUTO_TEST_CASE(process_hub_relays_between_links) {
       }
     }
     BOOST_TEST(dropped);
+    BOOST_TEST(a->members().size() == 1u);
+    auto c = child_c.join(info("c"), 1 << 20, plain_waiter());
+    c->leave("c left");
+    BOOST_TEST(receive_some(*a, 1) == std::vector<std::string>{"c left"});
     BOOST_TEST(a->members().size() == 1u);
   }
   stop = true;
