@@ -29,7 +29,8 @@ class ChatClient {
     std::array<std::byte, 16 * 1024> buffer;
     for (;;) {
       // Listen to the server always, and to stdin until we have said /quit.
-      std::array<pollfd, 2> fds{{{socket_.get(), POLLIN, 0}, {quitting_ ? -1 : STDIN_FILENO, POLLIN, 0}}};
+      std::array<pollfd, 2> fds{
+          {{socket_.get(), POLLIN, 0}, {quitting_ ? -1 : STDIN_FILENO, POLLIN, 0}}};
       if (!plain_waiter().wait(fds, quitting_ ? quit_deadline_ : Deadline::never())) {
         throw TimeoutError("the server did not close after /quit");
       }
@@ -85,17 +86,20 @@ class ChatClient {
 
 int main(int argc, char** argv) {
   po::options_description options("chat-client options");
-  options.add_options()
-      ("address", po::value<std::string>()->required(), "server: HOST:PORT or unix:PATH")
-      ("nick", po::value<std::string>(), "take this nick on arrival");
+  options.add_options()("address", po::value<std::string>()->required(),
+                        "server: HOST:PORT or unix:PATH")("nick", po::value<std::string>(),
+                                                          "take this nick on arrival");
   po::positional_options_description positional;
   positional.add("address", 1);
-  return run_client({"chat-client", "ADDR [--nick NAME]", "Chats in a chat-server room: stdin to the room, the room to stdout."},
+  return run_client({"chat-client", "ADDR [--nick NAME]",
+                     "Chats in a chat-server room: stdin to the room, the room to stdout."},
                     argc, argv, options, positional, [](const po::variables_map& values) {
-    Endpoint server = parse_endpoint(values["address"].as<std::string>());
-    if (!is_stream(server.transport)) throw UsageError("chat runs over tcp or unix only");
-    ChatClient client(connect_to(server));
-    if (values.count("nick") != 0U) client.send_line("/nick " + values["nick"].as<std::string>());
-    return client.run();
-  });
+                      Endpoint server = parse_endpoint(values["address"].as<std::string>());
+                      if (!is_stream(server.transport))
+                        throw UsageError("chat runs over tcp or unix only");
+                      ChatClient client(connect_to(server));
+                      if (values.count("nick") != 0U)
+                        client.send_line("/nick " + values["nick"].as<std::string>());
+                      return client.run();
+                    });
 }

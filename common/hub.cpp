@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 
 #include <cstdint>
+#include <ctime>
 
 #include "error.hpp"
 
@@ -12,8 +13,7 @@ namespace sockserv {
 
 class ThreadMember : public HubMember {
  public:
-  ThreadMember(ThreadHub& hub, std::list<ThreadHub::Slot>::iterator slot)
-      : hub_(hub), slot_(slot) {
+  ThreadMember(ThreadHub& hub, std::list<ThreadHub::Slot>::iterator slot) : hub_(hub), slot_(slot) {
     nick_ = slot->info.nick;
   }
   ~ThreadMember() override {
@@ -81,6 +81,14 @@ class ThreadMember : public HubMember {
   std::list<ThreadHub::Slot>::iterator slot_;
   bool left_ = false;  // leave() has erased the slot already
 };
+
+std::string utc_timestamp(std::int64_t seconds) {
+  std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  char text[32];
+  return std::string(text,
+                     std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", ::gmtime_r(&t, &tm)));
+}
 
 std::unique_ptr<HubMember> ThreadHub::join(MemberInfo me, size_t max_queue, Waiter&) {
   // EFD_NONBLOCK: a connection only ever waits for it through its Waiter, never in read().

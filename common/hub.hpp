@@ -34,6 +34,9 @@ struct MemberInfo {
   std::int64_t joined = 0;  // when it joined, seconds since the Unix epoch
 };
 
+/// `seconds` since the epoch as ISO 8601 UTC, "2026-11-22T04:11:11Z" (for /who).
+std::string utc_timestamp(std::int64_t seconds);
+
 /// The hub dropped this member: too many messages were waiting for it (a slow reader).
 struct HubOverflow : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -95,8 +98,8 @@ class ThreadHub : public Hub {
     size_t max_queue = 0;
     UniqueFd event;  // eventfd: non-zero while the inbox has messages (or the slot is dropped)
     std::deque<std::string> inbox;
-    size_t queued = 0;      // bytes in inbox
-    bool dropped = false;   // overflowed: out of the roster, waiting for its owner to leave
+    size_t queued = 0;     // bytes in inbox
+    bool dropped = false;  // overflowed: out of the roster, waiting for its owner to leave
   };
   bool taken(const std::string& nick, const Slot* except) const;
   void deliver(Slot& slot, std::string_view text);

@@ -14,9 +14,9 @@
 namespace sockserv {
 namespace {
 
-constexpr size_t kMaxPacket = 256 * 1024;   // larger than any message (--max-line is capped)
-constexpr int kPacketsPerWake = 64;         // per link and wakeup: links are served fairly
-constexpr Millis kReplyTimeout{30'000};     // the parent answers at once unless it is gone
+constexpr size_t kMaxPacket = 256 * 1024;  // larger than any message (--max-line is capped)
+constexpr int kPacketsPerWake = 64;        // per link and wakeup: links are served fairly
+constexpr Millis kReplyTimeout{30'000};    // the parent answers at once unless it is gone
 
 // Packet I/O on a non-blocking SEQPACKET socket: one call moves a whole packet or nothing,
 // so there is no partial transfer to resume, only EINTR to retry.
@@ -165,8 +165,8 @@ void ProcessHub::enter_child(UniqueFd link) {
 
 std::unique_ptr<HubMember> ProcessHub::join(MemberInfo me, size_t max_queue, Waiter& waiter) {
   if (!link_) throw std::logic_error("ProcessHub::join outside a forked child");
-  std::string request = 'J' + me.nick + '\n' + std::to_string(max_queue) + '\n' + me.peer +
-                        '\n' + std::to_string(me.joined);
+  std::string request = 'J' + me.nick + '\n' + std::to_string(max_queue) + '\n' + me.peer + '\n' +
+                        std::to_string(me.joined);
   std::string nick = LinkMember::call(link_.get(), waiter, request, 'A', nullptr, nullptr);
   return std::make_unique<LinkMember>(link_.get(), waiter, nick);
 }
@@ -299,7 +299,8 @@ std::string ProcessHub::who() const {
             [](const Child* a, const Child* b) { return a->order < b->order; });
   std::string list;
   for (const Child* child : members) {
-    list += child->info.nick + '\t' + child->info.peer + '\t' + std::to_string(child->info.joined) + '\n';
+    list += child->info.nick + '\t' + child->info.peer + '\t' + std::to_string(child->info.joined) +
+            '\n';
   }
   return list;
 }

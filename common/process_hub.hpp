@@ -36,12 +36,13 @@ class ProcessHub : public Hub {
   /// Parent: every link is polled for input, and for output while its queue is not empty.
   void add_poll_fds(std::vector<pollfd>& fds) override;
   void on_poll(std::span<const pollfd> fds) override;
+
  private:
   struct Child {
     UniqueFd link;
-    bool joined = false;   // in the roster: receives messages, listed by /who
-    bool dropped = false;  // overflowed: told so, out of the roster
-    bool gone = false;     // the link is closed or broken: remove it
+    bool joined = false;      // in the roster: receives messages, listed by /who
+    bool dropped = false;     // overflowed: told so, out of the roster
+    bool gone = false;        // the link is closed or broken: remove it
     std::uint64_t order = 0;  // join order, for /who
     MemberInfo info;
     size_t max_queue = 0;
@@ -59,8 +60,8 @@ class ProcessHub : public Hub {
 
   std::map<int, Child> children_;  // parent: by the parent's end of the link
   std::uint64_t joins_ = 0;
-  std::vector<char> buffer_;       // parent: one packet being read
-  UniqueFd link_;                  // child: its end of the link
+  std::vector<char> buffer_;  // parent: one packet being read
+  UniqueFd link_;             // child: its end of the link
 };
 
 }  // namespace sockserv

@@ -1,10 +1,7 @@
-// chat-server: a line chat room over tcp and unix (seed 002's relaying chat, seed 000's
-// registry of clients), on port 9999. Docs: docs/chat.md.
-//
-// Each line a member sends goes to every other member as "[nick] text". Commands: /nick NAME,
-// /who, /me ACTION, /quit. Members meet in the hub (common/hub.hpp): threads share one in
-// memory, forked children reach theirs through the parent. --model iterative serves one
-// member at a time, so there the room never holds more than one.
+// chat-server: a line chat room on port 9999, tcp and unix (seeds 002 and 000; docs/chat.md).
+// Each line goes to every other member as "[nick] text"; /nick NAME, /who, /me ACTION, /quit.
+// Members meet in the hub (common/hub.hpp): threads share one, forked children reach theirs
+// through the parent. --model iterative serves one member at a time: a room of one.
 //
 // Try it:   chat-server --listen 127.0.0.1:9999 --model thread
 //           chat-client 127.0.0.1:9999 --nick ann        (or: nc 127.0.0.1 9999)
@@ -28,9 +25,10 @@ struct ChatSettings {
   size_t max_line = 4096;
   size_t max_queue = 1024 * 1024;
   void add_options(po::options_description& desc) {
-    desc.add_options()
-        ("max-line", po::value(&max_line)->default_value(max_line), "longest line in bytes (at most 65536)")
-        ("max-queue", po::value(&max_queue)->default_value(max_queue), "bytes waiting for a member before it is dropped");
+    desc.add_options()("max-line", po::value(&max_line)->default_value(max_line),
+                       "longest line in bytes (at most 65536)")(
+        "max-queue", po::value(&max_queue)->default_value(max_queue),
+        "bytes waiting for a member before it is dropped");
   }
   void validate() const {
     if (max_line < 1 || max_line > 65536) throw UsageError("--max-line must be 1 to 65536");
@@ -38,26 +36,20 @@ struct ChatSettings {
   }
 };
 
-bool nick_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'; }
-
-std::string utc_time(std::time_t t) {
-  std::tm tm{};
-  char text[32];
-  return std::string(text, std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", ::gmtime_r(&t, &tm)));
+bool nick_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
 }
 
 class ChatHandler : public StreamHandler {
  public:
   static constexpr bool kUsesHub = true;  // run() gives the server a hub for us
   using Settings = ChatSettings;
-  ChatHandler(Connection& connection, const ChatSettings& settings)
-      : StreamHandler(connection), settings_(settings) {}
+  ChatHandler(Connection& c, const ChatSettings& s) : StreamHandler(c), settings_(s) {}
 
   void setup() override {
     // The default nick comes from the peer address: "127.0.0.1:40312" -> "127.0.0.1-40312".
-    std::string nick = connection_.peer_name();
-    std::replace_if(nick.begin(), nick.end(), [](char c) { return !nick_char(c); }, '-');
-    if (nick.size() > kMaxNick) nick.erase(0, nick.size() - kMaxNick);
+    std::string nick = connection_.peer_name().substr(0, kMaxNick);
+    for (char& c : nick) c = nick_char(c) ? c : '-';
     member_ = connection_.hub().join({nick, connection_.peer_name(), std::time(nullptr)},
                                      settings_.max_queue, connection_.waiter());
     send("*** welcome to sockserv chat, you are " + member_->nick() +
@@ -74,7 +66,7 @@ class ChatHandler : public StreamHandler {
       leave(" (too slow: " + std::string(e.what()) + ")");
       // Tell the member why; the notice waits a little for room in the socket.
       connection_.set_idle_timeout(kLastWordsTimeout);
-      connection_.write_all("!!! disconnected: you read too slowly (" + std::string(e.what()) + ")\n");
+      connection_.write_all("!!! disconnected: too slow (" + std::string(e.what()) + ")\n");
     }
   }
   void finish() override { leave(""); }
@@ -82,17 +74,19 @@ class ChatHandler : public StreamHandler {
  private:
   // One wait for the client, the hub, or room to write; never blocks on one of them alone.
   void serve_once() {
-    Readiness ready = connection_.wait_ready({member_->fd()}, !outbox_.empty(), connection_.idle_deadline());
+    Readiness ready =
+        connection_.wait_ready({member_->fd()}, !outbox_.empty(), connection_.idle_deadline());
     if (!ready.any()) throw TimeoutError("idle for too long");
-    if (!ready.others.empty()) std::ranges::for_each(member_->receive(), [this](auto& m) { send(m); });
+    if (!ready.others.empty())
+      for (const std::string& m : member_->receive()) send(m);
     if (ready.connection) on_line(connection_.read_line(settings_.max_line));
     if (!outbox_.empty()) outbox_.erase(0, connection_.write_some(as_bytes(outbox_)));
   }
 
   void on_line(const Line& line) {
-    if (line.status == Line::Status::eof) {
-      done_ = true;
-    } else if (line.status == Line::Status::too_long) {
+    done_ = line.status == Line::Status::eof;
+    if (done_) return;
+    if (line.status == Line::Status::too_long) {
       send("!!! line too long (over " + std::to_string(settings_.max_line) + " bytes): dropped");
     } else if (!is_valid_utf8(line.text)) {
       send("!!! not UTF-8: dropped");
@@ -111,11 +105,13 @@ class ChatHandler : public StreamHandler {
       done_ = true;
     } else if (name == "/who") {
       std::vector<MemberInfo> members = member_->members();
-      for (const MemberInfo& m : members) send("*** who: " + m.nick + " " + m.peer + " since " + utc_time(m.joined));
+      for (const MemberInfo& m : members)
+        send("*** who: " + m.nick + " " + m.peer + " since " + utc_timestamp(m.joined));
       send("*** end of who (" + std::to_string(members.size()) + " members)");
     } else if (name == "/me" && !arg.empty()) {
       member_->publish("* " + member_->nick() + " " + arg);
-    } else if (name == "/nick" && (arg.empty() || arg.size() > kMaxNick || !std::all_of(arg.begin(), arg.end(), nick_char))) {
+    } else if (name == "/nick" && (arg.empty() || arg.size() > kMaxNick ||
+                                   !std::all_of(arg.begin(), arg.end(), nick_char))) {
       send("!!! invalid nick: 1 to 24 letters, digits, '_', '-' or '.'");
     } else if (name == "/nick") {
       std::string old = member_->nick();
@@ -130,7 +126,8 @@ class ChatHandler : public StreamHandler {
   // Queues one line for the client; the queue is bounded like the hub's.
   void send(const std::string& line) {
     outbox_ += line + "\n";
-    if (outbox_.size() > settings_.max_queue) throw HubOverflow("more than " + std::to_string(settings_.max_queue) + " bytes waiting");
+    if (outbox_.size() > settings_.max_queue)
+      throw HubOverflow("more than " + std::to_string(settings_.max_queue) + " bytes waiting");
   }
 
   void leave(const std::string& reason) {
@@ -148,5 +145,6 @@ class ChatHandler : public StreamHandler {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run<ChatHandler>({.name = "chat-server", .port = 9999, .summary = "Line chat room: /nick, /who, /me, /quit."}, argc, argv);
+  return run<ChatHandler>({.name = "chat-server", .port = 9999, .summary = "A line chat room."},
+                          argc, argv);
 }

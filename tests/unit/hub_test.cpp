@@ -1,12 +1,13 @@
 // The hubs without a server: ThreadHub directly, ProcessHub with its relay run in a thread
 // of this process (the "children" are two more ProcessHub objects holding link ends).
+#include "hub.hpp"
+
 #include <poll.h>
 
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <thread>
 
-#include "hub.hpp"
 #include "process_hub.hpp"
 #include "utf8.hpp"
 
@@ -19,7 +20,9 @@ bool readable(int fd) {
   return ::poll(&entry, 1, 0) == 1;
 }
 
-MemberInfo info(const std::string& nick) { return {nick, "127.0.0.1:1", 1700000000}; }
+MemberInfo info(const std::string& nick) {
+  return {nick, "127.0.0.1:1", 1700000000};
+}
 
 // Waits (bounded) for messages to arrive at `member`; gives up after about five seconds.
 std::vector<std::string> receive_some(HubMember& member, size_t count) {
@@ -89,7 +92,7 @@ BOOST_AUTO_TEST_CASE(thread_hub_drops_a_member_whose_queue_overflows) {
   BOOST_CHECK_THROW(slow->receive(), HubOverflow);
   BOOST_TEST(fast->receive().size() == 20u);
   BOOST_TEST(a->members().size() == 2u);  // the dropped member is out of the roster
-  slow->leave("last words");               // yet it can still say goodbye
+  slow->leave("last words");              // yet it can still say goodbye
   BOOST_TEST(fast->receive().size() == 1u);
 }
 
