@@ -125,7 +125,8 @@ Readiness Connection::wait_readable(std::span<const int> others, Deadline deadli
   return wait_ready(others, false, deadline);
 }
 
-Readiness Connection::wait_ready(std::span<const int> others, bool want_writable, Deadline deadline) {
+Readiness Connection::wait_ready(std::span<const int> others, bool want_writable,
+                                 Deadline deadline) {
   Readiness ready;
   if (buffer_start_ < buffer_.size()) {
     ready.connection = true;  // read-ahead bytes are waiting: no need to ask the kernel
