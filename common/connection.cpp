@@ -105,6 +105,15 @@ void Connection::send_file(int file_fd, uint64_t offset, uint64_t count) {
   sockserv::send_file(socket_.get(), file_fd, offset, count, idle_deadline(), waiter_);
 }
 
+size_t Connection::write_some(std::span<const std::byte> data) {
+  return sockserv::write_some(socket_.get(), data);
+}
+
+Hub& Connection::hub() const {
+  if (hub_ == nullptr) throw std::logic_error("this service runs without a hub");
+  return *hub_;
+}
+
 void Connection::shutdown_write() {
   if (write_shut_) return;
   write_shut_ = true;
@@ -113,17 +122,23 @@ void Connection::shutdown_write() {
 }
 
 Readiness Connection::wait_readable(std::span<const int> others, Deadline deadline) {
+  return wait_ready(others, false, deadline);
+}
+
+Readiness Connection::wait_ready(std::span<const int> others, bool want_writable,
+                                 Deadline deadline) {
   Readiness ready;
   if (buffer_start_ < buffer_.size()) {
     ready.connection = true;  // read-ahead bytes are waiting: no need to ask the kernel
     return ready;
   }
   std::vector<pollfd> fds;
-  fds.push_back({socket_.get(), POLLIN, 0});
+  fds.push_back({socket_.get(), static_cast<short>(POLLIN | (want_writable ? POLLOUT : 0)), 0});
   for (int fd : others) fds.push_back({fd, POLLIN, 0});
   if (!waiter_.wait(fds, deadline)) return ready;
   // POLLHUP/POLLERR count as readable: the next read reports EOF or the error.
-  ready.connection = fds[0].revents != 0;
+  ready.connection = (fds[0].revents & ~POLLOUT) != 0;
+  ready.writable = (fds[0].revents & POLLOUT) != 0;
   for (size_t i = 1; i < fds.size(); ++i) {
     if (fds[i].revents != 0) ready.others.push_back(fds[i].fd);
   }

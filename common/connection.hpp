@@ -20,6 +20,8 @@
 
 namespace sockserv {
 
+class Hub;
+
 /// The outcome of read_line.
 struct Line {
   enum class Status { ok, too_long, eof };
@@ -30,8 +32,9 @@ struct Line {
 /// What wait_readable found ready.
 struct Readiness {
   bool connection = false;      // the client sent something (or closed)
+  bool writable = false;        // (wait_ready only) the client's socket can take more bytes
   std::vector<int> others;      // which of the other descriptors are readable
-  bool any() const { return connection || !others.empty(); }
+  bool any() const { return connection || writable || !others.empty(); }
 };
 
 class Connection {
@@ -56,6 +59,9 @@ class Connection {
   void write_all(std::string_view text);
   /// Sends `count` bytes of an open file from `offset`, with sendfile(2).
   void send_file(int file_fd, uint64_t offset, uint64_t count);
+  /// Sends what the socket buffer takes right now, without waiting: returns the bytes sent
+  /// (0 when the buffer is full). For handlers that keep their own bounded output queue.
+  size_t write_some(std::span<const std::byte> data);
   /// Half-close: tell the client we will send nothing more (it reads EOF); we can still read.
   void shutdown_write();
 
@@ -65,6 +71,18 @@ class Connection {
   Readiness wait_readable(std::initializer_list<int> others, Deadline deadline) {
     return wait_readable(std::span<const int>(others.begin(), others.size()), deadline);
   }
+  /// wait_readable, and also "the client can take more bytes" when `want_writable`: so a
+  /// handler can write without blocking while it keeps listening to the client and others.
+  Readiness wait_ready(std::span<const int> others, bool want_writable, Deadline deadline);
+  Readiness wait_ready(std::initializer_list<int> others, bool want_writable, Deadline deadline) {
+    return wait_ready(std::span<const int>(others.begin(), others.size()), want_writable, deadline);
+  }
+
+  /// The service's hub (messages between connections); throws std::logic_error when the
+  /// service runs without one (see ServiceDefinition::uses_hub).
+  Hub& hub() const;
+  /// Set by the server before the handler runs.
+  void set_hub(Hub* hub) { hub_ = hub; }
 
   /// The client's address, numeric ("127.0.0.1:40312", "unix:/path").
   const SocketAddress& peer() const { return peer_; }
@@ -89,6 +107,7 @@ class Connection {
   std::vector<std::byte> buffer_;  // bytes read ahead by read_line, not yet handed out
   size_t buffer_start_ = 0;
   bool write_shut_ = false;
+  Hub* hub_ = nullptr;
 };
 
 }  // namespace sockserv

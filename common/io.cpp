@@ -78,6 +78,16 @@ size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline, Waiter&
   return done;
 }
 
+size_t write_some(int fd, std::span<const std::byte> data) {
+  for (;;) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    throw_errno("write");
+  }
+}
+
 void write_all(int fd, std::span<const std::byte> data, Deadline deadline, Waiter& waiter) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

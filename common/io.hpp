@@ -69,6 +69,10 @@ size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline = Deadli
 size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline = Deadline::never(),
                  Waiter& waiter = plain_waiter());
 
+/// Writes what a non-blocking `fd` takes right now, without waiting: the bytes written, 0
+/// when it is full. For programs that keep their own queue and poll for POLLOUT.
+size_t write_some(int fd, std::span<const std::byte> data);
+
 /// Writes every byte, however many calls that takes. Throws on error or at the deadline.
 void write_all(int fd, std::span<const std::byte> data, Deadline deadline = Deadline::never(),
                Waiter& waiter = plain_waiter());

@@ -50,6 +50,7 @@ int serve(const ServiceDefinition& service, int argc, char** argv) {
   configure_logging(options->log);
   Server server(options->server, make_model(options->model, options->limits), service.stream,
                 service.datagram);
+  if (service.uses_hub) server.enable_hub();
   open_standalone(server, service, *options);
   server.serve_forever();
   return EX_OK;

@@ -44,6 +44,7 @@ struct ServiceDefinition {
   std::function<void()> validate;  // checks the service's options after parsing
   StreamService stream;
   DatagramService datagram;  // empty: no udp or unixgram
+  bool uses_hub = false;     // connections talk to each other (the stream handler's kUsesHub)
 };
 
 /// Parses, opens, serves; returns the exit status.
@@ -81,6 +82,7 @@ int run(const ServiceInfo& info, int argc, char** argv) {
     if constexpr (requires { settings.validate(); }) settings.validate();
   };
   service.stream = [&settings](Connection& c) { run_handler<Stream>(c, settings); };
+  if constexpr (requires { Stream::kUsesHub; }) service.uses_hub = Stream::kUsesHub;
   if constexpr (!std::is_same_v<Datagram, NoDatagrams>) {
     service.datagram = [&settings](DatagramRequest& r) { run_handler<Datagram>(r, settings); };
   }

@@ -77,11 +77,13 @@ bool Server::poll_once(Deadline deadline) {
   if (accepting) {
     for (const Listener& listener : listeners_) fds.push_back({listener.fd(), POLLIN, 0});
   }
+  size_t hub_first = fds.size();  // the hub's descriptors (if any) come after the listeners
+  if (hub_) hub_->add_poll_fds(fds);
   Deadline wait_until = accepting ? deadline : deadline.earlier(Deadline::at(accept_paused_until_));
   bool served = false;
   if (plain_waiter().wait(fds, wait_until)) {
     if (fds[0].revents != 0) process_wakeups();
-    for (size_t i = 1; i < fds.size() && !stopping_; ++i) {
+    for (size_t i = 1; i < hub_first && !stopping_; ++i) {
       if (fds[i].revents == 0) continue;
       const Listener& listener = listeners_[i - 1];
       if (is_stream(listener.transport())) {
@@ -91,9 +93,14 @@ bool Server::poll_once(Deadline deadline) {
       }
       served = true;
     }
+    poll_hub(fds, hub_first);
   }
   service_actions();
   return served;
+}
+
+void Server::poll_hub(std::vector<pollfd>& fds, size_t first) {
+  if (hub_) hub_->on_poll(std::span(fds).subspan(first));
 }
 
 void Server::process_wakeups() {
@@ -211,6 +218,7 @@ bool Server::finish_request(Request& request, Waiter& waiter) {
 
 void Server::run_stream(Request& request, Waiter& waiter) {
   Connection connection(std::move(request.socket), request.peer, waiter, settings_.idle_timeout);
+  connection.set_hub(hub_.get());
   stream_service_(connection);
   // The handler is done: finish sending, then half-close, so a client that half-closed
   // its side still receives the whole reply before EOF.
@@ -293,10 +301,13 @@ void Server::drain() {
   while (model_->active() > 0) {
     std::vector<pollfd> fds{{wakeup_.fd(), POLLIN, 0}};
     if (!force_at) fds.push_back({cut_timer_.get(), POLLIN, 0});
+    size_t hub_first = fds.size();  // children still talking need the relay while draining
+    if (hub_) hub_->add_poll_fds(fds);
     Deadline deadline = force_at && !forced ? Deadline::at(*force_at) : Deadline::after(Millis(1000));
     plain_waiter().wait(fds, deadline);
     if (fds[0].revents != 0) process_wakeups();
-    if (!force_at && fds.size() > 1 && fds[1].revents != 0) force_at = Clock::now() + kForceGrace;
+    if (!force_at && hub_first > 1 && fds[1].revents != 0) force_at = Clock::now() + kForceGrace;
+    poll_hub(fds, hub_first);
     if (force_at && !forced && Clock::now() >= *force_at) {
       model_->force_stop();
       forced = true;

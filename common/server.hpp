@@ -24,6 +24,7 @@
 #include "connection.hpp"
 #include "fd.hpp"
 #include "handler.hpp"
+#include "hub.hpp"
 #include "models/model.hpp"
 #include "request.hpp"
 #include "signals.hpp"
@@ -66,6 +67,10 @@ class Server : private RequestRunner {
   /// Serves one already connected socket with the stream handler (inetd's "nowait").
   void serve_one_connection(UniqueFd socket);
 
+  /// Gives the service a hub (Connection::hub) of the kind the model needs. Call before
+  /// serving. A process hub's descriptors are then polled by this server's main loop.
+  void enable_hub() { hub_ = model_->make_hub(); }
+
   /// Requests in flight (children, threads).
   size_t active_requests() const { return model_->active(); }
   const Model& model() const { return *model_; }
@@ -87,6 +92,7 @@ class Server : private RequestRunner {
   void process_wakeups() override;
 
   bool poll_once(Deadline deadline);
+  void poll_hub(std::vector<pollfd>& fds, size_t first);
   void accept_connection(const Listener& listener);
   void receive_datagram(const Listener& listener);
   void on_accept_error(int err, const Listener& listener);
@@ -97,6 +103,7 @@ class Server : private RequestRunner {
   void run_datagram(Request& request);
 
   ServerSettings settings_;
+  std::unique_ptr<Hub> hub_;  // only for services whose connections talk to each other
   StreamService stream_service_;
   DatagramService datagram_service_;
   std::vector<Listener> listeners_;

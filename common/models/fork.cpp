@@ -13,7 +13,16 @@
 
 namespace sockserv {
 
+std::unique_ptr<Hub> ForkModel::make_hub() {
+  auto hub = std::make_unique<ProcessHub>();
+  hub_ = hub.get();
+  return hub;
+}
+
 void ForkModel::process_request(Request request, RequestRunner& runner) {
+  // The child's link to the hub is made before fork() so that both processes have it. If
+  // fork fails, its end closes below and the hub sees the link end at once.
+  UniqueFd hub_link = hub_ != nullptr ? hub_->open_link() : UniqueFd();
   pid_t pid = ::fork();
   if (pid < 0) {
     // Out of processes: this client is closed (it reads EOF) and the server carries on.
@@ -23,6 +32,7 @@ void ForkModel::process_request(Request request, RequestRunner& runner) {
   if (pid == 0) {
     // Child: drop the listening sockets (the parent keeps accepting on them) and serve.
     runner.prepare_child();
+    if (hub_ != nullptr) hub_->enter_child(std::move(hub_link));
     CutWaiter waiter(runner.cut_fd());
     bool ok = runner.finish_request(request, waiter);
     // _exit, not exit: the child must not run the parent's atexit handlers or destructors

@@ -9,6 +9,7 @@
 
 #include <set>
 
+#include "../process_hub.hpp"
 #include "model.hpp"
 
 namespace sockserv {
@@ -22,10 +23,13 @@ class ForkModel : public Model {
   void collect_finished() override;
   size_t active() const override { return children_.size(); }
   void force_stop() override;
+  /// Children are separate processes: the parent relays between them (ProcessHub).
+  std::unique_ptr<Hub> make_hub() override;
 
  private:
   size_t max_children_;
   std::set<pid_t> children_;
+  ProcessHub* hub_ = nullptr;  // owned by the server; set when the service has a hub
 };
 
 }  // namespace sockserv

@@ -12,6 +12,8 @@
 
 namespace sockserv {
 
+class Hub;
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -28,6 +30,9 @@ class Model {
   virtual size_t active() const { return 0; }
   /// The drain time is over and some requests ignore the cut: force them to end.
   virtual void force_stop() {}
+  /// The hub for services whose connections talk to each other (chat): by default one
+  /// in-process hub, right for models whose connections share this process.
+  virtual std::unique_ptr<Hub> make_hub();
 };
 
 /// Limits the models take from the options.

@@ -1,0 +1,105 @@
+// chat-client: joins a chat-server room; lines from stdin go to the room, what the room says
+// is printed (seed 002's chat client, with poll(2) on both instead of two threads).
+//
+// Works on a terminal and in a pipe. /quit (or the end of input, which sends /quit) leaves:
+// exit 0 once the server has said goodbye and closed. Exit 69 when the server goes away first.
+//
+// Try it:   chat-client 127.0.0.1:9999 --nick ann        printf 'hi\n' | chat-client 127.0.0.1:9999
+#include <unistd.h>
+
+#include <array>
+#include <iostream>
+#include <optional>
+
+#include "client.hpp"
+#include "error.hpp"
+#include "socket.hpp"
+
+using namespace sockserv;
+
+namespace {
+
+constexpr Millis kGoodbyeTimeout{10'000};  // after /quit, how long the server may take to close
+
+class ChatClient {
+ public:
+  explicit ChatClient(UniqueFd socket) : socket_(std::move(socket)) {}
+
+  int run() {
+    std::array<std::byte, 16 * 1024> buffer;
+    for (;;) {
+      // Listen to the server always, and to stdin until we have said /quit.
+      std::array<pollfd, 2> fds{
+          {{socket_.get(), POLLIN, 0}, {quitting_ ? -1 : STDIN_FILENO, POLLIN, 0}}};
+      if (!plain_waiter().wait(fds, quitting_ ? quit_deadline_ : Deadline::never())) {
+        throw TimeoutError("the server did not close after /quit");
+      }
+      if (fds[0].revents != 0) {
+        size_t n = read_some(socket_.get(), buffer);
+        if (n == 0) return server_closed();
+        write_all(STDOUT_FILENO, std::span(buffer.data(), n));
+      }
+      if (fds[1].revents != 0) {
+        size_t n = read_some(STDIN_FILENO, buffer);
+        if (n == 0) {
+          if (!typed_.empty()) send_line(std::exchange(typed_, {}));
+          if (!quitting_) send_line("/quit");  // end of input: leave politely
+        } else {
+          typed_.append(reinterpret_cast<const char*>(buffer.data()), n);
+          send_typed_lines();
+        }
+      }
+    }
+  }
+
+  void send_line(const std::string& line) {
+    write_all(socket_.get(), line + "\n");
+    if (line == "/quit") {
+      quitting_ = true;
+      quit_deadline_ = Deadline::after(kGoodbyeTimeout);
+    }
+  }
+
+ private:
+  void send_typed_lines() {
+    for (size_t end; !quitting_ && (end = typed_.find('\n')) != std::string::npos;) {
+      std::string line = typed_.substr(0, end);
+      typed_.erase(0, end + 1);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      send_line(line);
+    }
+  }
+
+  int server_closed() {
+    if (quitting_) return EX_OK;
+    std::cerr << "chat-client: the server closed the connection\n";
+    return EX_UNAVAILABLE;
+  }
+
+  UniqueFd socket_;
+  std::string typed_;  // stdin bytes not yet making a whole line
+  bool quitting_ = false;
+  Deadline quit_deadline_ = Deadline::never();
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description options("chat-client options");
+  options.add_options()("address", po::value<std::string>()->required(),
+                        "server: HOST:PORT or unix:PATH")("nick", po::value<std::string>(),
+                                                          "take this nick on arrival");
+  po::positional_options_description positional;
+  positional.add("address", 1);
+  return run_client({"chat-client", "ADDR [--nick NAME]",
+                     "Chats in a chat-server room: stdin to the room, the room to stdout."},
+                    argc, argv, options, positional, [](const po::variables_map& values) {
+                      Endpoint server = parse_endpoint(values["address"].as<std::string>());
+                      if (!is_stream(server.transport))
+                        throw UsageError("chat runs over tcp or unix only");
+                      ChatClient client(connect_to(server));
+                      if (values.count("nick") != 0U)
+                        client.send_line("/nick " + values["nick"].as<std::string>());
+                      return client.run();
+                    });
+}
