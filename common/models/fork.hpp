@@ -7,7 +7,7 @@
 
 #include <sys/types.h>
 
-#include <set>
+#include <map>
 
 #include "model.hpp"
 
@@ -25,7 +25,8 @@ class ForkModel : public Model {
 
  private:
   size_t max_children_;
-  std::set<pid_t> children_;
+  std::map<pid_t, uint64_t> children_;  // child -> the request it serves
+  RequestRunner* runner_ = nullptr;     // told when a child is reaped
 };
 
 }  // namespace sockserv
