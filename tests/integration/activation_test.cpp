@@ -138,6 +138,19 @@ BOOST_AUTO_TEST_CASE(shipped_units_pass_systemd_analyze_verify) {
   BOOST_TEST(verify.log() == "", "systemd-analyze verify said: " << verify.log());
 }
 
+BOOST_AUTO_TEST_CASE(shipped_files_are_what_services_tsv_says) {
+  Spawned check({source_dir() + "/scripts/gen-units", "--check"});
+  BOOST_TEST(check.wait_exit(30000ms) == 0, check.log());
+}
+
+BOOST_AUTO_TEST_CASE(listen_fds_of_another_process_are_ignored) {
+  // LISTEN_PID names the process the fds are for; a child that inherited the variables
+  // must not take fd 3 for its own (sd_listen_fds checks), and serves its --listen instead.
+  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0"}, {"LISTEN_PID=1", "LISTEN_FDS=1"});
+  BOOST_TEST(server.log().find("socket from systemd") == std::string::npos, server.log());
+  BOOST_TEST(test::exchange(server.port(), "standalone") == "standalone");
+}
+
 BOOST_AUTO_TEST_CASE(accept_no_units_under_systemd_socket_activate) {
   std::vector<ServiceRow> rows = built_services();
   BOOST_TEST_REQUIRE(!rows.empty());
