@@ -1,5 +1,6 @@
 // echo-server under every model: sizes, concurrency, transports, signals, limits, leaks.
 #include <signal.h>
+#include <sysexits.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>

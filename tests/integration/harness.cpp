@@ -57,6 +57,7 @@ int exit_code_of(int status) {
 }  // namespace
 
 std::string bin_path(const std::string& name) {
+  if (!name.empty() && name[0] == '/') return name;  // a system program such as /usr/bin/setpriv
   const char* dir = std::getenv("SOCKSERV_BIN");
   return std::string(dir != nullptr ? dir : "bin") + "/" + name;
 }
