@@ -205,6 +205,20 @@ BOOST_AUTO_TEST_CASE(inetd_flag_serves_the_connection_on_fd_0) {
   BOOST_TEST(activator.wait_for_log("died with code 0"), activator.log());
 }
 
+BOOST_AUTO_TEST_CASE(log_lines_stay_out_of_a_connection_passed_as_stderr_too) {
+  // openbsd-inetd and xinetd put the client on fds 0, 1 and 2. Running as root, the server
+  // has a warning to log: it must go to syslog, not into the client's echo.
+  int pair[2];
+  BOOST_TEST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  Spawned server({bin_path("echo-server"), "--inetd"}, {}, theirs.get(), /*on_all_three=*/true);
+  theirs.reset();
+  write_all(ours.get(), std::string("only this"), Deadline::after(5000ms));
+  ::shutdown(ours.get(), SHUT_WR);
+  BOOST_TEST(read_to_eof(ours.get(), 10000ms) == "only this");
+  BOOST_TEST(server.wait_exit() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(listening_socket_on_fd_0_is_detected_and_served) {
   // inetd "stream wait": the server gets the listening socket itself and accepts on it.
   Listener listener = open_listener(parse_endpoint("127.0.0.1:0"), SocketOptions{});

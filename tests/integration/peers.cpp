@@ -158,7 +158,8 @@ bool probe_udp(const std::string& probe, uint16_t port, std::string& why) {
   }
 }
 
-Spawned::Spawned(std::vector<std::string> argv, std::vector<std::string> env, int stdin_fd) {
+Spawned::Spawned(std::vector<std::string> argv, std::vector<std::string> env, int stdin_fd,
+                 bool on_all_three) {
   char path_template[] = "/tmp/sockserv-peer-log-XXXXXX";
   UniqueFd log_fd(::mkostemp(path_template, O_CLOEXEC));
   if (!log_fd) throw_errno("mkostemp");
@@ -174,8 +175,8 @@ Spawned::Spawned(std::vector<std::string> argv, std::vector<std::string> env, in
     ::setpgid(0, 0);
     int null = ::open("/dev/null", O_RDWR);
     ::dup2(stdin_fd >= 0 ? stdin_fd : null, STDIN_FILENO);
-    ::dup2(log_fd.get(), STDOUT_FILENO);
-    ::dup2(log_fd.get(), STDERR_FILENO);
+    ::dup2(on_all_three ? stdin_fd : log_fd.get(), STDOUT_FILENO);
+    ::dup2(on_all_three ? stdin_fd : log_fd.get(), STDERR_FILENO);
     for (std::string& e : env) ::putenv(e.data());
     ::execvp(args[0], args.data());
     ::_exit(127);

@@ -45,7 +45,9 @@ bool probe_udp(const std::string& probe, uint16_t port, std::string& why);
 /// (so that what it starts can be ended with it). Killed and reaped by the destructor.
 class Spawned {
  public:
-  Spawned(std::vector<std::string> argv, std::vector<std::string> env = {}, int stdin_fd = -1);
+  /// `stdin_fd` becomes fd 0; with `on_all_three`, fds 1 and 2 too (as inetd passes a client).
+  Spawned(std::vector<std::string> argv, std::vector<std::string> env = {}, int stdin_fd = -1,
+          bool on_all_three = false);
   ~Spawned();
   Spawned(const Spawned&) = delete;
   Spawned& operator=(const Spawned&) = delete;
