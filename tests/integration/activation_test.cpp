@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/data/test_case.hpp>
@@ -425,6 +426,34 @@ BOOST_AUTO_TEST_CASE(refuse_root_and_udp_opt_in_are_enforced_by_run) {
     for (std::string& a : tcp) argv.push_back(a.data());
     BOOST_TEST(run_service(service, static_cast<int>(argv.size()), argv.data()) == EX_CONFIG);
   }
+}
+
+BOOST_AUTO_TEST_CASE(chroot_then_user_for_services_that_offer_it, *boost::unit_test::precondition(have_root)) {
+  // file-server offers --chroot (ServiceInfo::chroot_option); a stand-in service does here,
+  // run in a forked child of the test so that the test itself stays where it is.
+  TempDir dir("chroot");
+  ServiceDefinition service;
+  service.info = {.name = "stand-in", .port = 0, .summary = "test", .chroot_option = true};
+  service.add_options = [](po::options_description&) {};
+  service.validate = [] {};
+  service.stream = [](Connection&) {};
+  std::vector<std::string> args{"stand-in", "--listen", "127.0.0.1:0", "--chroot", dir.path.string(),
+                                "--user", "nobody"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  pid_t pid = ::fork();
+  BOOST_TEST_REQUIRE(pid >= 0);
+  if (pid == 0) ::_exit(run_service(service, static_cast<int>(argv.size()), argv.data()));
+  std::string proc = "/proc/" + std::to_string(pid);
+  BOOST_TEST(eventually([&] {
+    std::error_code ignored;
+    return fs::read_symlink(proc + "/root", ignored) == dir.path &&
+           file_text(proc + "/status").find("Uid:\t65534\t65534\t65534\t65534") != std::string::npos;
+  }, 10000ms), file_text(proc + "/status"));
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  BOOST_TEST(eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 15000ms));
+  BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }
 
 BOOST_AUTO_TEST_CASE(allow_and_deny_ranges) {
