@@ -160,6 +160,21 @@ BOOST_AUTO_TEST_CASE(shipped_files_are_what_services_tsv_says) {
   BOOST_TEST(check.wait_exit(30000ms) == 0, check.log());
 }
 
+BOOST_AUTO_TEST_CASE(install_puts_programs_man_pages_units_and_snippets_in_place) {
+  TempDir stage("install");
+  Spawned install({source_dir() + "/scripts/install", stage.path.string(), "/opt/sockserv", bin_path("")});
+  BOOST_TEST_REQUIRE(install.wait_exit(120000ms) == 0, install.log());
+  fs::path root = stage.path / "opt/sockserv";
+  BOOST_TEST(::access((root / "bin/echo-server").c_str(), X_OK) == 0);
+  BOOST_TEST(file_text((root / "share/man/man1/echo-server.1").string()).find(".TH ECHO-SERVER \"1\"") != std::string::npos);
+  BOOST_TEST(file_text((root / "share/man/man1/echo-server.1").string()).find("allow\\-from") != std::string::npos);
+  // The shipped /usr/local paths follow PREFIX.
+  BOOST_TEST(file_text((root / "lib/systemd/system/echo-server.service").string()).find("ExecStart=/opt/sockserv/bin/echo-server ") != std::string::npos);
+  BOOST_TEST(fs::exists(root / "lib/systemd/system/echo-server-accept@.service"));
+  BOOST_TEST(file_text((root / "share/sockserv/inetd/inetd.conf").string()).find("/opt/sockserv/bin/echo-server\techo-server --inetd") != std::string::npos);
+  BOOST_TEST(file_text((root / "share/sockserv/inetd/xinetd.d/echo-server").string()).find("server\t\t= /opt/sockserv/bin/echo-server") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(listen_fds_of_another_process_are_ignored) {
   // LISTEN_PID names the process the fds are for; a child that inherited the variables
   // must not take fd 3 for its own (sd_listen_fds checks), and serves its --listen instead.
