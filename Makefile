@@ -14,8 +14,9 @@ BUILD    ?= build/release
 BIN      ?= bin
 OPTFLAGS ?= -O2 -g
 SANFLAGS ?=
+WARNFLAGS ?=
 
-CXXFLAGS := -std=c++20 -Wall -Wextra -Werror -pthread $(OPTFLAGS) $(SANFLAGS) -MMD -MP -Icommon
+CXXFLAGS := -std=c++20 -Wall -Wextra -Werror $(WARNFLAGS) -pthread $(OPTFLAGS) $(SANFLAGS) -MMD -MP -Icommon
 LDFLAGS  := -pthread $(SANFLAGS)
 LIBS     := -lboost_program_options -lsystemd -lcrypto -lz
 
@@ -38,7 +39,11 @@ all: programs tests
 programs: $(PROGRAMS)
 tests: $(UNIT_TESTS) $(INTEG_TESTS)
 
-$(BUILD)/%.o: %.cpp
+# Objects depend on the compiler flags too: a changed flag (a sanitizer build) rebuilds them.
+FLAGS_STAMP := $(BUILD)/compile-flags
+$(shell mkdir -p $(BUILD); echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(CXX) $(CXXFLAGS)' > $(FLAGS_STAMP))
+
+$(BUILD)/%.o: %.cpp $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
@@ -70,18 +75,29 @@ demo: deps
 
 # The test command of README.md and CI: set-up, build, run, then one plain totals line.
 test: deps
-	$(MAKE) all
+	$(MAKE) -j2 all
 	$(MAKE) run-tests
 
 run-tests:
 	scripts/run-tests $(BUILD) $(BIN)
 
+# Sanitizer builds: GCC 12 gives false -Wmaybe-uninitialized warnings inside <regex> and
+# <functional> when sanitizers change its inlining (GCC bug 105562), so that one warning is
+# not an error there; the release build keeps it.
+SAN_WARN := -Wno-maybe-uninitialized
+# UBSan's vptr check needs a spare descriptor to probe memory; in the test that runs a server
+# out of descriptors on purpose it then reports every thrown exception as a bad object.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize=vptr -fno-omit-frame-pointer -fno-sanitize-recover=all
+
 check-asan: deps
-	$(MAKE) BUILD=build/asan BIN=build/asan/bin OPTFLAGS="-O1 -g" \
-	  SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all run-tests
+	$(MAKE) -j2 BUILD=build/asan BIN=build/asan/bin OPTFLAGS="-O1 -g" WARNFLAGS="$(SAN_WARN)" \
+	  SANFLAGS="$(ASAN_FLAGS)" all
+	$(MAKE) BUILD=build/asan BIN=build/asan/bin run-tests
 
 check-tsan: deps
-	$(MAKE) BUILD=build/tsan BIN=build/tsan/bin OPTFLAGS="-O1 -g" SANFLAGS="-fsanitize=thread" all run-tests
+	$(MAKE) -j2 BUILD=build/tsan BIN=build/tsan/bin OPTFLAGS="-O1 -g" WARNFLAGS="$(SAN_WARN)" \
+	  SANFLAGS="-fsanitize=thread" all
+	$(MAKE) BUILD=build/tsan BIN=build/tsan/bin run-tests
 
 install: programs
 	scripts/install "$(DESTDIR)" "$(PREFIX)" "$(BIN)"
@@ -91,5 +107,8 @@ clean:
 
 help:
 	@sed -n '1,10p' Makefile
+
+# Keep object files of programs: they are intermediate files to make, which would delete them.
+.SECONDARY:
 
 -include $(ALL_OBJS:.o=.d)

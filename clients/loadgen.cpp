@@ -48,11 +48,15 @@ void run_worker(const Endpoint& server, bool connect_mode, size_t size, Clock::t
     auto start = Clock::now();
     try {
       if (connect_mode || !fd) fd = connect_to(server);
-      echo_once(fd.get(), payload, reply, Deadline::after(Millis(10'000)));
+      // No operation outlives the run: a worker still queued when time is up (the iterative
+      // model serves one client at a time) stops waiting instead of holding up the results.
+      echo_once(fd.get(), payload, reply, Deadline::at(end));
       if (connect_mode) fd.reset();
       ++result.operations;
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
       if (result.latencies_us.size() < kMaxSamples) result.latencies_us.push_back(static_cast<uint32_t>(us));
+    } catch (const TimeoutError&) {
+      fd.reset();  // the run ended while this operation waited: unfinished, not an error
     } catch (const std::exception&) {
       ++result.errors;
       fd.reset();

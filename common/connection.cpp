@@ -17,11 +17,11 @@ constexpr size_t kReadChunk = 16 * 1024;
 Connection::Connection(UniqueFd socket, SocketAddress peer, Waiter& waiter, Millis idle_timeout)
     : socket_(std::move(socket)),
       peer_(peer),
-      peer_name_(to_string(peer)),
       waiter_(waiter),
       idle_timeout_(idle_timeout) {
   // Non-blocking, so that every wait goes through the waiter, which knows the deadlines and
-  // (in an event loop) lets other connections run meanwhile.
+  // (in an event loop) lets other connections run meanwhile. (Accepted sockets already are:
+  // accept4 with SOCK_NONBLOCK. Sockets handed over by inetd are not.)
   set_nonblocking(socket_.get(), true);
 }
 

@@ -68,7 +68,7 @@ class Connection {
 
   /// The client's address, numeric ("127.0.0.1:40312", "unix:/path").
   const SocketAddress& peer() const { return peer_; }
-  const std::string& peer_name() const { return peer_name_; }
+  std::string peer_name() const { return to_string(peer_); }
   /// The waiter this connection uses; handlers pass it on to helpers that wait on pipes.
   Waiter& waiter() { return waiter_; }
   /// Changes the bound on each wait for the client (0: none).
@@ -84,7 +84,6 @@ class Connection {
 
   UniqueFd socket_;
   SocketAddress peer_;
-  std::string peer_name_;
   Waiter& waiter_;
   Millis idle_timeout_;
   std::vector<std::byte> buffer_;  // bytes read ahead by read_line, not yet handed out

@@ -36,14 +36,25 @@ UniqueFd make_cut_timer() {
 Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamService stream,
                DatagramService datagram)
     : settings_(std::move(settings)),
-      model_(std::move(model)),
       stream_service_(std::move(stream)),
       datagram_service_(std::move(datagram)),
       access_(settings_.access),
       cut_timer_(make_cut_timer()),
-      spare_fd_(open_spare_fd()) {}
+      spare_fd_(open_spare_fd()),
+      model_(std::move(model)) {}
 
-Server::~Server() = default;
+Server::~Server() {
+  // Leaving without a drain (an error escaped serve_forever): end the connections still
+  // running, so the model's destructor can join its threads instead of waiting forever.
+  if (model_->active() > 0) {
+    try {
+      arm_cut(Millis(0));
+    } catch (const std::system_error& e) {
+      log_error(e.what());
+    }
+    model_->force_stop();
+  }
+}
 
 void Server::add_listener(Listener listener) {
   log_info("listening on ", to_string(listener.local()), " (", transport_name(listener.transport()),
@@ -134,7 +145,7 @@ void Server::accept_connection(const Listener& listener) {
   } catch (const std::system_error& e) {
     log_warning(to_string(request.peer), ": ", e.what());
   }
-  log_debug("connection from ", to_string(request.peer));
+  if (log_enabled(LogLevel::debug)) log_debug("connection from ", to_string(request.peer));
   model_->process_request(std::move(request), *this);
 }
 

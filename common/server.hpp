@@ -107,7 +107,6 @@ class Server : private RequestRunner {
   std::string status_text() const;
 
   ServerSettings settings_;
-  std::unique_ptr<Model> model_;
   StreamService stream_service_;
   DatagramService datagram_service_;
   std::vector<Listener> listeners_;
@@ -121,6 +120,8 @@ class Server : private RequestRunner {
   bool cut_armed_ = false;
   Clock::time_point accept_paused_until_{};
   Clock::time_point last_emfile_log_{};
+  // Declared last, so destroyed first: its threads use the members above until joined.
+  std::unique_ptr<Model> model_;
 };
 
 }  // namespace sockserv

@@ -1,7 +1,9 @@
 // Waiting for a connection while listening for the server's "time is up".
 #include "waiters.hpp"
 
-#include <vector>
+#include <algorithm>
+#include <array>
+#include <stdexcept>
 
 #include "error.hpp"
 
@@ -11,10 +13,16 @@ CutWaiter::CutWaiter(int cut_fd, int wakeup_fd, std::function<void()> on_wakeup)
     : cut_fd_(cut_fd), wakeup_fd_(wakeup_fd), on_wakeup_(std::move(on_wakeup)) {}
 
 bool CutWaiter::wait(std::span<pollfd> fds, Deadline deadline) {
-  std::vector<pollfd> all(fds.begin(), fds.end());
-  size_t cut_index = all.size();
-  all.push_back({cut_fd_, POLLIN, 0});
-  if (wakeup_fd_ >= 0) all.push_back({wakeup_fd_, POLLIN, 0});
+  // A handful of descriptors at most: keep them on the stack, this runs for every wait.
+  constexpr size_t kMaxWatched = 16;
+  if (fds.size() + 2 > kMaxWatched) throw std::length_error("CutWaiter: too many descriptors");
+  std::array<pollfd, kMaxWatched> storage;
+  std::copy(fds.begin(), fds.end(), storage.begin());
+  size_t count = fds.size();
+  size_t cut_index = count;
+  storage[count++] = {cut_fd_, POLLIN, 0};
+  if (wakeup_fd_ >= 0) storage[count++] = {wakeup_fd_, POLLIN, 0};
+  std::span<pollfd> all(storage.data(), count);
   for (;;) {
     if (!plain_waiter().wait(all, deadline)) return false;
     if (all[cut_index].revents != 0) throw ConnectionCut("server stopping: drain time is over");
