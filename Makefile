@@ -67,6 +67,7 @@ $(INTEG_TESTS): $(INTEG_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
 
 deps:
 	scripts/install-deps
+	scripts/fetch-peers
 
 demo: deps
 	$(MAKE) programs

@@ -40,6 +40,61 @@ po::options_description shared_server_options() {
   return desc;
 }
 
+po::options_description activation_options(const ServiceInfo& info) {
+  po::options_description desc("Activation, limits and privileges");
+  desc.add_options()
+      ("inetd", po::bool_switch(), "serve the socket inetd passes on fd 0: one connection "
+       "(nowait), or a listening or udp socket (wait)")
+      ("exit-idle", po::value<double>()->default_value(10),
+       "a udp service started by systemd or inetd exits after this many idle seconds (0: never)")
+      ("user", po::value<std::string>(), "after binding, drop privileges to this user")
+      ("group", po::value<std::string>(), "with --user: this group instead of the user's own")
+      ("allow-from", po::value<std::vector<std::string>>()->composing(),
+       "serve only clients in this range, repeatable: 127.0.0.1, 10.0.0.0/8, ::1, 2001:db8::/32")
+      ("deny-from", po::value<std::vector<std::string>>()->composing(),
+       "refuse clients in this range, repeatable (wins over --allow-from)")
+      ("max-per-source", po::value<size_t>()->default_value(0),
+       "at most this many requests in flight from one address (0: no limit)")
+      ("max-rate", po::value<size_t>()->default_value(0),
+       "at most this many new connections or datagrams per second from one address (0: no limit)");
+  if (info.chroot_option) {
+    desc.add_options()("chroot", po::value<std::string>(), "after binding, chroot(2) to this directory");
+  }
+  if (info.refuse_root) {
+    desc.add_options()("allow-root", po::bool_switch(), "serve even when running as root without --user");
+  }
+  if (!info.udp_opt_in.empty()) {
+    desc.add_options()(info.udp_opt_in.c_str(), po::bool_switch(),
+                       "serve udp too (off by default: a spoofed request makes udp a traffic reflector)");
+  }
+  return desc;
+}
+
+std::vector<Cidr> ranges(const po::variables_map& values, const char* name) {
+  std::vector<Cidr> result;
+  if (values.count(name) == 0U) return result;
+  for (const std::string& text : values[name].as<std::vector<std::string>>()) result.push_back(parse_cidr(text));
+  return result;
+}
+
+void read_activation_options(const ServiceInfo& info, const po::variables_map& values, ServerOptions& options) {
+  options.inetd = values["inetd"].as<bool>();
+  options.exit_idle = seconds_option(values["exit-idle"].as<double>(), "exit-idle");
+  auto text = [&](const char* name) {
+    return values.count(name) != 0U ? values[name].as<std::string>() : std::string();
+  };
+  options.privileges.user = text("user");
+  options.privileges.group = text("group");
+  if (info.chroot_option) options.privileges.chroot_dir = text("chroot");
+  if (info.refuse_root) options.privileges.allow_root = values["allow-root"].as<bool>();
+  if (!info.udp_opt_in.empty()) options.udp_allowed = values[info.udp_opt_in].as<bool>();
+  AccessSettings& access = options.server.access;
+  access.allow = ranges(values, "allow-from");
+  access.deny = ranges(values, "deny-from");
+  access.max_per_source = values["max-per-source"].as<size_t>();
+  access.max_rate = values["max-rate"].as<size_t>();
+}
+
 po::options_description generic_options() {
   po::options_description desc("General options");
   desc.add_options()
@@ -109,7 +164,7 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
                                                   const po::options_description& service_options,
                                                   po::variables_map& values) {
   po::options_description visible;
-  visible.add(generic_options()).add(shared_server_options());
+  visible.add(generic_options()).add(shared_server_options()).add(activation_options(info));
   if (!service_options.options().empty()) visible.add(service_options);
   parse_all_sources(argc, argv, visible, nullptr, values);
 
@@ -154,6 +209,7 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
   options.log.program = info.name;
   options.log.level = parse_log_level(values["log-level"].as<std::string>());
   options.log.syslog = values["syslog"].as<bool>();
+  read_activation_options(info, values, options);
   make_model(options.model, options.limits);  // rejects an unknown name now, as a usage error
   return options;
 }

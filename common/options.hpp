@@ -13,6 +13,7 @@
 #include "address.hpp"
 #include "log.hpp"
 #include "models/model.hpp"
+#include "privileges.hpp"
 #include "server.hpp"
 
 namespace sockserv {
@@ -25,6 +26,9 @@ struct ServiceInfo {
   uint16_t port = 0;           // the well-known port, used when no --listen is given
   std::string summary;         // one line for --help
   size_t udp_reply_allowance = 0;  // see ServerSettings
+  bool chroot_option = false;  // offer --chroot DIR (file-server)
+  bool refuse_root = false;    // refuse to serve as root unless --user or --allow-root (cmd-server)
+  std::string udp_opt_in = {}; // non-empty: udp is off unless this flag is given ("udp-chargen")
 };
 
 /// Everything the shared options decide.
@@ -34,6 +38,10 @@ struct ServerOptions {
   std::string model = "fork";
   ModelLimits limits;
   LogSettings log;
+  bool inetd = false;            // --inetd: the socket is on fd 0
+  Millis exit_idle{10'000};      // activated datagram services exit after this long idle
+  PrivilegeSettings privileges;  // --user, --group, --chroot, --allow-root
+  bool udp_allowed = true;       // false: the service's udp opt-in flag was not given
 };
 
 /// The version every program prints for --version.

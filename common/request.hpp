@@ -3,6 +3,7 @@
 // process_request (the model decides who runs it) and finish_request (run the handler).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "address.hpp"
@@ -17,6 +18,7 @@ struct Request {
   SocketAddress peer;
   bool is_datagram = false;
   std::string datagram;   // the datagram's bytes (datagram requests only)
+  uint64_t id = 0;        // numbers the request for request_done()
 };
 
 /// What a model needs from the server.
@@ -36,6 +38,9 @@ class RequestRunner {
   /// must also hear signals: the wakeup descriptor and what to do when it is readable.
   virtual int wakeup_fd() const = 0;
   virtual void process_wakeups() = 0;
+  /// In the server's main thread, once the request numbered `id` is over (its child reaped,
+  /// its thread joined, or served in place): per-source limits count requests in flight.
+  virtual void request_done(uint64_t id) = 0;
 };
 
 }  // namespace sockserv

@@ -6,8 +6,10 @@
 #include <cerrno>
 #include <iostream>
 
+#include "activation.hpp"
 #include "error.hpp"
 #include "log.hpp"
+#include "privileges.hpp"
 #include "socket.hpp"
 
 namespace sockserv {
@@ -23,21 +25,60 @@ Endpoint default_endpoint(uint16_t port) {
   return endpoint;
 }
 
-void check_transport(const ServiceDefinition& service, const Endpoint& endpoint) {
-  bool stream = is_stream(endpoint.transport);
+void check_transport(const ServiceDefinition& service, const ServerOptions& options,
+                     Transport transport, const std::string& where) {
+  bool stream = is_stream(transport);
   if ((stream && !service.stream) || (!stream && !service.datagram)) {
-    throw UsageError(service.info.name + " does not serve " +
-                     std::string(transport_name(endpoint.transport)) + " (" + to_string(endpoint) + ")");
+    throw UsageError(service.info.name + " does not serve " + std::string(transport_name(transport)) +
+                     " (" + where + ")");
+  }
+  if (!stream && !options.udp_allowed) {
+    throw UsageError(service.info.name + " serves " + std::string(transport_name(transport)) +
+                     " only with --" + service.info.udp_opt_in +
+                     " (a spoofed request would make it a traffic reflector): " + where);
   }
 }
 
 void open_standalone(Server& server, const ServiceDefinition& service, const ServerOptions& options) {
   std::vector<Endpoint> endpoints = options.listen;
   if (endpoints.empty()) endpoints.push_back(default_endpoint(service.info.port));
-  for (const Endpoint& endpoint : endpoints) check_transport(service, endpoint);
+  for (const Endpoint& e : endpoints) check_transport(service, options, e.transport, to_string(e));
   for (const Endpoint& endpoint : endpoints) {
     server.add_listener(open_listener(endpoint, options.server.socket));
   }
+}
+
+// Takes the sockets systemd or inetd passed; false when there are none (standalone). A
+// connected socket (Accept=yes, inetd nowait) goes to `connection` instead of the server.
+bool open_activated(Server& server, const ServiceDefinition& service, const ServerOptions& options,
+                    UniqueFd& connection) {
+  std::optional<ActivatedSockets> sockets =
+      options.inetd ? std::optional<ActivatedSockets>(inetd_socket()) : systemd_sockets();
+  if (!sockets) return false;
+  if (!options.listen.empty()) log_info("--listen ignored: the sockets come from ", sockets->source);
+  if (sockets->connection) {
+    check_transport(service, options, Transport::tcp, "the connection from " + sockets->source);
+    connection = std::move(sockets->connection);
+    return true;
+  }
+  for (size_t i = 0; i < sockets->listeners.size(); ++i) {
+    Listener& listener = sockets->listeners[i];
+    check_transport(service, options, listener.transport(), to_string(listener.local()));
+    log_info("socket from ", sockets->source,
+             sockets->names[i].empty() ? std::string() : " (" + sockets->names[i] + ")");
+    server.add_listener(std::move(listener));
+  }
+  return true;
+}
+
+// After the privilege drop: a server still running as root says so once, and a service
+// that runs programs for its clients (cmd-server) refuses unless told it is meant.
+void check_root(const ServiceInfo& info, const PrivilegeSettings& privileges) {
+  if (!running_as_root()) return;
+  if (info.refuse_root && !privileges.allow_root) {
+    throw FatalError(EX_CONFIG, info.name + " will not run as root: give --user NAME (or --allow-root)");
+  }
+  log_warning("running as root: give --user NAME to drop privileges after binding");
 }
 
 int serve(const ServiceDefinition& service, int argc, char** argv) {
@@ -47,12 +88,25 @@ int serve(const ServiceDefinition& service, int argc, char** argv) {
   std::optional<ServerOptions> options = parse_server_options(service.info, argc, argv, own, values);
   if (!options) return EX_OK;
   service.validate();
+  // inetd passes the connection as stderr too: log lines must not go into the client's stream.
+  if (options->inetd && stderr_is_stdin_socket()) options->log.syslog = true;
   configure_logging(options->log);
   Server server(options->server, make_model(options->model, options->limits), service.stream,
                 service.datagram);
   if (service.uses_hub) server.enable_hub();
-  open_standalone(server, service, *options);
-  server.serve_forever();
+  UniqueFd connection;
+  bool activated = open_activated(server, service, *options, connection);
+  if (!activated) open_standalone(server, service, *options);
+  // The sockets are open: the privileges that bound them are no longer needed.
+  drop_privileges(options->privileges);
+  check_root(service.info, options->privileges);
+  if (connection) {
+    server.serve_one_connection(std::move(connection));
+  } else if (activated && all_datagram(server.listeners()) && options->exit_idle.count() > 0) {
+    server.serve_until_idle(options->exit_idle);
+  } else {
+    server.serve_forever();
+  }
   return EX_OK;
 }
 

@@ -12,6 +12,7 @@
 
 #include "error.hpp"
 #include "log.hpp"
+#include "notify.hpp"
 #include "waiters.hpp"
 
 namespace sockserv {
@@ -37,6 +38,7 @@ Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamServ
     : settings_(std::move(settings)),
       stream_service_(std::move(stream)),
       datagram_service_(std::move(datagram)),
+      access_(settings_.access),
       cut_timer_(make_cut_timer()),
       spare_fd_(open_spare_fd()),
       model_(std::move(model)) {}
@@ -63,7 +65,25 @@ void Server::add_listener(Listener listener) {
 void Server::server_close() { listeners_.clear(); }
 
 void Server::serve_forever() {
+  notify_ready(status_text());
   while (!stopping_) poll_once(Deadline::never());
+  drain();
+}
+
+void Server::serve_until_idle(Millis idle) {
+  notify_ready(status_text());
+  Clock::time_point last_request = Clock::now();
+  while (!stopping_) {
+    bool over = Clock::now() >= last_request + idle;
+    if (over && model_->active() == 0) {
+      log_info("idle for ", idle.count() / 1000.0, "s: exiting until the next request");
+      break;
+    }
+    // Past the idle time with requests still in flight, look again when one ends (SIGCHLD or
+    // a worker's wakeup) or after a second at the latest.
+    Deadline deadline = over ? Deadline::after(Millis(1000)) : Deadline::at(last_request + idle);
+    if (poll_once(deadline)) last_request = Clock::now();
+  }
   drain();
 }
 
@@ -95,6 +115,7 @@ bool Server::poll_once(Deadline deadline) {
     }
     poll_hub(fds, hub_first);
   }
+  report_status();
   service_actions();
   return served;
 }
@@ -125,10 +146,7 @@ void Server::accept_connection(const Listener& listener) {
     return;
   }
   request.socket = UniqueFd(fd);
-  if (!verify_request(request.peer)) {
-    log_info("refused ", to_string(request.peer));
-    return;  // the socket closes here
-  }
+  if (!admit(request)) return;  // the socket closes here: the client sees EOF at once
   try {
     apply_connection_options(fd, settings_.socket);
   } catch (const std::system_error& e) {
@@ -190,7 +208,7 @@ void Server::receive_datagram(const Listener& listener) {
   }
   request.datagram.resize(static_cast<size_t>(n));
   request.datagram.shrink_to_fit();
-  if (!verify_request(request.peer)) return;
+  if (!admit(request)) return;  // dropped without a reply
   // The request gets its own descriptor for the socket, so that a child or thread can reply
   // even after the server has closed its listeners.
   request.socket = UniqueFd(::fcntl(listener.fd(), F_DUPFD_CLOEXEC, 0));
@@ -235,11 +253,37 @@ void Server::serve_one_connection(UniqueFd socket) {
   Request request;
   request.peer = peer_address(socket.get());
   request.socket = std::move(socket);
+  // inetd or systemd accepted for us; the address rules still apply (the limits per source
+  // and rate need a long-lived process: set them on the .socket unit or in inetd instead).
+  if (!admit(request)) return;
   CutWaiter waiter(cut_fd(), wakeup_fd(), [this] { process_wakeups(); });
   finish_request(request, waiter);
+  access_.closed(request.id);
 }
 
-bool Server::verify_request(const SocketAddress&) { return true; }
+bool Server::verify_request(const SocketAddress& peer) { return !access_.check(peer); }
+
+bool Server::admit(Request& request) {
+  if (!verify_request(request.peer)) {
+    log_debug("refused ", to_string(request.peer));
+    return false;
+  }
+  request.id = ++next_request_id_;
+  access_.opened(request.id, request.peer);
+  return true;
+}
+
+std::string Server::status_text() const {
+  return std::string(stopping_ ? "stopping; " : "serving; ") + std::to_string(model_->active()) +
+         " requests in flight (model=" + std::string(model_->name()) + ")";
+}
+
+void Server::report_status() {
+  // Only when the count changed: one datagram to systemd per change, none per idle pass.
+  if (model_->active() == reported_active_) return;
+  reported_active_ = model_->active();
+  notify_status(status_text());
+}
 
 void Server::handle_error(const std::string& peer, std::exception_ptr error) {
   try {
@@ -276,6 +320,7 @@ void Server::begin_stop() {
     return;
   }
   stopping_ = true;
+  notify_stopping(status_text());
   log_info("stopping: no new connections; waiting up to ",
            settings_.drain_timeout.count() / 1000.0, "s for ", model_->active(), " in flight");
   arm_cut(settings_.drain_timeout);

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "access.hpp"
 #include "connection.hpp"
 #include "fd.hpp"
 #include "handler.hpp"
@@ -43,6 +44,7 @@ struct ServerSettings {
   Millis idle_timeout{300'000};  // per wait for a client; 0 disables
   Millis drain_timeout{10'000};  // how long stopping waits for connections in flight
   size_t udp_reply_allowance = 0;  // a datagram reply may be this large whatever the request
+  AccessSettings access;           // --allow-from, --deny-from, --max-per-source, --max-rate
 };
 
 class Server : private RequestRunner {
@@ -58,6 +60,9 @@ class Server : private RequestRunner {
   /// Serves until shutdown() or SIGTERM/SIGINT, then drains: stops accepting, lets
   /// requests in flight finish for up to the drain time, ends the rest, and returns.
   void serve_forever();
+  /// Like serve_forever, but also returns once no request has come for `idle` and none is in
+  /// flight: a socket-activated datagram service exits and systemd or inetd starts it again.
+  void serve_until_idle(Millis idle);
   /// Waits (until `deadline`) for one request and serves it; false when none came.
   bool handle_request(Deadline deadline);
   /// Asks serve_forever to stop. Safe from any thread and from a signal handler.
@@ -76,7 +81,8 @@ class Server : private RequestRunner {
   const Model& model() const { return *model_; }
 
  protected:
-  /// Return false to refuse a client (it is closed at once). Default: accept everyone.
+  /// Return false to refuse a client (it is closed at once, a datagram dropped). Default:
+  /// the access rules (--allow-from, --deny-from, --max-per-source, --max-rate).
   virtual bool verify_request(const SocketAddress& peer);
   /// Called with the error that ended one request; logs it with the peer.
   virtual void handle_error(const std::string& peer, std::exception_ptr error);
@@ -90,6 +96,7 @@ class Server : private RequestRunner {
   int cut_fd() const override { return cut_timer_.get(); }
   int wakeup_fd() const override { return wakeup_.fd(); }
   void process_wakeups() override;
+  void request_done(uint64_t id) override { access_.closed(id); }
 
   bool poll_once(Deadline deadline);
   void poll_hub(std::vector<pollfd>& fds, size_t first);
@@ -101,12 +108,18 @@ class Server : private RequestRunner {
   void drain();
   void run_stream(Request& request, Waiter& waiter);
   void run_datagram(Request& request);
+  bool admit(Request& request);
+  void report_status();
+  std::string status_text() const;
 
   ServerSettings settings_;
   std::unique_ptr<Hub> hub_;  // only for services whose connections talk to each other
   StreamService stream_service_;
   DatagramService datagram_service_;
   std::vector<Listener> listeners_;
+  AccessPolicy access_;
+  uint64_t next_request_id_ = 0;
+  size_t reported_active_ = 0;  // the count in the last STATUS= sent to systemd
   Wakeup wakeup_;
   UniqueFd cut_timer_;    // timerfd: fires when the drain time is over
   UniqueFd spare_fd_;     // kept open to survive EMFILE (see on_accept_error)

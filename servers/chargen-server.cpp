@@ -2,7 +2,8 @@
 //
 // Over tcp it writes until the client closes: useful to measure how fast a client can read.
 // Over udp each datagram is answered with one datagram of 6 pattern lines (444 bytes; the RFC
-// allows 0 to 512).
+// allows 0 to 512) — only with --udp-chargen, since a forged source address would otherwise
+// make it a traffic reflector.
 // Try it:   chargen-server --listen 127.0.0.1:7019 &   socat -u TCP:127.0.0.1:7019 - | head -3
 #include "chargen.hpp"
 #include "run.hpp"
@@ -44,6 +45,6 @@ class ChargenDatagramHandler : public sockserv::DatagramHandler {
 int main(int argc, char** argv) {
   return sockserv::run<ChargenHandler, ChargenDatagramHandler>(
       {.name = "chargen-server", .port = 19, .summary = "Character generator (RFC 864).",
-       .udp_reply_allowance = 512},
+       .udp_reply_allowance = 512, .udp_opt_in = "udp-chargen"},
       argc, argv);
 }

@@ -27,6 +27,7 @@ void ForkModel::process_request(Request request, RequestRunner& runner) {
   if (pid < 0) {
     // Out of processes: this client is closed (it reads EOF) and the server carries on.
     log_error("fork for ", to_string(request.peer), ": ", std::strerror(errno));
+    runner.request_done(request.id);
     return;
   }
   if (pid == 0) {
@@ -41,7 +42,8 @@ void ForkModel::process_request(Request request, RequestRunner& runner) {
   }
   // Parent: `request.socket` is closed when this function returns; the child has its own
   // copy. Without that the client would never see EOF when the child closes.
-  children_.insert(pid);
+  children_.emplace(pid, request.id);
+  runner_ = &runner;
 }
 
 void ForkModel::collect_finished() {
@@ -55,7 +57,11 @@ void ForkModel::collect_finished() {
       if (errno == EINTR) continue;
       return;  // ECHILD: no children at all
     }
-    children_.erase(pid);
+    auto child = children_.find(pid);
+    if (child != children_.end()) {
+      runner_->request_done(child->second);
+      children_.erase(child);
+    }
     if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
       log_warning("child ", pid, " killed by signal ", WTERMSIG(status));
     }
@@ -63,7 +69,7 @@ void ForkModel::collect_finished() {
 }
 
 void ForkModel::force_stop() {
-  for (pid_t pid : children_) {
+  for (const auto& [pid, id] : children_) {
     log_warning("child ", pid, " still running after the drain time: killing it");
     ::kill(pid, SIGKILL);
   }

@@ -7,7 +7,7 @@
 
 #include <sys/types.h>
 
-#include <set>
+#include <map>
 
 #include "../process_hub.hpp"
 #include "model.hpp"
@@ -28,7 +28,8 @@ class ForkModel : public Model {
 
  private:
   size_t max_children_;
-  std::set<pid_t> children_;
+  std::map<pid_t, uint64_t> children_;  // child -> the request it serves
+  RequestRunner* runner_ = nullptr;     // told when a child is reaped
   ProcessHub* hub_ = nullptr;  // owned by the server; set when the service has a hub
 };
 

@@ -10,6 +10,7 @@ void IterativeModel::process_request(Request request, RequestRunner& runner) {
   // connection listen for the wakeup pipe too.
   CutWaiter waiter(runner.cut_fd(), runner.wakeup_fd(), [&runner] { runner.process_wakeups(); });
   runner.finish_request(request, waiter);
+  runner.request_done(request.id);
 }
 
 }  // namespace sockserv

@@ -18,6 +18,9 @@ ThreadModel::~ThreadModel() {
 
 void ThreadModel::process_request(Request request, RequestRunner& runner) {
   Worker& worker = workers_.emplace_back();
+  uint64_t id = request.id;  // kept: `request` moves into the thread
+  worker.id = id;
+  runner_ = &runner;
   try {
     worker.thread = std::thread([&worker, &runner, request = std::move(request)]() mutable {
       CutWaiter waiter(runner.cut_fd());
@@ -29,6 +32,7 @@ void ThreadModel::process_request(Request request, RequestRunner& runner) {
   } catch (const std::system_error& e) {
     // Out of threads: this client is closed and the server carries on.
     workers_.pop_back();
+    runner.request_done(id);
     log_error("thread for a new connection: ", e.what());
   }
 }
@@ -37,6 +41,7 @@ void ThreadModel::collect_finished() {
   for (auto it = workers_.begin(); it != workers_.end();) {
     if (it->done) {
       it->thread.join();  // returns at once: the thread has finished its work
+      runner_->request_done(it->id);
       it = workers_.erase(it);
     } else {
       ++it;

@@ -28,8 +28,10 @@ class ThreadModel : public Model {
   struct Worker {
     std::atomic<bool> done{false};
     std::thread thread;
+    uint64_t id = 0;  // the request, for request_done()
   };
   size_t max_threads_;
+  RequestRunner* runner_ = nullptr;  // told when a thread is joined
   std::list<Worker> workers_;  // a list: a worker's address stays put while its thread runs
 };
 

@@ -22,7 +22,9 @@ namespace {
 const auto kModels = bdata::make({"iterative", "fork", "thread"});
 
 ServerProcess start(const std::string& program, const std::string& model) {
-  return ServerProcess(program, {"--listen", "127.0.0.1:0", "--listen", "udp:127.0.0.1:0", "--model", model});
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--listen", "udp:127.0.0.1:0", "--model", model};
+  if (program == "chargen-server") args.push_back("--udp-chargen");  // UDP chargen is opt-in
+  return ServerProcess(program, args);
 }
 
 bool near_now(int64_t unix_seconds) { return std::llabs(unix_seconds - std::time(nullptr)) <= 5; }
@@ -66,6 +68,12 @@ BOOST_DATA_TEST_CASE(chargen_udp_reply_is_whole_lines_within_512_bytes, kModels,
   BOOST_TEST(reply.size() <= 512u);
   BOOST_TEST(reply.size() % 74 == 0u);
   BOOST_TEST(reply.substr(0, 74) == chargen_line(0));
+}
+
+BOOST_AUTO_TEST_CASE(udp_chargen_is_refused_without_udp_chargen) {
+  RunResult r = run_program("chargen-server", {"--listen", "udp:127.0.0.1:0"}, "", 5000ms);
+  BOOST_TEST(r.exit_code == EX_USAGE);
+  BOOST_TEST(r.err.find("--udp-chargen") != std::string::npos, r.err);
 }
 
 BOOST_DATA_TEST_CASE(daytime_over_tcp_and_udp, kModels, model) {

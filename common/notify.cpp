@@ -1,0 +1,25 @@
+// sd_notify from libsystemd: a datagram to the unix socket named by NOTIFY_SOCKET.
+#include "notify.hpp"
+
+#include <systemd/sd-daemon.h>
+
+#include <cstring>
+
+#include "log.hpp"
+
+namespace sockserv {
+namespace {
+
+void send(const std::string& message) {
+  // unset_environment=0: later STATUS= and STOPPING=1 messages need NOTIFY_SOCKET too.
+  int rc = ::sd_notify(0, message.c_str());
+  if (rc < 0) log_warning("sd_notify: ", std::strerror(-rc));
+}
+
+}  // namespace
+
+void notify_ready(const std::string& status) { send("READY=1\nSTATUS=" + status); }
+void notify_status(const std::string& status) { send("STATUS=" + status); }
+void notify_stopping(const std::string& status) { send("STOPPING=1\nSTATUS=" + status); }
+
+}  // namespace sockserv

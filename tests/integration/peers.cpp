@@ -1,0 +1,224 @@
+// The activation tests' helpers: service table, ports, RFC probes, background peers.
+#include "peers.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "error.hpp"
+
+namespace sockserv::test {
+namespace {
+
+bool is_executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
+
+uint32_t big_endian_u32(const std::string& bytes) {
+  uint32_t value = 0;
+  for (size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+  return value;
+}
+
+// 2020-01-01 in RFC 868's seconds since 1900: a time server must say later than this.
+constexpr uint32_t kYear2020Since1900 = 3786825600U;
+
+bool line_with_crlf(const std::string& reply) {
+  return reply.size() > 2 && reply.compare(reply.size() - 2, 2, "\r\n") == 0;
+}
+
+}  // namespace
+
+std::string source_dir() {
+  const char* dir = std::getenv("SOCKSERV_SOURCE");
+  return dir != nullptr ? dir : ".";
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> split_words(const std::string& line, const char* blanks) {
+  std::vector<std::string> words;
+  size_t at = 0;
+  while ((at = line.find_first_not_of(blanks, at)) != std::string::npos) {
+    size_t end = line.find_first_of(blanks, at);
+    words.push_back(line.substr(at, end - at));
+    at = end;
+  }
+  return words;
+}
+
+std::vector<ServiceRow> built_services() {
+  std::vector<ServiceRow> rows;
+  std::istringstream table(file_text(source_dir() + "/scripts/services.tsv"));
+  std::string line;
+  while (std::getline(table, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f = split_words(line, "\t");
+    if (f.size() < 6) continue;
+    ServiceRow row{f[0], f[1], f[3] == "yes", f[4] == "yes", f[5]};
+    if (is_executable(bin_path(row.name))) rows.push_back(row);
+  }
+  return rows;
+}
+
+std::map<std::string, std::vector<std::string>> unit_keys(const std::string& path) {
+  std::map<std::string, std::vector<std::string>> keys;
+  std::istringstream unit(file_text(path));
+  std::string line;
+  while (std::getline(unit, line)) {
+    size_t equals = line.find('=');
+    if (line.empty() || line[0] == '#' || line[0] == '[' || equals == std::string::npos) continue;
+    keys[line.substr(0, equals)].push_back(line.substr(equals + 1));
+  }
+  return keys;
+}
+
+uint16_t free_port() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    UniqueFd tcp(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(tcp.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) throw_errno("bind");
+    if (::getsockname(tcp.get(), reinterpret_cast<sockaddr*>(&address), &length) < 0) throw_errno("getsockname");
+    UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (::bind(udp.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return ntohs(address.sin_port);
+  }
+  throw std::runtime_error("no free port for tcp and udp");
+}
+
+bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {
+  try {
+    if (probe == "echo") {
+      std::string reply = exchange(port, "hello sockserv\r\n", 10000ms);
+      why = "echo reply '" + reply + "'";
+      return reply == "hello sockserv\r\n";
+    }
+    if (probe == "discard") {
+      std::string reply = exchange(port, "into the void\r\n", 10000ms);
+      why = "discard reply '" + reply + "'";
+      return reply.empty();
+    }
+    if (probe == "daytime" || probe == "time") {
+      std::string reply = exchange(port, "", 10000ms);
+      why = probe + " reply of " + std::to_string(reply.size()) + " bytes";
+      return probe == "daytime" ? line_with_crlf(reply)
+                                : reply.size() == 4 && big_endian_u32(reply) > kYear2020Since1900;
+    }
+    UniqueFd fd = connect_tcp(port);
+    if (probe == "chargen") {
+      // RFC 864: lines of 72 printable characters and CRLF, for as long as we listen.
+      std::string text;
+      set_nonblocking(fd.get(), true);
+      Deadline deadline = Deadline::after(10000ms);
+      char buffer[512];
+      while (text.size() < 74) {
+        size_t n = read_some(fd.get(), std::as_writable_bytes(std::span(buffer)), deadline);
+        if (n == 0) break;
+        text.append(buffer, n);
+      }
+      why = "chargen sent " + std::to_string(text.size()) + " bytes";
+      return text.size() >= 74 && text.compare(72, 2, "\r\n") == 0;
+    }
+    why = "connected";
+    return true;
+  } catch (const std::exception& e) {
+    why = e.what();
+    return false;
+  }
+}
+
+bool probe_udp(const std::string& probe, uint16_t port, std::string& why) {
+  try {
+    UniqueFd socket = udp_socket();
+    std::string reply = udp_exchange(socket.get(), port, "hello sockserv", probe == "discard" ? 1000ms : 5000ms);
+    why = probe + " udp reply of " + std::to_string(reply.size()) + " bytes";
+    if (probe == "echo") return reply == "hello sockserv";
+    if (probe == "discard") return reply.empty();
+    if (probe == "daytime") return line_with_crlf(reply);
+    if (probe == "time") return reply.size() == 4 && big_endian_u32(reply) > kYear2020Since1900;
+    return !reply.empty();
+  } catch (const std::exception& e) {
+    why = e.what();
+    return false;
+  }
+}
+
+Spawned::Spawned(std::vector<std::string> argv, std::vector<std::string> env, int stdin_fd,
+                 bool on_all_three) {
+  char path_template[] = "/tmp/sockserv-peer-log-XXXXXX";
+  UniqueFd log_fd(::mkostemp(path_template, O_CLOEXEC));
+  if (!log_fd) throw_errno("mkostemp");
+  // Readable by everyone: the servers inetd starts as "nobody" must not fail on it.
+  ::fchmod(log_fd.get(), 0644);
+  log_path_ = path_template;
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) throw_errno("fork");
+  if (pid_ == 0) {
+    ::setpgid(0, 0);
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(stdin_fd >= 0 ? stdin_fd : null, STDIN_FILENO);
+    ::dup2(on_all_three ? stdin_fd : log_fd.get(), STDOUT_FILENO);
+    ::dup2(on_all_three ? stdin_fd : log_fd.get(), STDERR_FILENO);
+    for (std::string& e : env) ::putenv(e.data());
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+}
+
+Spawned::~Spawned() {
+  if (pid_ > 0) {
+    // The whole group: inetd's and systemd-socket-activate's own children end with them.
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    wait_exit(5000ms);
+  }
+  if (!log_path_.empty()) ::unlink(log_path_.c_str());
+}
+
+bool Spawned::wait_for_log(const std::string& needle, Millis timeout) const {
+  return eventually([&] { return log().find(needle) != std::string::npos; }, timeout);
+}
+
+bool Spawned::running() const {
+  if (pid_ <= 0) return false;
+  std::string stat = file_text("/proc/" + std::to_string(pid_) + "/stat");
+  size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+int Spawned::wait_exit(Millis timeout) {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  bool done = eventually([&] {
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    return r == pid_ || (r < 0 && errno != EINTR);
+  }, timeout);
+  if (!done) {
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    status = -1;
+  }
+  pid_ = -1;
+  return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace sockserv::test
