@@ -1,0 +1,182 @@
+// file-server: lists, sends and (with --allow-upload) receives the files of one directory,
+// over framed messages (docs/protocols.md; seed 002's file transfer, with seed 004's framing).
+//
+// Every request and reply is a frame: 4-byte big-endian header length, JSON header, body.
+// Bodies stream: a file goes out with sendfile(2) and comes in 64 KiB at a time, so memory
+// stays small whatever the file size. Names are resolved with openat2(RESOLVE_BENEATH).
+//
+// Try it:   file-server --root /usr/share/doc --listen 127.0.0.1:5566
+//           file-client 127.0.0.1:5566 list      file-client 127.0.0.1:5566 get bash/README
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <random>
+
+#include "beneath.hpp"
+#include "framing.hpp"
+#include "log.hpp"
+#include "run.hpp"
+#include "sha256.hpp"
+
+using namespace sockserv;
+
+namespace {
+
+struct FileSettings {
+  std::string root;
+  bool allow_upload = false;
+  bool overwrite = false;
+  uint64_t max_upload = uint64_t{1} << 40;
+  void add_options(po::options_description& desc) {
+    desc.add_options()("root", po::value(&root)->required(), "directory to serve")(
+        "allow-upload", po::bool_switch(&allow_upload), "accept put requests")(
+        "overwrite", po::bool_switch(&overwrite), "let put replace existing files")(
+        "max-upload", po::value(&max_upload)->default_value(max_upload), "largest upload in bytes");
+  }
+  void validate() const {
+    struct stat st {};
+    if (::stat(root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) throw UsageError("--root " + root + " is not a directory");
+  }
+};
+
+// A refusal the client is told about; the connection goes on.
+struct Refusal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A temporary upload file, removed unless it was renamed into place.
+struct TempFile {
+  int dir;
+  std::string name;
+  UniqueFd fd;
+  ~TempFile() { if (!name.empty()) ::unlinkat(dir, name.c_str(), 0); }
+};
+
+Json entry_of(int dir, const char* name) {
+  struct stat st {};
+  if (::fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return nullptr;
+  const char* type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : S_ISLNK(st.st_mode) ? "link" : "other";
+  return {{"name", name}, {"type", type}, {"size", static_cast<uint64_t>(st.st_size)}, {"mtime", st.st_mtim.tv_sec}};
+}
+
+class FileHandler : public StreamHandler {
+ public:
+  using Settings = FileSettings;
+  FileHandler(Connection& connection, const FileSettings& settings)
+      : StreamHandler(connection), settings_(settings), stream_(connection) {}
+
+  void handle() override {
+    root_ = UniqueFd(::open(settings_.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root_) throw_errno("open " + settings_.root);
+    // One connection may carry many requests; a clean end of stream ends it.
+    while (std::optional<FrameHeader> request = read_frame_header(stream_, {.max_body = 0})) {
+      const Json& h = request->header;
+      try {
+        std::string op = h.value("op", "");
+        if (op == "list") list(h.value("dir", "."));
+        else if (op == "get") get(h.at("name").get<std::string>(), h.value("offset", uint64_t{0}));
+        else if (op == "put") put(h.at("name").get<std::string>(), h.at("length").get<uint64_t>(), h.at("sha256").get<std::string>());
+        else throw Refusal("unknown op '" + op + "'");
+      } catch (const Refusal& e) {
+        write_frame(stream_, {{"status", "error"}, {"error", e.what()}});
+      } catch (const Json::exception& e) {
+        throw ProtocolError(std::string("bad request: ") + e.what());
+      }
+    }
+  }
+
+ private:
+  UniqueFd open_checked(const std::string& name, int flags) {
+    std::string problem = name_problem(name);
+    if (problem.empty()) {
+      try {
+        return open_beneath(root_.get(), name, flags);
+      } catch (const std::system_error& e) {
+        problem = open_error_message(e.code().value());
+      }
+    }
+    refuse(name, problem);
+  }
+
+  // Names that try to escape are logged with the peer: an administrator wants to know.
+  [[noreturn]] void refuse(const std::string& name, const std::string& problem) {
+    if (problem == "outside root" || problem == "invalid name") {
+      log_warning(connection_.peer_name(), ": refused name ", Json(name).dump(-1, ' ', true, Json::error_handler_t::replace), ": ", problem);
+    }
+    throw Refusal(problem);
+  }
+
+  void list(const std::string& dir) {
+    UniqueFd fd = open_checked(dir, O_RDONLY | O_DIRECTORY);
+    std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(::dup(fd.get())), ::closedir);
+    if (!stream) throw_errno("fdopendir " + dir);
+    Json entries = Json::array();
+    while (const dirent* d = ::readdir(stream.get())) {
+      if (std::string_view(d->d_name) == "." || std::string_view(d->d_name) == "..") continue;
+      if (Json e = entry_of(fd.get(), d->d_name); !e.is_null()) entries.push_back(std::move(e));
+    }
+    std::string body = entries.dump(-1, ' ', false, Json::error_handler_t::replace);
+    write_frame(stream_, {{"status", "ok"}}, as_bytes(body));
+  }
+
+  void get(const std::string& name, uint64_t offset) {
+    // O_NONBLOCK: opening a FIFO must not hang the connection; it is refused just below.
+    UniqueFd file = open_checked(name, O_RDONLY | O_NONBLOCK);
+    struct stat st {};
+    if (::fstat(file.get(), &st) < 0) throw_errno("fstat " + name);
+    if (!S_ISREG(st.st_mode)) throw Refusal("not a regular file");
+    uint64_t total = static_cast<uint64_t>(st.st_size);
+    if (offset > total) throw Refusal("offset beyond end of file");
+    log_info(connection_.peer_name(), ": get ", name, " from ", offset, " (", total - offset, " bytes)");
+    std::string digest = sha256_of_file(file.get(), 0, total);
+    write_frame_header(stream_, {{"status", "ok"}, {"total", total}, {"offset", offset}, {"sha256", digest}}, total - offset);
+    connection_.send_file(file.get(), offset, total - offset);  // the kernel copies: no buffer here
+  }
+
+  void put(const std::string& name, uint64_t length, const std::string& sha256) {
+    if (!settings_.allow_upload) throw Refusal("uploads not allowed");
+    if (length > settings_.max_upload) throw Refusal("too large");
+    std::string problem = name_problem(name);
+    size_t slash = name.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : name.substr(0, slash);
+    std::string base = name.substr(slash == std::string::npos ? 0 : slash + 1);
+    if (problem.empty() && (base.empty() || base == ".")) problem = "invalid name";
+    if (!problem.empty()) refuse(name, problem);
+    UniqueFd dir_fd = open_checked(dir, O_RDONLY | O_DIRECTORY);
+    struct stat st {};
+    if (!settings_.overwrite && ::fstatat(dir_fd.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) throw Refusal("exists");
+    TempFile temp{dir_fd.get(), "." + base + "." + std::to_string(std::random_device{}()) + ".part", {}};
+    temp.fd = UniqueFd(::openat(dir_fd.get(), temp.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!temp.fd) { temp.name.clear(); throw Refusal(std::string("cannot create: ") + std::strerror(errno)); }
+    write_frame(stream_, {{"status", "ready"}});
+    std::optional<FrameHeader> data = read_frame_header(stream_, {.max_body = length});
+    if (!data || data->body_size != length) throw ProtocolError("put: expected a " + std::to_string(length) + "-byte body");
+    Sha256 hash;
+    read_body(stream_, length, [&](std::span<const std::byte> chunk) {
+      hash.update(chunk);
+      write_all(temp.fd.get(), chunk);
+    });
+    if (hash.hex_digest() != sha256) throw Refusal("sha256 mismatch: upload discarded");
+    // rename is atomic: readers see the old file or the whole new one, never a part.
+    unsigned flags = settings_.overwrite ? 0 : RENAME_NOREPLACE;
+    if (::renameat2(dir_fd.get(), temp.name.c_str(), dir_fd.get(), base.c_str(), flags) < 0) {
+      throw Refusal(errno == EEXIST ? "exists" : std::string("rename: ") + std::strerror(errno));
+    }
+    temp.name.clear();
+    log_info(connection_.peer_name(), ": put ", name, " (", length, " bytes)");
+    write_frame(stream_, {{"status", "ok"}, {"length", length}, {"sha256", sha256}});
+  }
+
+  const FileSettings& settings_;
+  ConnectionStream stream_;
+  UniqueFd root_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run<FileHandler>({.name = "file-server", .port = 5566, .summary = "Serves the files of one directory (framed, sha256, sendfile)."}, argc, argv);
+}
