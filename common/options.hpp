@@ -25,6 +25,7 @@ struct ServiceInfo {
   uint16_t port = 0;           // the well-known port, used when no --listen is given
   std::string summary;         // one line for --help
   size_t udp_reply_allowance = 0;  // see ServerSettings
+  std::string host{};          // default host when no --listen is given ("": [::], every address)
 };
 
 /// Everything the shared options decide.
