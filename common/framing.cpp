@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <limits>
@@ -73,6 +74,13 @@ void FdStream::write_all(std::span<const std::byte> data) {
 
 void FdStream::send_file(int file_fd, uint64_t offset, uint64_t count) {
   sockserv::send_file(fd_, file_fd, offset, count, Deadline::after_or_never(timeout_));
+}
+
+size_t MemorySource::read_some(std::span<std::byte> buffer) {
+  size_t n = std::min({buffer.size(), data_.size(), step_});
+  std::memcpy(buffer.data(), data_.data(), n);
+  data_ = data_.subspan(n);
+  return n;
 }
 
 std::optional<FrameHeader> read_frame_header(ByteSource& source, const FrameLimits& limits) {

@@ -87,6 +87,18 @@ class FdStream : public ByteSource, public ByteSink {
   Millis timeout_;
 };
 
+/// Bytes already in memory as a source (tests, the fuzz target). Hands out at most
+/// `step` bytes per call, so that short reads are exercised too.
+class MemorySource : public ByteSource {
+ public:
+  explicit MemorySource(std::span<const std::byte> data, size_t step = SIZE_MAX) : data_(data), step_(step) {}
+  size_t read_some(std::span<std::byte> buffer) override;
+
+ private:
+  std::span<const std::byte> data_;
+  size_t step_;
+};
+
 /// A frame's header and the size of the body that follows it (not yet read).
 struct FrameHeader {
   Json header;
