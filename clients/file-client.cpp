@@ -64,7 +64,7 @@ int list(FdStream& stream, const std::string& dir) {
 int get(FdStream& stream, const std::string& name, std::string path, bool resume) {
   if (path.empty()) path = name.substr(name.rfind('/') + 1);
   std::string part = path + ".part";
-  UniqueFd file(::open(part.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644));
+  UniqueFd file(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644));
   if (!file) throw_errno("open " + part);
   off_t have = ::lseek(file.get(), 0, SEEK_END);
   if (have < 0) throw_errno("lseek " + part);
