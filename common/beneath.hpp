@@ -7,8 +7,11 @@
 // race between checking and opening.
 #pragma once
 
+#include <cstdint>
+#include <ctime>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "fd.hpp"
 
@@ -24,5 +27,37 @@ UniqueFd open_beneath(int root, const std::string& name, int flags, int mode = 0
 
 /// The client-facing message for a failed open_beneath: "not found", "outside root"...
 std::string open_error_message(int err);
+
+/// One entry of a directory, as lstat(2) sees it (a symlink is a "link", not its target).
+struct DirEntry {
+  std::string name;
+  const char* type;  // "file", "dir", "link" or "other"
+  uint64_t size;
+  time_t mtime;
+};
+/// The entries of the open directory `dir` ("." and ".." left out), in readdir order.
+std::vector<DirEntry> list_directory(int dir);
+
+/// A file being written under a hidden temporary name in `dir`, renamed to its real name by
+/// commit() only when complete; removed if it is never committed (error, lost client).
+class StagedFile {
+ public:
+  /// Creates ".NAME.RANDOM.part" in `dir` (O_EXCL, O_NOFOLLOW). Throws std::system_error.
+  StagedFile(int dir, const std::string& name);
+  ~StagedFile();
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+
+  int fd() const { return fd_.get(); }
+  /// Renames into place atomically: readers see no file or the whole file. Without
+  /// `overwrite` an existing name is kept and false returned. Throws on other errors.
+  bool commit(bool overwrite);
+
+ private:
+  int dir_;
+  std::string name_;
+  std::string temp_name_;
+  UniqueFd fd_;
+};
 
 }  // namespace sockserv

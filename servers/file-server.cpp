@@ -7,13 +7,9 @@
 //
 // Try it:   file-server --root /usr/share/doc --listen 127.0.0.1:5566
 //           file-client 127.0.0.1:5566 list      file-client 127.0.0.1:5566 get bash/README
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cstring>
-#include <random>
 
 #include "beneath.hpp"
 #include "framing.hpp"
@@ -46,21 +42,6 @@ struct FileSettings {
 struct Refusal : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-
-// A temporary upload file, removed unless it was renamed into place.
-struct TempFile {
-  int dir;
-  std::string name;
-  UniqueFd fd;
-  ~TempFile() { if (!name.empty()) ::unlinkat(dir, name.c_str(), 0); }
-};
-
-Json entry_of(int dir, const char* name) {
-  struct stat st {};
-  if (::fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) return nullptr;
-  const char* type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : S_ISLNK(st.st_mode) ? "link" : "other";
-  return {{"name", name}, {"type", type}, {"size", static_cast<uint64_t>(st.st_size)}, {"mtime", st.st_mtim.tv_sec}};
-}
 
 class FileHandler : public StreamHandler {
  public:
@@ -110,13 +91,9 @@ class FileHandler : public StreamHandler {
   }
 
   void list(const std::string& dir) {
-    UniqueFd fd = open_checked(dir, O_RDONLY | O_DIRECTORY);
-    std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(::dup(fd.get())), ::closedir);
-    if (!stream) throw_errno("fdopendir " + dir);
     Json entries = Json::array();
-    while (const dirent* d = ::readdir(stream.get())) {
-      if (std::string_view(d->d_name) == "." || std::string_view(d->d_name) == "..") continue;
-      if (Json e = entry_of(fd.get(), d->d_name); !e.is_null()) entries.push_back(std::move(e));
+    for (const DirEntry& e : list_directory(open_checked(dir, O_RDONLY | O_DIRECTORY).get())) {
+      entries.push_back({{"name", e.name}, {"type", e.type}, {"size", e.size}, {"mtime", e.mtime}});
     }
     std::string body = entries.dump(-1, ' ', false, Json::error_handler_t::replace);
     write_frame(stream_, {{"status", "ok"}}, as_bytes(body));
@@ -148,24 +125,22 @@ class FileHandler : public StreamHandler {
     UniqueFd dir_fd = open_checked(dir, O_RDONLY | O_DIRECTORY);
     struct stat st {};
     if (!settings_.overwrite && ::fstatat(dir_fd.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) throw Refusal("exists");
-    TempFile temp{dir_fd.get(), "." + base + "." + std::to_string(std::random_device{}()) + ".part", {}};
-    temp.fd = UniqueFd(::openat(dir_fd.get(), temp.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-    if (!temp.fd) { temp.name.clear(); throw Refusal(std::string("cannot create: ") + std::strerror(errno)); }
+    std::optional<StagedFile> staged;
+    try {
+      staged.emplace(dir_fd.get(), base);
+    } catch (const std::system_error& e) {
+      throw Refusal("cannot create: " + e.code().message());
+    }
     write_frame(stream_, {{"status", "ready"}});
     std::optional<FrameHeader> data = read_frame_header(stream_, {.max_body = length});
     if (!data || data->body_size != length) throw ProtocolError("put: expected a " + std::to_string(length) + "-byte body");
     Sha256 hash;
     read_body(stream_, length, [&](std::span<const std::byte> chunk) {
       hash.update(chunk);
-      write_all(temp.fd.get(), chunk);
+      write_all(staged->fd(), chunk);
     });
     if (hash.hex_digest() != sha256) throw Refusal("sha256 mismatch: upload discarded");
-    // rename is atomic: readers see the old file or the whole new one, never a part.
-    unsigned flags = settings_.overwrite ? 0 : RENAME_NOREPLACE;
-    if (::renameat2(dir_fd.get(), temp.name.c_str(), dir_fd.get(), base.c_str(), flags) < 0) {
-      throw Refusal(errno == EEXIST ? "exists" : std::string("rename: ") + std::strerror(errno));
-    }
-    temp.name.clear();
+    if (!staged->commit(settings_.overwrite)) throw Refusal("exists");
     log_info(connection_.peer_name(), ": put ", name, " (", length, " bytes)");
     write_frame(stream_, {{"status", "ok"}, {"length", length}, {"sha256", sha256}});
   }
