@@ -12,7 +12,7 @@
 namespace sockserv {
 namespace {
 
-constexpr size_t kBodyChunk = 64 * 1024;
+constexpr size_t kBodyChunk = 256 * 1024;
 
 // Fills `buffer` or throws truncated; `started` says whether a partial frame is an error
 // even when no byte of `buffer` arrived. Returns false only for a clean EOF before any byte.

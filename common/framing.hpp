@@ -109,7 +109,7 @@ struct FrameHeader {
 /// frame); throws FrameError for a broken frame.
 std::optional<FrameHeader> read_frame_header(ByteSource& source, const FrameLimits& limits);
 
-/// Reads a body of `size` bytes in chunks of at most 64 KiB, handing each to `consume`.
+/// Reads a body of `size` bytes in chunks of at most 256 KiB, handing each to `consume`.
 /// Throws FrameError(truncated) when the stream ends first.
 void read_body(ByteSource& source, uint64_t size,
                const std::function<void(std::span<const std::byte>)>& consume);

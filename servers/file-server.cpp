@@ -108,7 +108,7 @@ class FileHandler : public StreamHandler {
     uint64_t total = static_cast<uint64_t>(st.st_size);
     if (offset > total) throw Refusal("offset beyond end of file");
     log_info(connection_.peer_name(), ": get ", name, " from ", offset, " (", total - offset, " bytes)");
-    std::string digest = sha256_of_file(file.get(), 0, total);
+    std::string digest = cached_sha256_of_file(file.get());
     write_frame_header(stream_, {{"status", "ok"}, {"total", total}, {"offset", offset}, {"sha256", digest}}, total - offset);
     connection_.send_file(file.get(), offset, total - offset);  // the kernel copies: no buffer here
   }

@@ -114,6 +114,23 @@ BOOST_AUTO_TEST_CASE(get_of_64_mib_arrives_with_matching_sha256) {
   BOOST_TEST(!fs::exists(out.path / "big.part"));
 }
 
+BOOST_AUTO_TEST_CASE(a_changed_file_is_not_served_with_its_old_cached_digest) {
+  TempDir root, out;
+  root.write("f", random_bytes(200'000, 1));
+  ServerProcess server = start_files(root, "thread");
+  std::string target = (out.path / "f").string();
+  for (unsigned round = 0; round < 3; ++round) {
+    // Same size, new content (and so a new mtime): the cached sha256 must not be reused.
+    if (round > 0) {
+      ::usleep(20'000);
+      root.write("f", random_bytes(200'000, round + 1));
+    }
+    RunResult r = run_program("file-client", {server.address(), "get", "f", "-o", target});
+    BOOST_TEST(r.exit_code == 0, "round " << round << ": " << r.err);
+    BOOST_TEST((out.read("f") == root.read("f")), "round " << round);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(continue_resumes_a_cut_download_and_a_bad_part_is_caught) {
   TempDir root, out;
   std::string data = random_bytes(3 << 20, 9);
