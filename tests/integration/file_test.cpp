@@ -160,6 +160,26 @@ BOOST_AUTO_TEST_CASE(continue_resumes_a_cut_download_and_a_bad_part_is_caught) {
   BOOST_TEST(!fs::exists(out.path / "g"));
 }
 
+BOOST_AUTO_TEST_CASE(a_file_over_4_gib_resumes_past_the_4_gib_mark) {
+  // Sparse files: 4 GiB + 1 MiB of size, a few blocks on disk. Sizes and offsets need 64 bits.
+  TempDir root, out;
+  constexpr uint64_t kSize = (uint64_t{4} << 30) + (1 << 20);
+  std::string tail = "the last bytes";
+  {
+    UniqueFd f(::open((root.path / "huge").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    BOOST_REQUIRE(f && ::pwrite(f.get(), tail.data(), tail.size(), static_cast<off_t>(kSize - tail.size())) == static_cast<ssize_t>(tail.size()));
+    UniqueFd part(::open((out.path / "huge.part").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    BOOST_REQUIRE(part && ::ftruncate(part.get(), static_cast<off_t>(kSize - tail.size())) == 0);
+  }
+  ServerProcess server = start_files(root, "fork");
+  RunResult list = run_program("file-client", {server.address(), "list"});
+  BOOST_TEST(list.out.find("file\t4296015872\t") != std::string::npos, list.out);
+  RunResult get = run_program("file-client", {server.address(), "get", "huge", "-o", (out.path / "huge").string(), "--continue"}, "", 120000ms);
+  BOOST_TEST(get.exit_code == 0, get.err);
+  BOOST_TEST(fs::file_size(out.path / "huge") == kSize);
+  BOOST_TEST(server.wait_for_log("get huge from 4296015858 (14 bytes)"), server.log());
+}
+
 BOOST_AUTO_TEST_CASE(upload_with_a_wrong_hash_is_rejected_and_leaves_no_file) {
   TempDir root;
   ServerProcess server = start_files(root, "fork", {"--allow-upload"});
