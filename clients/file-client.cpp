@@ -101,7 +101,13 @@ int put(FdStream& stream, const std::string& path, std::string name) {
   write_frame(stream, {{"op", "put"}, {"name", name}, {"length", length}, {"sha256", sha256_of_file(file.get(), 0, length)}});
   expect_ok(stream);  // "ready": the server accepts the upload
   write_frame_header(stream, Json::object(), length);
-  stream.send_file(file.get(), 0, length);
+  Progress progress(0, length);
+  for (uint64_t sent = 0; sent < length;) {  // sendfile in 4 MiB steps, to move the bar
+    uint64_t step = std::min<uint64_t>(length - sent, 4 << 20);
+    stream.send_file(file.get(), sent, step);
+    sent += step;
+    progress.add(step);
+  }
   expect_ok(stream);
   return EX_OK;
 }

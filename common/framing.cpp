@@ -152,4 +152,17 @@ void write_frame(ByteSink& sink, Json header, std::span<const std::byte> body) {
   if (!body.empty()) sink.write_all(body);
 }
 
+void reporting_protocol_errors(ByteSink& sink, const std::function<void()>& serve) {
+  try {
+    serve();
+  } catch (const ProtocolError& e) {
+    try {
+      write_frame(sink, {{"status", "error"}, {"error", std::string("protocol error: ") + e.what()}});
+    } catch (const std::exception&) {
+      // The peer hung up or stopped reading: the error is still logged by the server.
+    }
+    throw;
+  }
+}
+
 }  // namespace sockserv

@@ -129,4 +129,9 @@ void write_frame(ByteSink& sink, Json header, std::span<const std::byte> body = 
 /// Writes only the header with "size" = `body_size`; the caller sends the body next.
 void write_frame_header(ByteSink& sink, Json header, uint64_t body_size);
 
+/// Runs `serve`; if it throws a ProtocolError, first tells the peer why in a last frame
+/// {"status":"error","error":"protocol error: ..."} (best effort: the peer may be gone), then
+/// lets the error go on to the server, which logs it and closes the connection.
+void reporting_protocol_errors(ByteSink& sink, const std::function<void()>& serve);
+
 }  // namespace sockserv

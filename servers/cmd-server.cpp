@@ -41,24 +41,28 @@ class CmdHandler : public StreamHandler {
       : StreamHandler(connection), settings_(settings), stream_(connection) {}
 
   void handle() override {
-    while (std::optional<FrameHeader> request = read_frame_header(stream_, {.max_body = 0})) {
-      std::vector<std::string> argv;
-      std::string refusal;
-      try {
-        refusal = check(request->header, argv);
-      } catch (const Json::exception& e) {
-        throw ProtocolError(std::string("bad request: ") + e.what());
-      }
-      if (!refusal.empty()) {
-        log_warning(connection_.peer_name(), ": refused: ", refusal);
-        write_frame(stream_, {{"status", "error"}, {"error", refusal}});
-        continue;
-      }
-      run(argv);
-    }
+    reporting_protocol_errors(stream_, [this] {
+      while (std::optional<FrameHeader> request = read_frame_header(stream_, {.max_body = 0})) serve(request->header);
+    });
   }
 
  private:
+  void serve(const Json& request) {
+    std::vector<std::string> argv;
+    std::string refusal;
+    try {
+      refusal = check(request, argv);
+    } catch (const Json::exception& e) {
+      throw ProtocolError(std::string("bad request: ") + e.what());
+    }
+    if (!refusal.empty()) {
+      log_warning(connection_.peer_name(), ": refused: ", refusal);
+      write_frame(stream_, {{"status", "error"}, {"error", refusal}});
+      return;
+    }
+    run(argv);
+  }
+
   // Fills `argv` from {"argv": [...]} or {"shell": "..."}; returns why it may not run, or "".
   std::string check(const Json& request, std::vector<std::string>& argv) const {
     if (settings_.allow.empty() && !settings_.allow_shell) return "no commands allowed (server has no --allow or --allow-shell)";

@@ -53,23 +53,26 @@ class FileHandler : public StreamHandler {
     root_ = UniqueFd(::open(settings_.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_) throw_errno("open " + settings_.root);
     // One connection may carry many requests; a clean end of stream ends it.
-    while (std::optional<FrameHeader> request = read_frame_header(stream_, {.max_body = 0})) {
-      const Json& h = request->header;
-      try {
-        std::string op = h.value("op", "");
-        if (op == "list") list(h.value("dir", "."));
-        else if (op == "get") get(h.at("name").get<std::string>(), h.value("offset", uint64_t{0}));
-        else if (op == "put") put(h.at("name").get<std::string>(), h.at("length").get<uint64_t>(), h.at("sha256").get<std::string>());
-        else throw Refusal("unknown op '" + op + "'");
-      } catch (const Refusal& e) {
-        write_frame(stream_, {{"status", "error"}, {"error", e.what()}});
-      } catch (const Json::exception& e) {
-        throw ProtocolError(std::string("bad request: ") + e.what());
-      }
-    }
+    reporting_protocol_errors(stream_, [this] {
+      while (std::optional<FrameHeader> request = read_frame_header(stream_, {.max_body = 0})) serve(request->header);
+    });
   }
 
  private:
+  void serve(const Json& h) {
+    try {
+      std::string op = h.value("op", "");
+      if (op == "list") list(h.value("dir", "."));
+      else if (op == "get") get(h.at("name").get<std::string>(), h.value("offset", uint64_t{0}));
+      else if (op == "put") put(h.at("name").get<std::string>(), h.at("length").get<uint64_t>(), h.at("sha256").get<std::string>());
+      else throw Refusal("unknown op '" + op + "'");
+    } catch (const Refusal& e) {
+      write_frame(stream_, {{"status", "error"}, {"error", e.what()}});
+    } catch (const Json::exception& e) {
+      throw ProtocolError(std::string("bad request: ") + e.what());
+    }
+  }
+
   UniqueFd open_checked(const std::string& name, int flags) {
     std::string problem = name_problem(name);
     if (problem.empty()) {
