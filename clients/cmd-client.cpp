@@ -68,27 +68,29 @@ int interactive(FdStream& stream, bool shell) {
 
 int main(int argc, char** argv) {
   po::options_description options("cmd-client options");
-  options.add_options()
-      ("address", po::value<std::string>()->required(), "server: HOST:PORT or unix:PATH")
-      ("command", po::value<std::vector<std::string>>()->default_value({}, ""), "program and arguments (after --)")
-      ("shell", po::bool_switch(), "send the words as one `sh -c` text")
-      ("timeout", po::value<double>()->default_value(120), "seconds to wait for a reply");
+  options.add_options()("address", po::value<std::string>()->required(),
+                        "server: HOST:PORT or unix:PATH")(
+      "command", po::value<std::vector<std::string>>()->default_value({}, ""),
+      "program and arguments (after --)")("shell", po::bool_switch(),
+                                          "send the words as one `sh -c` text")(
+      "timeout", po::value<double>()->default_value(120), "seconds to wait for a reply");
   po::positional_options_description positional;
   positional.add("address", 1).add("command", -1);
-  return run_client({"cmd-client", "ADDR [--shell] [-- PROG ARGS...]", "Runs commands on a cmd-server."}, argc, argv, options,
-                    positional, [](const po::variables_map& values) {
-    UniqueFd socket = connect_to(parse_endpoint(values["address"].as<std::string>()));
-    set_nonblocking(socket.get(), true);
-    FdStream stream(socket.get(), seconds_option(values["timeout"].as<double>(), "timeout"));
-    auto command = values["command"].as<std::vector<std::string>>();
-    bool shell = values["shell"].as<bool>();
-    if (command.empty()) return interactive(stream, shell);
-    try {
-      return run_remote(stream, command, shell);
-    } catch (const std::runtime_error& e) {
-      if (dynamic_cast<const ProtocolError*>(&e) != nullptr) throw;
-      std::cerr << "cmd-client: " << e.what() << "\n";
-      return EX_NOPERM;
-    }
-  });
+  return run_client(
+      {"cmd-client", "ADDR [--shell] [-- PROG ARGS...]", "Runs commands on a cmd-server."}, argc,
+      argv, options, positional, [](const po::variables_map& values) {
+        UniqueFd socket = connect_to(parse_endpoint(values["address"].as<std::string>()));
+        set_nonblocking(socket.get(), true);
+        FdStream stream(socket.get(), seconds_option(values["timeout"].as<double>(), "timeout"));
+        auto command = values["command"].as<std::vector<std::string>>();
+        bool shell = values["shell"].as<bool>();
+        if (command.empty()) return interactive(stream, shell);
+        try {
+          return run_remote(stream, command, shell);
+        } catch (const std::runtime_error& e) {
+          if (dynamic_cast<const ProtocolError*>(&e) != nullptr) throw;
+          std::cerr << "cmd-client: " << e.what() << "\n";
+          return EX_NOPERM;
+        }
+      });
 }

@@ -1,13 +1,12 @@
 // Name checks and openat2(RESOLVE_BENEATH) for serving one directory tree.
 #include "beneath.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <dirent.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -50,32 +49,49 @@ UniqueFd open_beneath(int root, const std::string& name, int flags, int mode) {
 
 std::string open_error_message(int err) {
   switch (err) {
-    case ENOENT: case ENOTDIR: return "not found";
-    case EXDEV: case ELOOP: return "outside root";
-    case EACCES: case EPERM: return "permission denied";
-    case EISDIR: return "not a regular file";
-    default: return std::strerror(err);
+    case ENOENT:
+    case ENOTDIR:
+      return "not found";
+    case EXDEV:
+    case ELOOP:
+      return "outside root";
+    case EACCES:
+    case EPERM:
+      return "permission denied";
+    case EISDIR:
+      return "not a regular file";
+    default:
+      return std::strerror(err);
   }
 }
 
 std::vector<DirEntry> list_directory(int dir) {
   // fdopendir takes over the descriptor it is given, so give it a copy.
-  std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(::fcntl(dir, F_DUPFD_CLOEXEC, 0)), ::closedir);
+  std::unique_ptr<DIR, int (*)(DIR*)> stream(::fdopendir(::fcntl(dir, F_DUPFD_CLOEXEC, 0)),
+                                             ::closedir);
   if (!stream) throw_errno("fdopendir");
   std::vector<DirEntry> entries;
   while (const dirent* d = ::readdir(stream.get())) {
     std::string_view name = d->d_name;
     struct stat st {};
-    if (name == "." || name == ".." || ::fstatat(dir, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
-    const char* type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : S_ISLNK(st.st_mode) ? "link" : "other";
-    entries.push_back({std::string(name), type, static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec});
+    if (name == "." || name == ".." || ::fstatat(dir, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      continue;
+    const char* type = S_ISREG(st.st_mode)   ? "file"
+                       : S_ISDIR(st.st_mode) ? "dir"
+                       : S_ISLNK(st.st_mode) ? "link"
+                                             : "other";
+    entries.push_back(
+        {std::string(name), type, static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec});
   }
   return entries;
 }
 
 StagedFile::StagedFile(int dir, const std::string& name)
-    : dir_(dir), name_(name), temp_name_("." + name + "." + std::to_string(std::random_device{}()) + ".part") {
-  fd_.reset(::openat(dir, temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    : dir_(dir),
+      name_(name),
+      temp_name_("." + name + "." + std::to_string(std::random_device{}()) + ".part") {
+  fd_.reset(::openat(dir, temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     0644));
   if (!fd_) throw_errno("openat " + temp_name_);
 }
 
@@ -85,7 +101,8 @@ StagedFile::~StagedFile() {
 
 bool StagedFile::commit(bool overwrite) {
   // renameat2(RENAME_NOREPLACE) checks and renames in one step: no window for a race.
-  if (::renameat2(dir_, temp_name_.c_str(), dir_, name_.c_str(), overwrite ? 0 : RENAME_NOREPLACE) < 0) {
+  if (::renameat2(dir_, temp_name_.c_str(), dir_, name_.c_str(), overwrite ? 0 : RENAME_NOREPLACE) <
+      0) {
     if (errno == EEXIST) return false;
     throw_errno("renameat2 " + name_);
   }

@@ -32,7 +32,8 @@ struct SpawnAttributes {
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setpgroup(&attr, 0);  // group id = the child's pid
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   }
   ~SpawnAttributes() { posix_spawnattr_destroy(&attr); }
 };
@@ -68,7 +69,8 @@ class Child {
   bool reaped_ = false;
 };
 
-pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env, int out, int err) {
+pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+            int out, int err) {
   UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   if (!null) throw_errno("open /dev/null");
   FileActions files;
@@ -103,8 +105,9 @@ bool drain(int fd, std::string& into, size_t& room, bool& truncated, Waiter& wai
 
 }  // namespace
 
-CommandResult run_command(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-                          const CommandLimits& limits, Waiter& waiter) {
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::vector<std::string>& extra_env, const CommandLimits& limits,
+                          Waiter& waiter) {
   if (argv.empty()) throw std::invalid_argument("run_command: empty argv");
   Pipe out = make_pipe(false), err = make_pipe(false);
   // Only our ends are non-blocking: the command writes to ordinary blocking pipes.
@@ -120,7 +123,9 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::vecto
 
   CommandResult result;
   size_t room = limits.max_output;
-  std::array<pollfd, 3> fds{{{out.read_end.get(), POLLIN, 0}, {err.read_end.get(), POLLIN, 0}, {exited.get(), POLLIN, 0}}};
+  std::array<pollfd, 3> fds{{{out.read_end.get(), POLLIN, 0},
+                             {err.read_end.get(), POLLIN, 0},
+                             {exited.get(), POLLIN, 0}}};
   bool done_child = false;
   Deadline deadline = Deadline::after(limits.timeout);
   bool killed = false;
@@ -134,7 +139,9 @@ CommandResult run_command(const std::vector<std::string>& argv, const std::vecto
       continue;
     }
     for (size_t i = 0; i < 2; ++i) {
-      if (fds[i].revents != 0 && !drain(fds[i].fd, i == 0 ? result.out : result.err, room, result.truncated, waiter)) fds[i].fd = -1;
+      if (fds[i].revents != 0 &&
+          !drain(fds[i].fd, i == 0 ? result.out : result.err, room, result.truncated, waiter))
+        fds[i].fd = -1;
     }
     if (fds[2].revents != 0) {
       done_child = true;

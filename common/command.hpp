@@ -16,8 +16,8 @@
 namespace sockserv {
 
 struct CommandLimits {
-  Millis timeout{10'000};         // then the whole process group gets SIGKILL
-  size_t max_output = 1 << 20;    // bytes of stdout + stderr kept; the rest is read and dropped
+  Millis timeout{10'000};       // then the whole process group gets SIGKILL
+  size_t max_output = 1 << 20;  // bytes of stdout + stderr kept; the rest is read and dropped
 };
 
 struct CommandResult {
@@ -31,7 +31,8 @@ struct CommandResult {
 
 /// Runs `argv` (argv[0] looked up in PATH) with `extra_env` ("NAME=value") added to this
 /// process's environment. Throws std::system_error when it cannot be started.
-CommandResult run_command(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-                          const CommandLimits& limits, Waiter& waiter);
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::vector<std::string>& extra_env, const CommandLimits& limits,
+                          Waiter& waiter);
 
 }  // namespace sockserv

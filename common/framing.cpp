@@ -38,8 +38,9 @@ uint64_t body_size_of(const Json& header, const FrameLimits& limits) {
   if (it->is_number_unsigned()) {
     uint64_t size = it->get<uint64_t>();
     if (size > limits.max_body) {
-      throw FrameError(FrameErrorKind::body_too_large, "body of " + std::to_string(size) +
-                                                           " bytes, limit " + std::to_string(limits.max_body));
+      throw FrameError(
+          FrameErrorKind::body_too_large,
+          "body of " + std::to_string(size) + " bytes, limit " + std::to_string(limits.max_body));
     }
     return size;
   }
@@ -51,12 +52,18 @@ uint64_t body_size_of(const Json& header, const FrameLimits& limits) {
 
 const char* to_string(FrameErrorKind kind) {
   switch (kind) {
-    case FrameErrorKind::truncated: return "truncated frame";
-    case FrameErrorKind::header_too_long: return "header length over the limit";
-    case FrameErrorKind::invalid_json: return "invalid JSON header";
-    case FrameErrorKind::not_an_object: return "header is not a JSON object";
-    case FrameErrorKind::bad_size: return "bad body size";
-    case FrameErrorKind::body_too_large: return "body over the limit";
+    case FrameErrorKind::truncated:
+      return "truncated frame";
+    case FrameErrorKind::header_too_long:
+      return "header length over the limit";
+    case FrameErrorKind::invalid_json:
+      return "invalid JSON header";
+    case FrameErrorKind::not_an_object:
+      return "header is not a JSON object";
+    case FrameErrorKind::bad_size:
+      return "bad body size";
+    case FrameErrorKind::body_too_large:
+      return "body over the limit";
   }
   return "bad frame";
 }
@@ -91,16 +98,18 @@ std::optional<FrameHeader> read_frame_header(ByteSource& source, const FrameLimi
   // ntohl: the sender wrote the length big-endian whatever its own byte order is.
   uint32_t length = ntohl(network_order);
   if (length > limits.max_header) {
-    throw FrameError(FrameErrorKind::header_too_long, std::to_string(length) + " bytes, limit " +
-                                                          std::to_string(limits.max_header));
+    throw FrameError(FrameErrorKind::header_too_long,
+                     std::to_string(length) + " bytes, limit " + std::to_string(limits.max_header));
   }
   // Allocated only now that the length is known to be within the limit.
   std::string text(length, '\0');
   read_exactly(source, std::as_writable_bytes(std::span(text)), true, "the header");
   FrameHeader frame;
   frame.header = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (frame.header.is_discarded()) throw FrameError(FrameErrorKind::invalid_json, std::to_string(length) + "-byte header");
-  if (!frame.header.is_object()) throw FrameError(FrameErrorKind::not_an_object, frame.header.dump().substr(0, 40));
+  if (frame.header.is_discarded())
+    throw FrameError(FrameErrorKind::invalid_json, std::to_string(length) + "-byte header");
+  if (!frame.header.is_object())
+    throw FrameError(FrameErrorKind::not_an_object, frame.header.dump().substr(0, 40));
   frame.body_size = body_size_of(frame.header, limits);
   return frame;
 }
@@ -111,14 +120,17 @@ void read_body(ByteSource& source, uint64_t size,
   while (size > 0) {
     size_t want = static_cast<size_t>(std::min<uint64_t>(size, chunk.size()));
     size_t n = source.read_some(std::span(chunk).first(want));
-    if (n == 0) throw FrameError(FrameErrorKind::truncated, "stream ended with " + std::to_string(size) + " body bytes missing");
+    if (n == 0)
+      throw FrameError(FrameErrorKind::truncated,
+                       "stream ended with " + std::to_string(size) + " body bytes missing");
     consume(std::span(chunk).first(n));
     size -= n;
   }
 }
 
 std::string read_body_string(ByteSource& source, uint64_t size) {
-  if (size > std::numeric_limits<size_t>::max() / 2) throw FrameError(FrameErrorKind::body_too_large, "cannot hold it");
+  if (size > std::numeric_limits<size_t>::max() / 2)
+    throw FrameError(FrameErrorKind::body_too_large, "cannot hold it");
   std::string body(static_cast<size_t>(size), '\0');
   read_exactly(source, std::as_writable_bytes(std::span(body)), true, "the body");
   return body;
@@ -139,7 +151,8 @@ void write_frame_header(ByteSink& sink, Json header, uint64_t body_size) {
   }
   // dump with replacement of invalid UTF-8, so a stray byte in a name cannot make it throw.
   std::string text = header.dump(-1, ' ', false, Json::error_handler_t::replace);
-  if (text.size() > std::numeric_limits<uint32_t>::max()) throw std::length_error("frame header too long");
+  if (text.size() > std::numeric_limits<uint32_t>::max())
+    throw std::length_error("frame header too long");
   uint32_t network_order = htonl(static_cast<uint32_t>(text.size()));
   std::string frame(sizeof network_order, '\0');
   std::memcpy(frame.data(), &network_order, sizeof network_order);
@@ -157,7 +170,8 @@ void reporting_protocol_errors(ByteSink& sink, const std::function<void()>& serv
     serve();
   } catch (const ProtocolError& e) {
     try {
-      write_frame(sink, {{"status", "error"}, {"error", std::string("protocol error: ") + e.what()}});
+      write_frame(sink,
+                  {{"status", "error"}, {"error", std::string("protocol error: ") + e.what()}});
     } catch (const std::exception&) {
       // The peer hung up or stopped reading: the error is still logged by the server.
     }

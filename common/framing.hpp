@@ -33,7 +33,14 @@ struct FrameLimits {
 };
 
 /// The ways a frame can be broken; each is a distinct, named protocol error.
-enum class FrameErrorKind { truncated, header_too_long, invalid_json, not_an_object, bad_size, body_too_large };
+enum class FrameErrorKind {
+  truncated,
+  header_too_long,
+  invalid_json,
+  not_an_object,
+  bad_size,
+  body_too_large
+};
 
 /// Name of a kind, as it appears in messages: "truncated frame", "invalid JSON"...
 const char* to_string(FrameErrorKind kind);
@@ -91,7 +98,8 @@ class FdStream : public ByteSource, public ByteSink {
 /// `step` bytes per call, so that short reads are exercised too.
 class MemorySource : public ByteSource {
  public:
-  explicit MemorySource(std::span<const std::byte> data, size_t step = SIZE_MAX) : data_(data), step_(step) {}
+  explicit MemorySource(std::span<const std::byte> data, size_t step = SIZE_MAX)
+      : data_(data), step_(step) {}
   size_t read_some(std::span<std::byte> buffer) override;
 
  private:

@@ -2,7 +2,7 @@
 // over framed messages (docs/protocols.md; seed 002's file transfer, with seed 004's framing).
 //
 // Every request and reply is a frame: 4-byte big-endian header length, JSON header, body.
-// Bodies stream: a file goes out with sendfile(2) and comes in 64 KiB at a time, so memory
+// Bodies stream: a file goes out with sendfile(2) and comes in 256 KiB at a time, so memory
 // stays small whatever the file size. Names are resolved with openat2(RESOLVE_BENEATH).
 //
 // Try it:   file-server --root /usr/share/doc --listen 127.0.0.1:5566
@@ -34,7 +34,8 @@ struct FileSettings {
   }
   void validate() const {
     struct stat st {};
-    if (::stat(root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) throw UsageError("--root " + root + " is not a directory");
+    if (::stat(root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+      throw UsageError("--root " + root + " is not a directory");
   }
 };
 
@@ -54,7 +55,8 @@ class FileHandler : public StreamHandler {
     if (!root_) throw_errno("open " + settings_.root);
     // One connection may carry many requests; a clean end of stream ends it.
     reporting_protocol_errors(stream_, [this] {
-      while (std::optional<FrameHeader> request = read_frame_header(stream_, {.max_body = 0})) serve(request->header);
+      while (std::optional<FrameHeader> request = read_frame_header(stream_, {.max_body = 0}))
+        serve(request->header);
     });
   }
 
@@ -62,10 +64,15 @@ class FileHandler : public StreamHandler {
   void serve(const Json& h) {
     try {
       std::string op = h.value("op", "");
-      if (op == "list") list(h.value("dir", "."));
-      else if (op == "get") get(h.at("name").get<std::string>(), h.value("offset", uint64_t{0}));
-      else if (op == "put") put(h.at("name").get<std::string>(), h.at("length").get<uint64_t>(), h.at("sha256").get<std::string>());
-      else throw Refusal("unknown op '" + op + "'");
+      if (op == "list")
+        list(h.value("dir", "."));
+      else if (op == "get")
+        get(h.at("name").get<std::string>(), h.value("offset", uint64_t{0}));
+      else if (op == "put")
+        put(h.at("name").get<std::string>(), h.at("length").get<uint64_t>(),
+            h.at("sha256").get<std::string>());
+      else
+        throw Refusal("unknown op '" + op + "'");
     } catch (const Refusal& e) {
       write_frame(stream_, {{"status", "error"}, {"error", e.what()}});
     } catch (const Json::exception& e) {
@@ -88,7 +95,8 @@ class FileHandler : public StreamHandler {
   // Names that try to escape are logged with the peer: an administrator wants to know.
   [[noreturn]] void refuse(const std::string& name, const std::string& problem) {
     if (problem == "outside root" || problem == "invalid name") {
-      log_warning(connection_.peer_name(), ": refused name ", Json(name).dump(-1, ' ', true, Json::error_handler_t::replace), ": ", problem);
+      log_warning(connection_.peer_name(), ": refused name ",
+                  Json(name).dump(-1, ' ', true, Json::error_handler_t::replace), ": ", problem);
     }
     throw Refusal(problem);
   }
@@ -110,9 +118,12 @@ class FileHandler : public StreamHandler {
     if (!S_ISREG(st.st_mode)) throw Refusal("not a regular file");
     uint64_t total = static_cast<uint64_t>(st.st_size);
     if (offset > total) throw Refusal("offset beyond end of file");
-    log_info(connection_.peer_name(), ": get ", name, " from ", offset, " (", total - offset, " bytes)");
+    log_info(connection_.peer_name(), ": get ", name, " from ", offset, " (", total - offset,
+             " bytes)");
     std::string digest = cached_sha256_of_file(file.get());
-    write_frame_header(stream_, {{"status", "ok"}, {"total", total}, {"offset", offset}, {"sha256", digest}}, total - offset);
+    write_frame_header(stream_,
+                       {{"status", "ok"}, {"total", total}, {"offset", offset}, {"sha256", digest}},
+                       total - offset);
     connection_.send_file(file.get(), offset, total - offset);  // the kernel copies: no buffer here
   }
 
@@ -127,7 +138,9 @@ class FileHandler : public StreamHandler {
     if (!problem.empty()) refuse(name, problem);
     UniqueFd dir_fd = open_checked(dir, O_RDONLY | O_DIRECTORY);
     struct stat st {};
-    if (!settings_.overwrite && ::fstatat(dir_fd.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) throw Refusal("exists");
+    if (!settings_.overwrite &&
+        ::fstatat(dir_fd.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+      throw Refusal("exists");
     std::optional<StagedFile> staged;
     try {
       staged.emplace(dir_fd.get(), base);
@@ -136,7 +149,8 @@ class FileHandler : public StreamHandler {
     }
     write_frame(stream_, {{"status", "ready"}});
     std::optional<FrameHeader> data = read_frame_header(stream_, {.max_body = length});
-    if (!data || data->body_size != length) throw ProtocolError("put: expected a " + std::to_string(length) + "-byte body");
+    if (!data || data->body_size != length)
+      throw ProtocolError("put: expected a " + std::to_string(length) + "-byte body");
     Sha256 hash;
     read_body(stream_, length, [&](std::span<const std::byte> chunk) {
       hash.update(chunk);
@@ -156,5 +170,9 @@ class FileHandler : public StreamHandler {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run<FileHandler>({.name = "file-server", .port = 5566, .summary = "Serves the files of one directory (framed, sha256, sendfile)."}, argc, argv);
+  return run<FileHandler>(
+      {.name = "file-server",
+       .port = 5566,
+       .summary = "Serves the files of one directory (framed, sha256, sendfile)."},
+      argc, argv);
 }

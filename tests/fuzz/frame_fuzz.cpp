@@ -12,9 +12,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t step = size > 0 ? 1 + data[0] % 7 : 1;
   MemorySource source(std::as_bytes(std::span(data, size)), step);
   try {
-    while (std::optional<FrameHeader> frame = read_frame_header(source, {.max_header = 64 * 1024, .max_body = 1 << 20})) {
+    while (std::optional<FrameHeader> frame =
+               read_frame_header(source, {.max_header = 64 * 1024, .max_body = 1 << 20})) {
       uint64_t seen = 0;
-      read_body(source, frame->body_size, [&](std::span<const std::byte> chunk) { seen += chunk.size(); });
+      read_body(source, frame->body_size,
+                [&](std::span<const std::byte> chunk) { seen += chunk.size(); });
       if (seen != frame->body_size) __builtin_trap();
     }
   } catch (const FrameError&) {

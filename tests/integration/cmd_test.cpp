@@ -33,32 +33,38 @@ bool process_gone(pid_t pid) {
 
 BOOST_AUTO_TEST_SUITE(cmd)
 
-BOOST_DATA_TEST_CASE(commands_run_with_their_output_and_status, bdata::make({"iterative", "fork", "thread"}), model) {
+BOOST_DATA_TEST_CASE(commands_run_with_their_output_and_status,
+                     bdata::make({"iterative", "fork", "thread"}), model) {
   ServerProcess server = start_cmd(model, {"--allow", "echo", "--allow", "sh"});
   RunResult echo = run_program("cmd-client", {server.address(), "--", "echo", "hello", "world"});
   BOOST_TEST(echo.exit_code == 0, echo.err);
   BOOST_TEST(echo.out == "hello world\n");
-  RunResult status = run_program("cmd-client", {server.address(), "--", "sh", "-c", "echo out; echo err >&2; exit 3"});
+  RunResult status = run_program(
+      "cmd-client", {server.address(), "--", "sh", "-c", "echo out; echo err >&2; exit 3"});
   BOOST_TEST(status.exit_code == 3);
   BOOST_TEST(status.out == "out\n");
   BOOST_TEST(status.err == "err\n");
-  RunResult peer = run_program("cmd-client", {server.address(), "--", "sh", "-c", "echo $SOCKSERV_PEER"});
+  RunResult peer =
+      run_program("cmd-client", {server.address(), "--", "sh", "-c", "echo $SOCKSERV_PEER"});
   BOOST_TEST(peer.out.rfind("127.0.0.1:", 0) == 0u, peer.out);
   // Signals start at their defaults, although the server ignores SIGPIPE (and a fork child
   // SIGTERM): `yes` dies quietly of SIGPIPE, and the shell can be killed by SIGTERM.
-  RunResult pipe = run_program("cmd-client", {server.address(), "--", "sh", "-c", "yes | head -c 4; echo"});
+  RunResult pipe =
+      run_program("cmd-client", {server.address(), "--", "sh", "-c", "yes | head -c 4; echo"});
   BOOST_TEST(pipe.out == "y\ny\n\n");
   BOOST_TEST(pipe.err == "", "yes saw EPIPE instead of dying of SIGPIPE: " << pipe.err);
   RunResult term = run_program("cmd-client", {server.address(), "--", "sh", "-c", "kill -TERM $$"});
   BOOST_TEST(term.exit_code == 128 + SIGTERM);
-  RunResult stdin_null = run_program("cmd-client", {server.address(), "--", "sh", "-c", "cat; echo done"}, "", 20000ms);
+  RunResult stdin_null = run_program(
+      "cmd-client", {server.address(), "--", "sh", "-c", "cat; echo done"}, "", 20000ms);
   BOOST_TEST(stdin_null.out == "done\n", "stdin is /dev/null");
   BOOST_TEST(server.stop() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(interactive_prompt_runs_each_line) {
   ServerProcess server = start_cmd("fork", {"--allow", "echo"});
-  RunResult r = run_program("cmd-client", {server.address()}, "echo one\nrm -rf /tmp/x\necho two\n");
+  RunResult r =
+      run_program("cmd-client", {server.address()}, "echo one\nrm -rf /tmp/x\necho two\n");
   BOOST_TEST(r.out.find(">>> one\n") != std::string::npos, r.out);
   BOOST_TEST(r.out.find("two\n") != std::string::npos, r.out);
   BOOST_TEST(r.err.find("not allowed: rm") != std::string::npos, r.err);
@@ -67,17 +73,20 @@ BOOST_AUTO_TEST_CASE(interactive_prompt_runs_each_line) {
 BOOST_AUTO_TEST_CASE(timeout_kills_the_command_and_its_children) {
   ServerProcess server = start_cmd("fork", {"--allow", "sh", "--timeout", "1"});
   // The shell starts a grandchild and prints its pid, then waits for it (60 s).
-  RunResult r = run_program("cmd-client", {server.address(), "--", "sh", "-c", "sleep 60 & echo $!; wait"}, "", 30000ms);
+  RunResult r = run_program(
+      "cmd-client", {server.address(), "--", "sh", "-c", "sleep 60 & echo $!; wait"}, "", 30000ms);
   BOOST_TEST(r.exit_code == 128 + SIGKILL, r.err);
   BOOST_TEST(r.err.find("killed after the server's timeout") != std::string::npos, r.err);
   pid_t grandchild = static_cast<pid_t>(std::stol(r.out));
   BOOST_TEST(grandchild > 0);
-  BOOST_TEST(eventually([&] { return process_gone(grandchild); }, 10000ms), "grandchild " << grandchild << " survived");
+  BOOST_TEST(eventually([&] { return process_gone(grandchild); }, 10000ms),
+             "grandchild " << grandchild << " survived");
 }
 
 BOOST_AUTO_TEST_CASE(ten_mib_of_output_is_cut_at_the_limit) {
   ServerProcess server = start_cmd("thread", {"--allow", "head", "--max-output", "1048576"});
-  RunResult r = run_program("cmd-client", {server.address(), "--", "head", "-c", "10485760", "/dev/zero"}, "", 30000ms);
+  RunResult r = run_program(
+      "cmd-client", {server.address(), "--", "head", "-c", "10485760", "/dev/zero"}, "", 30000ms);
   BOOST_TEST(r.exit_code == 0, r.err);
   BOOST_TEST(r.out.size() == 1048576u);
   BOOST_TEST(r.err.find("output truncated") != std::string::npos, r.err);

@@ -43,8 +43,10 @@ struct TempDir {
   }
 };
 
-ServerProcess start_files(const TempDir& root, const std::string& model, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--model", model, "--root", root.path.string()};
+ServerProcess start_files(const TempDir& root, const std::string& model,
+                          std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--model",
+                                model,      "--root",      root.path.string()};
   args.insert(args.end(), extra.begin(), extra.end());
   return ServerProcess("file-server", args);
 }
@@ -59,7 +61,9 @@ std::string sha256(const std::string& data) {
 struct RawClient {
   UniqueFd fd;
   FdStream stream;
-  explicit RawClient(uint16_t port) : fd(connect_tcp(port)), stream(fd.get(), 20000ms) { set_nonblocking(fd.get(), true); }
+  explicit RawClient(uint16_t port) : fd(connect_tcp(port)), stream(fd.get(), 20000ms) {
+    set_nonblocking(fd.get(), true);
+  }
   Frame ask(const Json& request) {
     write_frame(stream, request);
     std::optional<Frame> reply = read_frame(stream, {.max_body = 1 << 20});
@@ -96,17 +100,21 @@ BOOST_DATA_TEST_CASE(list_get_put_round_trip, kModels, model) {
   BOOST_TEST(list.out.find("dir\t") != std::string::npos, list.out);
   RunResult sub = run_program("file-client", {server.address(), "list", "sub"});
   BOOST_TEST(sub.out.find("file\t100000\t") != std::string::npos, sub.out);
-  RunResult get = run_program("file-client", {server.address(), "get", "sub/b.bin", "-o", (out.path / "b").string()});
+  RunResult get = run_program(
+      "file-client", {server.address(), "get", "sub/b.bin", "-o", (out.path / "b").string()});
   BOOST_TEST(get.exit_code == 0, get.err);
   BOOST_TEST((out.read("b") == root.read("sub/b.bin")));
   out.write("up.txt", "uploaded");
-  RunResult put = run_program("file-client", {server.address(), "put", (out.path / "up.txt").string(), "sub/up.txt"});
+  RunResult put = run_program(
+      "file-client", {server.address(), "put", (out.path / "up.txt").string(), "sub/up.txt"});
   BOOST_TEST(put.exit_code == 0, put.err);
   BOOST_TEST(root.read("sub/up.txt") == "uploaded");
-  RunResult again = run_program("file-client", {server.address(), "put", (out.path / "up.txt").string(), "sub/up.txt"});
+  RunResult again = run_program(
+      "file-client", {server.address(), "put", (out.path / "up.txt").string(), "sub/up.txt"});
   BOOST_TEST(again.exit_code != 0);
   BOOST_TEST(again.err.find("exists") != std::string::npos, again.err);
-  RunResult missing = run_program("file-client", {server.address(), "get", "nope", "-o", (out.path / "nope").string()});
+  RunResult missing = run_program(
+      "file-client", {server.address(), "get", "nope", "-o", (out.path / "nope").string()});
   BOOST_TEST(missing.exit_code != 0);
   BOOST_TEST(missing.err.find("not found") != std::string::npos, missing.err);
   BOOST_TEST(!fs::exists(out.path / "nope"));
@@ -118,7 +126,9 @@ BOOST_AUTO_TEST_CASE(get_of_64_mib_arrives_with_matching_sha256) {
   std::string data = random_bytes(64 << 20, 64);
   root.write("big", data);
   ServerProcess server = start_files(root, "fork");
-  RunResult get = run_program("file-client", {server.address(), "get", "big", "-o", (out.path / "big").string()}, "", 60000ms);
+  RunResult get =
+      run_program("file-client",
+                  {server.address(), "get", "big", "-o", (out.path / "big").string()}, "", 60000ms);
   BOOST_TEST(get.exit_code == 0, get.err);
   BOOST_TEST(sha256(out.read("big")) == sha256(data));
   BOOST_TEST(!fs::exists(out.path / "big.part"));
@@ -154,17 +164,20 @@ BOOST_AUTO_TEST_CASE(continue_resumes_a_cut_download_and_a_bad_part_is_caught) {
     BOOST_REQUIRE(header);
     BOOST_TEST(header->body_size == data.size());
     std::string first(1 << 20, '\0');
-    BOOST_REQUIRE(read_full(raw.fd.get(), std::as_writable_bytes(std::span(first)), Deadline::after(10000ms)) == first.size());
+    BOOST_REQUIRE(read_full(raw.fd.get(), std::as_writable_bytes(std::span(first)),
+                            Deadline::after(10000ms)) == first.size());
     out.write("f.part", first);
   }
   std::string target = (out.path / "f").string();
-  RunResult resumed = run_program("file-client", {server.address(), "get", "f", "-o", target, "--continue"});
+  RunResult resumed =
+      run_program("file-client", {server.address(), "get", "f", "-o", target, "--continue"});
   BOOST_TEST(resumed.exit_code == 0, resumed.err);
   BOOST_TEST((out.read("f") == data));
   BOOST_TEST(server.wait_for_log("get f from 1048576"), server.log());
   // A part file that does not match the server's file fails the sha256 check: no output.
   out.write("g.part", std::string(1000, 'x'));
-  RunResult bad = run_program("file-client", {server.address(), "get", "f", "-o", (out.path / "g").string(), "--continue"});
+  RunResult bad = run_program(
+      "file-client", {server.address(), "get", "f", "-o", (out.path / "g").string(), "--continue"});
   BOOST_TEST(bad.exit_code != 0);
   BOOST_TEST(bad.err.find("sha256 mismatch") != std::string::npos, bad.err);
   BOOST_TEST(!fs::exists(out.path / "g"));
@@ -177,14 +190,19 @@ BOOST_AUTO_TEST_CASE(a_file_over_4_gib_resumes_past_the_4_gib_mark) {
   std::string tail = "the last bytes";
   {
     UniqueFd f(::open((root.path / "huge").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
-    BOOST_REQUIRE(f && ::pwrite(f.get(), tail.data(), tail.size(), static_cast<off_t>(kSize - tail.size())) == static_cast<ssize_t>(tail.size()));
+    BOOST_REQUIRE(
+        f && ::pwrite(f.get(), tail.data(), tail.size(), static_cast<off_t>(kSize - tail.size())) ==
+                 static_cast<ssize_t>(tail.size()));
     UniqueFd part(::open((out.path / "huge.part").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     BOOST_REQUIRE(part && ::ftruncate(part.get(), static_cast<off_t>(kSize - tail.size())) == 0);
   }
   ServerProcess server = start_files(root, "fork");
   RunResult list = run_program("file-client", {server.address(), "list"});
   BOOST_TEST(list.out.find("file\t4296015872\t") != std::string::npos, list.out);
-  RunResult get = run_program("file-client", {server.address(), "get", "huge", "-o", (out.path / "huge").string(), "--continue"}, "", 120000ms);
+  RunResult get = run_program(
+      "file-client",
+      {server.address(), "get", "huge", "-o", (out.path / "huge").string(), "--continue"}, "",
+      120000ms);
   BOOST_TEST(get.exit_code == 0, get.err);
   BOOST_TEST(fs::file_size(out.path / "huge") == kSize);
   BOOST_TEST(server.wait_for_log("get huge from 4296015858 (14 bytes)"), server.log());
@@ -195,16 +213,22 @@ BOOST_AUTO_TEST_CASE(upload_with_a_wrong_hash_is_rejected_and_leaves_no_file) {
   ServerProcess server = start_files(root, "fork", {"--allow-upload"});
   RawClient raw(server.port());
   std::string body = "the real content";
-  Frame ready = raw.ask({{"op", "put"}, {"name", "u.txt"}, {"length", body.size()}, {"sha256", sha256("something else")}});
+  Frame ready = raw.ask({{"op", "put"},
+                         {"name", "u.txt"},
+                         {"length", body.size()},
+                         {"sha256", sha256("something else")}});
   BOOST_TEST(ready.header["status"] == "ready");
   write_frame(raw.stream, Json::object(), as_bytes(body));
   std::optional<Frame> reply = read_frame(raw.stream, {.max_body = 1 << 20});
   BOOST_REQUIRE(reply);
   BOOST_TEST(reply->header["status"] == "error");
-  BOOST_TEST(reply->header["error"].get<std::string>().find("sha256 mismatch") != std::string::npos);
+  BOOST_TEST(reply->header["error"].get<std::string>().find("sha256 mismatch") !=
+             std::string::npos);
   BOOST_TEST(fs::is_empty(root.path), "no file and no temporary left");
   // The same connection goes on: a correct upload now succeeds.
-  BOOST_TEST(raw.ask({{"op", "put"}, {"name", "u.txt"}, {"length", body.size()}, {"sha256", sha256(body)}}).header["status"] == "ready");
+  BOOST_TEST(
+      raw.ask({{"op", "put"}, {"name", "u.txt"}, {"length", body.size()}, {"sha256", sha256(body)}})
+          .header["status"] == "ready");
   write_frame(raw.stream, Json::object(), as_bytes(body));
   BOOST_TEST(read_frame(raw.stream, {.max_body = 0})->header["status"] == "ok");
   BOOST_TEST(root.read("u.txt") == body);
@@ -219,7 +243,8 @@ BOOST_AUTO_TEST_CASE(uploads_are_refused_without_allow_upload) {
   BOOST_TEST(fs::is_empty(root.path));
 }
 
-BOOST_DATA_TEST_CASE(every_traversal_form_is_refused_and_logged, bdata::make({"fork", "thread"}), model) {
+BOOST_DATA_TEST_CASE(every_traversal_form_is_refused_and_logged, bdata::make({"fork", "thread"}),
+                     model) {
   TempDir root, outside;
   root.write("ok.txt", "fine");
   root.write("sub/inner.txt", "inner");
@@ -231,8 +256,14 @@ BOOST_DATA_TEST_CASE(every_traversal_form_is_refused_and_logged, bdata::make({"f
   fs::create_symlink("inner.txt", root.path / "sub/link-in");
   ServerProcess server = start_files(root, model, {"--allow-upload"});
   RawClient raw(server.port());
-  std::vector<std::string> names{"../" + outside.path.filename().string() + "/secret", outside.path.string() + "/secret",
-                                 "/etc/passwd", "sub/../../x", "link-out", "dir-out/secret", "abs-link", "sub/up/etc/passwd",
+  std::vector<std::string> names{"../" + outside.path.filename().string() + "/secret",
+                                 outside.path.string() + "/secret",
+                                 "/etc/passwd",
+                                 "sub/../../x",
+                                 "link-out",
+                                 "dir-out/secret",
+                                 "abs-link",
+                                 "sub/up/etc/passwd",
                                  std::string("ok.txt\0../x", 11)};
   for (const std::string& name : names) {
     Frame reply = raw.ask({{"op", "get"}, {"name", name}});
@@ -243,8 +274,11 @@ BOOST_DATA_TEST_CASE(every_traversal_form_is_refused_and_logged, bdata::make({"f
   }
   BOOST_TEST(raw.ask({{"op", "list"}, {"dir", ".."}}).header["error"] == "outside root");
   BOOST_TEST(raw.ask({{"op", "list"}, {"dir", "dir-out"}}).header["error"] == "outside root");
-  BOOST_TEST(raw.ask({{"op", "put"}, {"name", "../evil"}, {"length", 1}, {"sha256", sha256("x")}}).header["error"] == "outside root");
-  BOOST_TEST(raw.ask({{"op", "put"}, {"name", "dir-out/evil"}, {"length", 1}, {"sha256", sha256("x")}}).header["error"] == "outside root");
+  BOOST_TEST(raw.ask({{"op", "put"}, {"name", "../evil"}, {"length", 1}, {"sha256", sha256("x")}})
+                 .header["error"] == "outside root");
+  BOOST_TEST(
+      raw.ask({{"op", "put"}, {"name", "dir-out/evil"}, {"length", 1}, {"sha256", sha256("x")}})
+          .header["error"] == "outside root");
   BOOST_TEST(!fs::exists(outside.path / "evil"));
   // A symlink that stays inside is fine, and so is the same connection afterwards.
   Frame inside = raw.ask({{"op", "get"}, {"name", "sub/link-in"}});
@@ -253,27 +287,32 @@ BOOST_DATA_TEST_CASE(every_traversal_form_is_refused_and_logged, bdata::make({"f
   BOOST_TEST(server.log().find("127.0.0.1:") != std::string::npos);
 }
 
-BOOST_DATA_TEST_CASE(broken_frames_close_their_connection_while_a_transfer_completes, bdata::make({"fork", "thread"}), model) {
+BOOST_DATA_TEST_CASE(broken_frames_close_their_connection_while_a_transfer_completes,
+                     bdata::make({"fork", "thread"}), model) {
   TempDir root, out;
   std::string data = random_bytes(32 << 20, 32);
   root.write("big", data);
   ServerProcess server = start_files(root, model);
   auto transfer = std::async(std::launch::async, [&] {
-    return run_program("file-client", {server.address(), "get", "big", "-o", (out.path / "big").string()}, "", 60000ms);
+    return run_program("file-client",
+                       {server.address(), "get", "big", "-o", (out.path / "big").string()}, "",
+                       60000ms);
   });
   const std::string kBad[] = {
-      std::string("\xff\xff\xff\xff{}", 6),                         // a 4 GiB length prefix
-      std::string("\x00\x00\x00", 3),                               // 3 bytes, then hang up
-      std::string("\x00\x00\x00\x0b", 4) + "not json!!}",           // garbage JSON
-      std::string("\x00\x00\x00\x03", 4) + "[1]",                   // not an object
-      std::string("\x00\x00\x00\x0b", 4) + "{\"size\":-1}",         // negative size
+      std::string("\xff\xff\xff\xff{}", 6),                  // a 4 GiB length prefix
+      std::string("\x00\x00\x00", 3),                        // 3 bytes, then hang up
+      std::string("\x00\x00\x00\x0b", 4) + "not json!!}",    // garbage JSON
+      std::string("\x00\x00\x00\x03", 4) + "[1]",            // not an object
+      std::string("\x00\x00\x00\x0b", 4) + "{\"size\":-1}",  // negative size
   };
-  const char* const kKinds[] = {"header length over the limit", "truncated frame", "invalid JSON header",
-                                "header is not a JSON object", "bad body size"};
+  const char* const kKinds[] = {"header length over the limit", "truncated frame",
+                                "invalid JSON header", "header is not a JSON object",
+                                "bad body size"};
   for (size_t i = 0; i < std::size(kBad); ++i) {
     // The server says why in a last error frame, then closes that connection.
     std::string error = last_words(server.port(), kBad[i]);
-    BOOST_TEST(error.find(std::string("protocol error: ") + kKinds[i]) == 0u, kKinds[i] << ": got '" << error << "'");
+    BOOST_TEST(error.find(std::string("protocol error: ") + kKinds[i]) == 0u,
+               kKinds[i] << ": got '" << error << "'");
   }
   RunResult r = transfer.get();
   BOOST_TEST(r.exit_code == 0, r.err);
@@ -281,7 +320,8 @@ BOOST_DATA_TEST_CASE(broken_frames_close_their_connection_while_a_transfer_compl
   for (const char* kind : kKinds) {
     BOOST_TEST(server.wait_for_log(kind), kind << " not logged:\n" << server.log());
   }
-  BOOST_TEST(run_program("file-client", {server.address(), "list"}).exit_code == 0, "still serving");
+  BOOST_TEST(run_program("file-client", {server.address(), "list"}).exit_code == 0,
+             "still serving");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

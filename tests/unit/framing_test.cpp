@@ -1,5 +1,7 @@
 // Frame reader: every seed of the fuzz corpus, fed one byte per write through a socketpair,
 // gives the outcome its file name announces and the same result as reading it in one piece.
+#include "framing.hpp"
+
 #include <sys/socket.h>
 
 #include <boost/test/unit_test.hpp>
@@ -7,8 +9,6 @@
 #include <fstream>
 #include <iterator>
 #include <thread>
-
-#include "framing.hpp"
 
 using namespace sockserv;
 using namespace std::chrono_literals;
@@ -37,9 +37,11 @@ Outcome read_all(ByteSource& source) {
 
 // The error kind a corpus name announces ("" for "ok-N-...").
 std::string expected_error(const std::string& name) {
-  for (auto kind : {FrameErrorKind::truncated, FrameErrorKind::header_too_long, FrameErrorKind::invalid_json,
-                    FrameErrorKind::not_an_object, FrameErrorKind::bad_size, FrameErrorKind::body_too_large}) {
-    static const char* const kNames[] = {"truncated", "header_too_long", "invalid_json", "not_an_object", "bad_size", "body_too_large"};
+  for (auto kind :
+       {FrameErrorKind::truncated, FrameErrorKind::header_too_long, FrameErrorKind::invalid_json,
+        FrameErrorKind::not_an_object, FrameErrorKind::bad_size, FrameErrorKind::body_too_large}) {
+    static const char* const kNames[] = {"truncated",     "header_too_long", "invalid_json",
+                                         "not_an_object", "bad_size",        "body_too_large"};
     if (name.rfind(kNames[static_cast<int>(kind)], 0) == 0) return to_string(kind);
   }
   return "";
@@ -72,7 +74,8 @@ std::filesystem::path corpus_dir() {
 BOOST_AUTO_TEST_SUITE(framing)
 
 BOOST_AUTO_TEST_CASE(every_corpus_frame_fed_one_byte_at_a_time) {
-  BOOST_REQUIRE_MESSAGE(std::filesystem::is_directory(corpus_dir()), "no corpus at " << corpus_dir());
+  BOOST_REQUIRE_MESSAGE(std::filesystem::is_directory(corpus_dir()),
+                        "no corpus at " << corpus_dir());
   size_t seeds = 0;
   for (const auto& entry : std::filesystem::directory_iterator(corpus_dir())) {
     std::ifstream file(entry.path(), std::ios::binary);
@@ -94,7 +97,9 @@ BOOST_AUTO_TEST_CASE(every_corpus_frame_fed_one_byte_at_a_time) {
 BOOST_AUTO_TEST_CASE(write_then_read_round_trip_with_a_body) {
   struct Sink : ByteSink {
     std::string bytes;
-    void write_all(std::span<const std::byte> data) override { bytes.append(reinterpret_cast<const char*>(data.data()), data.size()); }
+    void write_all(std::span<const std::byte> data) override {
+      bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
+    }
     void send_file(int, uint64_t, uint64_t) override {}
   } sink;
   write_frame(sink, {{"op", "get"}}, as_bytes("body!"));
@@ -111,8 +116,9 @@ BOOST_AUTO_TEST_CASE(write_then_read_round_trip_with_a_body) {
 BOOST_AUTO_TEST_CASE(a_length_over_the_limit_is_refused_before_reading_the_header) {
   std::string data = std::string("\x00\x01\x00\x01", 4) + "{}";  // 65537
   MemorySource source(as_bytes(data));
-  BOOST_CHECK_EXCEPTION(read_frame_header(source, kLimits), FrameError,
-                        [](const FrameError& e) { return e.kind == FrameErrorKind::header_too_long; });
+  BOOST_CHECK_EXCEPTION(read_frame_header(source, kLimits), FrameError, [](const FrameError& e) {
+    return e.kind == FrameErrorKind::header_too_long;
+  });
 }
 
 BOOST_AUTO_TEST_SUITE_END()
