@@ -15,6 +15,7 @@
 #include <random>
 
 #include "error.hpp"
+#include "log.hpp"
 
 namespace sockserv {
 
@@ -63,6 +64,53 @@ std::string open_error_message(int err) {
     default:
       return std::strerror(err);
   }
+}
+
+ServedTree::ServedTree(const std::string& root)
+    : root_(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)) {
+  if (!root_) throw_errno("open " + root);
+}
+
+UniqueFd ServedTree::open(const std::string& name, int flags, const std::string& peer) const {
+  std::string problem = name_problem(name);
+  if (problem.empty()) {
+    try {
+      return open_beneath(root_.get(), name, flags);
+    } catch (const std::system_error& e) {
+      problem = open_error_message(e.code().value());
+    }
+  }
+  refuse(name, problem, peer);
+}
+
+std::pair<UniqueFd, std::string> ServedTree::open_parent(const std::string& name,
+                                                         const std::string& peer) const {
+  size_t slash = name.rfind('/');
+  std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
+  std::string problem = name_problem(name);
+  if (problem.empty() && (base.empty() || base == ".")) problem = "invalid name";
+  if (!problem.empty()) refuse(name, problem, peer);
+  std::string dir = slash == std::string::npos ? "." : name.substr(0, slash);
+  return {open(dir, O_RDONLY | O_DIRECTORY, peer), base};
+}
+
+void ServedTree::refuse(const std::string& name, const std::string& problem,
+                        const std::string& peer) {
+  if (problem == "outside root" || problem == "invalid name") {
+    // Escaped, so that a name with a newline or NUL cannot forge or cut a log line.
+    std::string shown;
+    for (unsigned char c : name) {
+      if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
+        shown += static_cast<char>(c);
+      } else {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "\\x%02x", c);
+        shown += hex;
+      }
+    }
+    log_warning(peer, ": refused name \"", shown, "\": ", problem);
+  }
+  throw Refusal(problem);
 }
 
 std::vector<DirEntry> list_directory(int dir) {

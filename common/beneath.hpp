@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,31 @@ UniqueFd open_beneath(int root, const std::string& name, int flags, int mode = 0
 
 /// The client-facing message for a failed open_beneath: "not found", "outside root"...
 std::string open_error_message(int err);
+
+/// A request refused with a message meant for the client ("not found", "outside root"...).
+struct Refusal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// The directory tree a server serves: opens client-sent names strictly inside it.
+class ServedTree {
+ public:
+  /// Opens `root` (O_PATH). Throws std::system_error.
+  explicit ServedTree(const std::string& root);
+
+  /// Opens `name` under the root (name_problem, then open_beneath). Throws Refusal; names
+  /// that try to escape are logged with `peer`: an administrator wants to know.
+  UniqueFd open(const std::string& name, int flags, const std::string& peer) const;
+
+  /// For creating `name`: opens its parent directory and returns it with the last component.
+  std::pair<UniqueFd, std::string> open_parent(const std::string& name,
+                                               const std::string& peer) const;
+
+ private:
+  [[noreturn]] static void refuse(const std::string& name, const std::string& problem,
+                                  const std::string& peer);
+  UniqueFd root_;
+};
 
 /// One entry of a directory, as lstat(2) sees it (a symlink is a "link", not its target).
 struct DirEntry {

@@ -39,11 +39,6 @@ struct FileSettings {
   }
 };
 
-// A refusal the client is told about; the connection goes on.
-struct Refusal : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 class FileHandler : public StreamHandler {
  public:
   using Settings = FileSettings;
@@ -51,8 +46,7 @@ class FileHandler : public StreamHandler {
       : StreamHandler(connection), settings_(settings), stream_(connection) {}
 
   void handle() override {
-    root_ = UniqueFd(::open(settings_.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root_) throw_errno("open " + settings_.root);
+    tree_.emplace(settings_.root);
     // One connection may carry many requests; a clean end of stream ends it.
     reporting_protocol_errors(stream_, [this] {
       while (std::optional<FrameHeader> request = read_frame_header(stream_, {.max_body = 0}))
@@ -81,24 +75,7 @@ class FileHandler : public StreamHandler {
   }
 
   UniqueFd open_checked(const std::string& name, int flags) {
-    std::string problem = name_problem(name);
-    if (problem.empty()) {
-      try {
-        return open_beneath(root_.get(), name, flags);
-      } catch (const std::system_error& e) {
-        problem = open_error_message(e.code().value());
-      }
-    }
-    refuse(name, problem);
-  }
-
-  // Names that try to escape are logged with the peer: an administrator wants to know.
-  [[noreturn]] void refuse(const std::string& name, const std::string& problem) {
-    if (problem == "outside root" || problem == "invalid name") {
-      log_warning(connection_.peer_name(), ": refused name ",
-                  Json(name).dump(-1, ' ', true, Json::error_handler_t::replace), ": ", problem);
-    }
-    throw Refusal(problem);
+    return tree_->open(name, flags, connection_.peer_name());
   }
 
   void list(const std::string& dir) {
@@ -130,13 +107,7 @@ class FileHandler : public StreamHandler {
   void put(const std::string& name, uint64_t length, const std::string& sha256) {
     if (!settings_.allow_upload) throw Refusal("uploads not allowed");
     if (length > settings_.max_upload) throw Refusal("too large");
-    std::string problem = name_problem(name);
-    size_t slash = name.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : name.substr(0, slash);
-    std::string base = name.substr(slash == std::string::npos ? 0 : slash + 1);
-    if (problem.empty() && (base.empty() || base == ".")) problem = "invalid name";
-    if (!problem.empty()) refuse(name, problem);
-    UniqueFd dir_fd = open_checked(dir, O_RDONLY | O_DIRECTORY);
+    auto [dir_fd, base] = tree_->open_parent(name, connection_.peer_name());
     struct stat st {};
     if (!settings_.overwrite &&
         ::fstatat(dir_fd.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
@@ -164,7 +135,7 @@ class FileHandler : public StreamHandler {
 
   const FileSettings& settings_;
   ConnectionStream stream_;
-  UniqueFd root_;
+  std::optional<ServedTree> tree_;  // opened per connection: a replaced root is picked up
 };
 
 }  // namespace
