@@ -99,6 +99,19 @@ check-tsan: deps
 	  SANFLAGS="-fsanitize=thread" all
 	$(MAKE) BUILD=build/tsan BIN=build/tsan/bin run-tests
 
+# libFuzzer: the frame reader, built with clang into build/fuzz and run for FUZZ_TIME seconds.
+# New inputs go to build/fuzz/corpus; the seeds in tests/fuzz/corpus are only read.
+FUZZ_TIME ?= 20
+FUZZ_CXX  ?= clang++
+FUZZ_SRCS := common/framing.cpp common/io.cpp common/connection.cpp common/error.cpp common/fd.cpp common/address.cpp
+fuzz: build/fuzz/frame_fuzz
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/frame_fuzz -max_total_time=$(FUZZ_TIME) -max_len=4096 build/fuzz/corpus tests/fuzz/corpus
+
+build/fuzz/frame_fuzz: tests/fuzz/frame_fuzz.cpp $(FUZZ_SRCS) common/framing.hpp
+	@mkdir -p build/fuzz
+	$(FUZZ_CXX) -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Icommon $< $(FUZZ_SRCS) -o $@
+
 install: programs
 	scripts/install "$(DESTDIR)" "$(PREFIX)" "$(BIN)"
 

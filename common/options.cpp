@@ -170,7 +170,7 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
 
   if (values.count("help") != 0U) {
     std::cout << "Usage: " << info.name << " [OPTIONS]\n"
-              << info.summary << "\nDefault address: [::]:" << info.port
+              << info.summary << "\nDefault address: " << (info.host.empty() ? "[::]" : info.host) << ":" << info.port
               << " (tcp). Options may also come from SOCKSERV_* variables or --config.\n\n"
               << visible << "\n";
     return std::nullopt;

@@ -29,6 +29,7 @@ struct ServiceInfo {
   bool chroot_option = false;  // offer --chroot DIR (file-server)
   bool refuse_root = false;    // refuse to serve as root unless --user or --allow-root (cmd-server)
   std::string udp_opt_in = {}; // non-empty: udp is off unless this flag is given ("udp-chargen")
+  std::string host{};          // default host when no --listen is given ("": [::], every address)
 };
 
 /// Everything the shared options decide.

@@ -15,12 +15,16 @@
 namespace sockserv {
 namespace {
 
-// The default address: [::]:PORT, which takes IPv4 clients too. On a machine without IPv6
-// fall back to 0.0.0.0:PORT.
-Endpoint default_endpoint(uint16_t port) {
-  UniqueFd probe(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+// The default address: the service's own default host (cmd-server: loopback only), else
+// [::]:PORT, which takes IPv4 clients too; on a machine without IPv6, 0.0.0.0:PORT.
+Endpoint default_endpoint(const ServiceInfo& info) {
   Endpoint endpoint;
-  endpoint.port = port;
+  endpoint.port = info.port;
+  if (!info.host.empty()) {
+    endpoint.host = info.host;
+    return endpoint;
+  }
+  UniqueFd probe(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
   endpoint.host = probe ? "::" : "0.0.0.0";
   return endpoint;
 }
@@ -41,7 +45,7 @@ void check_transport(const ServiceDefinition& service, const ServerOptions& opti
 
 void open_standalone(Server& server, const ServiceDefinition& service, const ServerOptions& options) {
   std::vector<Endpoint> endpoints = options.listen;
-  if (endpoints.empty()) endpoints.push_back(default_endpoint(service.info.port));
+  if (endpoints.empty()) endpoints.push_back(default_endpoint(service.info));
   for (const Endpoint& e : endpoints) check_transport(service, options, e.transport, to_string(e));
   for (const Endpoint& endpoint : endpoints) {
     server.add_listener(open_listener(endpoint, options.server.socket));

@@ -237,7 +237,14 @@ bool Server::finish_request(Request& request, Waiter& waiter) {
 void Server::run_stream(Request& request, Waiter& waiter) {
   Connection connection(std::move(request.socket), request.peer, waiter, settings_.idle_timeout);
   connection.set_hub(hub_.get());
-  stream_service_(connection);
+  try {
+    stream_service_(connection);
+  } catch (...) {
+    // Even after an error (a bad frame), close politely: closing with the client's unread
+    // bytes still queued would send RST instead of FIN.
+    connection.close_gracefully();
+    throw;
+  }
   // The handler is done: finish sending, then half-close, so a client that half-closed
   // its side still receives the whole reply before EOF.
   connection.close_gracefully();

@@ -1,0 +1,96 @@
+// cmd-client: runs a command on a cmd-server and prints its output as if it ran here.
+//
+//   cmd-client ADDR -- PROG ARGS...     one command; exits with its status (128+N if killed
+//                                       by signal N), like a shell would
+//   cmd-client ADDR                     interactive, the tutorials' ">>> " prompt
+// With --shell the words are sent as one `sh -c` text (the server needs --allow-shell).
+//
+// Try it:   cmd-server --allow uname &   cmd-client 127.0.0.1:8022 -- uname -a
+#include <unistd.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "client.hpp"
+#include "framing.hpp"
+#include "options.hpp"
+#include "socket.hpp"
+
+using namespace sockserv;
+
+namespace {
+
+// Sends one request, prints the command's stdout and stderr, returns its shell-style status.
+int run_remote(FdStream& stream, const std::vector<std::string>& words, bool shell) {
+  Json request;
+  if (shell) {
+    std::string text;
+    for (const std::string& w : words) text += (text.empty() ? "" : " ") + w;
+    request["shell"] = text;
+  } else {
+    request["argv"] = words;
+  }
+  write_frame(stream, request);
+  std::optional<Frame> reply = read_frame(stream, {.max_body = 1u << 30});
+  if (!reply) throw ProtocolError("server closed the connection");
+  const Json& h = reply->header;
+  if (h.value("status", "") != "ok") throw std::runtime_error("server: " + h.value("error", "?"));
+  size_t out_size = std::min(h.value("stdout", size_t{0}), reply->body.size());
+  std::cout << std::string_view(reply->body).substr(0, out_size) << std::flush;
+  std::cerr << std::string_view(reply->body).substr(out_size);
+  if (h.value("truncated", false)) std::cerr << "cmd-client: output truncated by the server\n";
+  if (h.value("timed_out", false)) std::cerr << "cmd-client: killed after the server's timeout\n";
+  if (h.contains("signal")) return 128 + h["signal"].get<int>();
+  return h.value("exit_code", EX_SOFTWARE);
+}
+
+int interactive(FdStream& stream, bool shell) {
+  int status = 0;
+  std::string line;
+  while ((std::cout << ">>> " << std::flush) && std::getline(std::cin, line)) {
+    std::istringstream split(line);
+    std::vector<std::string> words{std::istream_iterator<std::string>(split), {}};
+    if (words.empty()) continue;
+    if (words[0] == "exit" || words[0] == "quit") break;
+    try {
+      status = run_remote(stream, shell ? std::vector<std::string>{line} : words, shell);
+    } catch (const std::runtime_error& e) {
+      if (dynamic_cast<const ProtocolError*>(&e) != nullptr) throw;
+      std::cerr << "cmd-client: " << e.what() << "\n";  // refused: the session goes on
+      status = EX_NOPERM;
+    }
+  }
+  std::cout << "\n";
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description options("cmd-client options");
+  options.add_options()("address", po::value<std::string>()->required(),
+                        "server: HOST:PORT or unix:PATH")(
+      "command", po::value<std::vector<std::string>>()->default_value({}, ""),
+      "program and arguments (after --)")("shell", po::bool_switch(),
+                                          "send the words as one `sh -c` text")(
+      "timeout", po::value<double>()->default_value(120), "seconds to wait for a reply");
+  po::positional_options_description positional;
+  positional.add("address", 1).add("command", -1);
+  return run_client(
+      {"cmd-client", "ADDR [--shell] [-- PROG ARGS...]", "Runs commands on a cmd-server."}, argc,
+      argv, options, positional, [](const po::variables_map& values) {
+        UniqueFd socket = connect_to(parse_endpoint(values["address"].as<std::string>()));
+        set_nonblocking(socket.get(), true);
+        FdStream stream(socket.get(), seconds_option(values["timeout"].as<double>(), "timeout"));
+        auto command = values["command"].as<std::vector<std::string>>();
+        bool shell = values["shell"].as<bool>();
+        if (command.empty()) return interactive(stream, shell);
+        try {
+          return run_remote(stream, command, shell);
+        } catch (const std::runtime_error& e) {
+          if (dynamic_cast<const ProtocolError*>(&e) != nullptr) throw;
+          std::cerr << "cmd-client: " << e.what() << "\n";
+          return EX_NOPERM;
+        }
+      });
+}

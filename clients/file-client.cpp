@@ -1,0 +1,157 @@
+// file-client: lists, downloads and uploads files of a file-server (docs/protocols.md).
+//
+// Downloads go to PATH.part and are renamed to PATH only once the sha256 the server sent
+// matches, so PATH is never a half file; --continue resumes from the .part file's size.
+// A progress bar shows on a terminal for transfers over 1 MiB. Any error: non-zero exit.
+//
+// Try it:   file-client 127.0.0.1:5566 list       file-client 127.0.0.1:5566 get notes.txt -o
+// /tmp/n
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "client.hpp"
+#include "framing.hpp"
+#include "options.hpp"
+#include "sha256.hpp"
+#include "socket.hpp"
+
+using namespace sockserv;
+
+namespace {
+
+constexpr FrameLimits kReplyLimits{.max_body = uint64_t{1} << 62};
+
+// A one-line progress bar on stderr, redrawn at each whole percent; silent off a terminal.
+class Progress {
+ public:
+  Progress(uint64_t done, uint64_t total)
+      : done_(done), total_(total), on_(::isatty(2) == 1 && total > (1u << 20)) {}
+  void add(uint64_t n) {
+    done_ += n;
+    int percent = total_ == 0 ? 100 : static_cast<int>(done_ * 100 / total_);
+    if (!on_ || percent == shown_) return;
+    shown_ = percent;
+    std::fprintf(stderr, "\r[%-50s] %3d%% %.1f/%.1f MiB",
+                 std::string(static_cast<size_t>(percent / 2), '#').c_str(), percent,
+                 static_cast<double>(done_) / (1 << 20), static_cast<double>(total_) / (1 << 20));
+    if (done_ >= total_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  uint64_t done_, total_;
+  bool on_;
+  int shown_ = -1;
+};
+
+Json expect_ok(FdStream& stream) {
+  std::optional<Frame> reply = read_frame(stream, {.max_body = 64 << 20});
+  if (!reply) throw ProtocolError("server closed the connection");
+  if (reply->header.value("status", "") == "error")
+    throw std::runtime_error("server: " + reply->header.value("error", "?"));
+  reply->header["body"] = std::move(reply->body);
+  return reply->header;
+}
+
+int list(FdStream& stream, const std::string& dir) {
+  write_frame(stream, {{"op", "list"}, {"dir", dir}});
+  for (const Json& e : Json::parse(expect_ok(stream)["body"].get<std::string>())) {
+    std::cout << e.value("type", "?") << '\t' << e.value("size", uint64_t{0}) << '\t'
+              << e.value("mtime", int64_t{0}) << '\t' << e.value("name", "") << '\n';
+  }
+  return EX_OK;
+}
+
+int get(FdStream& stream, const std::string& name, std::string path, bool resume) {
+  if (path.empty()) path = name.substr(name.rfind('/') + 1);
+  std::string part = path + ".part";
+  UniqueFd file(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644));
+  if (!file) throw_errno("open " + part);
+  off_t have = ::lseek(file.get(), 0, SEEK_END);
+  if (have < 0) throw_errno("lseek " + part);
+  write_frame(stream, {{"op", "get"}, {"name", name}, {"offset", static_cast<uint64_t>(have)}});
+  std::optional<FrameHeader> reply = read_frame_header(stream, kReplyLimits);
+  if (!reply) throw ProtocolError("server closed the connection");
+  if (reply->header.value("status", "") != "ok") {
+    throw std::runtime_error("server: " + reply->header.value("error", "?"));
+  }
+  // The digest covers the whole file: hash the part we already had, then what arrives.
+  Sha256 hash;
+  hash_file(hash, file.get(), 0, static_cast<uint64_t>(have));
+  Progress progress(static_cast<uint64_t>(have), reply->header.value("total", uint64_t{0}));
+  read_body(stream, reply->body_size, [&](std::span<const std::byte> chunk) {
+    hash.update(chunk);
+    write_all(file.get(), chunk);
+    progress.add(chunk.size());
+  });
+  if (hash.hex_digest() != reply->header.value("sha256", "")) {
+    ::unlink(part.c_str());  // a corrupt part must not be resumed
+    throw std::runtime_error("sha256 mismatch: " + path + " not written");
+  }
+  if (::fsync(file.get()) < 0) throw_errno("fsync " + part);
+  if (::rename(part.c_str(), path.c_str()) < 0) throw_errno("rename " + part);
+  return EX_OK;
+}
+
+int put(FdStream& stream, const std::string& path, std::string name) {
+  if (name.empty()) name = path.substr(path.rfind('/') + 1);
+  UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!file || ::fstat(file.get(), &st) < 0) throw_errno("open " + path);
+  uint64_t length = static_cast<uint64_t>(st.st_size);
+  write_frame(stream, {{"op", "put"},
+                       {"name", name},
+                       {"length", length},
+                       {"sha256", sha256_of_file(file.get(), 0, length)}});
+  expect_ok(stream);  // "ready": the server accepts the upload
+  write_frame_header(stream, Json::object(), length);
+  Progress progress(0, length);
+  for (uint64_t sent = 0; sent < length;) {  // sendfile in 4 MiB steps, to move the bar
+    uint64_t step = std::min<uint64_t>(length - sent, 4 << 20);
+    stream.send_file(file.get(), sent, step);
+    sent += step;
+    progress.add(step);
+  }
+  expect_ok(stream);
+  return EX_OK;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description options("file-client options");
+  options.add_options()("address", po::value<std::string>()->required(),
+                        "server: HOST:PORT or unix:PATH")(
+      "command", po::value<std::string>()->required(), "list, get or put")(
+      "args", po::value<std::vector<std::string>>()->default_value({}, ""),
+      "the command's arguments")("output,o", po::value<std::string>()->default_value(""),
+                                 "get: write to this path")("continue,c", po::bool_switch(),
+                                                            "get: resume from PATH.part")(
+      "timeout", po::value<double>()->default_value(30),
+      "seconds without progress before giving up");
+  po::positional_options_description positional;
+  positional.add("address", 1).add("command", 1).add("args", -1);
+  return run_client(
+      {"file-client", "ADDR list [DIR] | get NAME [-o PATH] [--continue] | put PATH [NAME]",
+       "Client of file-server."},
+      argc, argv, options, positional, [](const po::variables_map& values) {
+        auto args = values["args"].as<std::vector<std::string>>();
+        std::string command = values["command"].as<std::string>();
+        auto arg = [&](size_t i) { return i < args.size() ? args[i] : std::string(); };
+        size_t most = command == "put" ? 2 : 1, least = command == "list" ? 0 : 1;
+        if (args.size() < least || args.size() > most)
+          throw UsageError("wrong number of arguments for " + command);
+        UniqueFd socket = connect_to(parse_endpoint(values["address"].as<std::string>()));
+        set_nonblocking(socket.get(), true);
+        FdStream stream(socket.get(), seconds_option(values["timeout"].as<double>(), "timeout"));
+        if (command == "list") return list(stream, args.empty() ? "." : args[0]);
+        if (command == "get")
+          return get(stream, arg(0), values["output"].as<std::string>(),
+                     values["continue"].as<bool>());
+        if (command == "put") return put(stream, arg(0), arg(1));
+        throw UsageError("unknown command '" + command + "'");
+      });
+}

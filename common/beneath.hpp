@@ -1,0 +1,89 @@
+// Opening names a client sent, strictly inside one served directory (file-server).
+//
+// A name from the network is hostile until checked: "../etc/passwd", "/etc/passwd", a
+// symlink that points outside, a NUL byte that cuts the name short in C. The text is checked
+// first (so the refusal can be named), then the kernel resolves it with openat2(2) and
+// RESOLVE_BENEATH, which refuses any step out of the directory, symlinks included, with no
+// race between checking and opening.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fd.hpp"
+
+namespace sockserv {
+
+/// Why a name is refused: "" when it is acceptable as a relative name under a root, else
+/// "outside root" (absolute, ".." components) or "invalid name" (empty, NUL byte).
+std::string name_problem(std::string_view name);
+
+/// openat2(root, name, flags) that cannot leave `root`. Throws std::system_error with errno
+/// EXDEV (escape, e.g. through a symlink), ENOENT, ELOOP... naming the call and the name.
+UniqueFd open_beneath(int root, const std::string& name, int flags, int mode = 0);
+
+/// The client-facing message for a failed open_beneath: "not found", "outside root"...
+std::string open_error_message(int err);
+
+/// A request refused with a message meant for the client ("not found", "outside root"...).
+struct Refusal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// The directory tree a server serves: opens client-sent names strictly inside it.
+class ServedTree {
+ public:
+  /// Opens `root` (O_PATH). Throws std::system_error.
+  explicit ServedTree(const std::string& root);
+
+  /// Opens `name` under the root (name_problem, then open_beneath). Throws Refusal; names
+  /// that try to escape are logged with `peer`: an administrator wants to know.
+  UniqueFd open(const std::string& name, int flags, const std::string& peer) const;
+
+  /// For creating `name`: opens its parent directory and returns it with the last component.
+  std::pair<UniqueFd, std::string> open_parent(const std::string& name,
+                                               const std::string& peer) const;
+
+ private:
+  [[noreturn]] static void refuse(const std::string& name, const std::string& problem,
+                                  const std::string& peer);
+  UniqueFd root_;
+};
+
+/// One entry of a directory, as lstat(2) sees it (a symlink is a "link", not its target).
+struct DirEntry {
+  std::string name;
+  const char* type;  // "file", "dir", "link" or "other"
+  uint64_t size;
+  time_t mtime;
+};
+/// The entries of the open directory `dir` ("." and ".." left out), in readdir order.
+std::vector<DirEntry> list_directory(int dir);
+
+/// A file being written under a hidden temporary name in `dir`, renamed to its real name by
+/// commit() only when complete; removed if it is never committed (error, lost client).
+class StagedFile {
+ public:
+  /// Creates ".NAME.RANDOM.part" in `dir` (O_EXCL, O_NOFOLLOW). Throws std::system_error.
+  StagedFile(int dir, const std::string& name);
+  ~StagedFile();
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+
+  int fd() const { return fd_.get(); }
+  /// Renames into place atomically: readers see no file or the whole file. Without
+  /// `overwrite` an existing name is kept and false returned. Throws on other errors.
+  bool commit(bool overwrite);
+
+ private:
+  int dir_;
+  std::string name_;
+  std::string temp_name_;
+  UniqueFd fd_;
+};
+
+}  // namespace sockserv

@@ -1,0 +1,150 @@
+// file-server: lists, sends and (with --allow-upload) receives the files of one directory,
+// over framed messages (docs/protocols.md; seed 002's file transfer, with seed 004's framing).
+//
+// Every request and reply is a frame: 4-byte big-endian header length, JSON header, body.
+// Bodies stream: a file goes out with sendfile(2) and comes in 256 KiB at a time, so memory
+// stays small whatever the file size. Names are resolved with openat2(RESOLVE_BENEATH).
+//
+// Try it:   file-server --root /usr/share/doc --listen 127.0.0.1:5566
+//           file-client 127.0.0.1:5566 list      file-client 127.0.0.1:5566 get bash/README
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "beneath.hpp"
+#include "framing.hpp"
+#include "log.hpp"
+#include "run.hpp"
+#include "sha256.hpp"
+
+using namespace sockserv;
+
+namespace {
+
+struct FileSettings {
+  std::string root;
+  bool allow_upload = false;
+  bool overwrite = false;
+  uint64_t max_upload = uint64_t{1} << 40;
+  void add_options(po::options_description& desc) {
+    desc.add_options()("root", po::value(&root)->required(), "directory to serve")(
+        "allow-upload", po::bool_switch(&allow_upload), "accept put requests")(
+        "overwrite", po::bool_switch(&overwrite), "let put replace existing files")(
+        "max-upload", po::value(&max_upload)->default_value(max_upload), "largest upload in bytes");
+  }
+  void validate() const {
+    struct stat st {};
+    if (::stat(root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+      throw UsageError("--root " + root + " is not a directory");
+  }
+};
+
+class FileHandler : public StreamHandler {
+ public:
+  using Settings = FileSettings;
+  FileHandler(Connection& connection, const FileSettings& settings)
+      : StreamHandler(connection), settings_(settings), stream_(connection) {}
+
+  void handle() override {
+    tree_.emplace(settings_.root);
+    // One connection may carry many requests; a clean end of stream ends it.
+    reporting_protocol_errors(stream_, [this] {
+      while (std::optional<FrameHeader> request = read_frame_header(stream_, {.max_body = 0}))
+        serve(request->header);
+    });
+  }
+
+ private:
+  void serve(const Json& h) {
+    try {
+      std::string op = h.value("op", "");
+      if (op == "list")
+        list(h.value("dir", "."));
+      else if (op == "get")
+        get(h.at("name").get<std::string>(), h.value("offset", uint64_t{0}));
+      else if (op == "put")
+        put(h.at("name").get<std::string>(), h.at("length").get<uint64_t>(),
+            h.at("sha256").get<std::string>());
+      else
+        throw Refusal("unknown op '" + op + "'");
+    } catch (const Refusal& e) {
+      write_frame(stream_, {{"status", "error"}, {"error", e.what()}});
+    } catch (const Json::exception& e) {
+      throw ProtocolError(std::string("bad request: ") + e.what());
+    }
+  }
+
+  UniqueFd open_checked(const std::string& name, int flags) {
+    return tree_->open(name, flags, connection_.peer_name());
+  }
+
+  void list(const std::string& dir) {
+    Json entries = Json::array();
+    for (const DirEntry& e : list_directory(open_checked(dir, O_RDONLY | O_DIRECTORY).get())) {
+      entries.push_back({{"name", e.name}, {"type", e.type}, {"size", e.size}, {"mtime", e.mtime}});
+    }
+    std::string body = entries.dump(-1, ' ', false, Json::error_handler_t::replace);
+    write_frame(stream_, {{"status", "ok"}}, as_bytes(body));
+  }
+
+  void get(const std::string& name, uint64_t offset) {
+    // O_NONBLOCK: opening a FIFO must not hang the connection; it is refused just below.
+    UniqueFd file = open_checked(name, O_RDONLY | O_NONBLOCK);
+    struct stat st {};
+    if (::fstat(file.get(), &st) < 0) throw_errno("fstat " + name);
+    if (!S_ISREG(st.st_mode)) throw Refusal("not a regular file");
+    uint64_t total = static_cast<uint64_t>(st.st_size);
+    if (offset > total) throw Refusal("offset beyond end of file");
+    log_info(connection_.peer_name(), ": get ", name, " from ", offset, " (", total - offset,
+             " bytes)");
+    std::string digest = cached_sha256_of_file(file.get());
+    write_frame_header(stream_,
+                       {{"status", "ok"}, {"total", total}, {"offset", offset}, {"sha256", digest}},
+                       total - offset);
+    connection_.send_file(file.get(), offset, total - offset);  // the kernel copies: no buffer here
+  }
+
+  void put(const std::string& name, uint64_t length, const std::string& sha256) {
+    if (!settings_.allow_upload) throw Refusal("uploads not allowed");
+    if (length > settings_.max_upload) throw Refusal("too large");
+    auto [dir_fd, base] = tree_->open_parent(name, connection_.peer_name());
+    struct stat st {};
+    if (!settings_.overwrite &&
+        ::fstatat(dir_fd.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+      throw Refusal("exists");
+    std::optional<StagedFile> staged;
+    try {
+      staged.emplace(dir_fd.get(), base);
+    } catch (const std::system_error& e) {
+      throw Refusal("cannot create: " + e.code().message());
+    }
+    write_frame(stream_, {{"status", "ready"}});
+    std::optional<FrameHeader> data = read_frame_header(stream_, {.max_body = length});
+    if (!data || data->body_size != length)
+      throw ProtocolError("put: expected a " + std::to_string(length) + "-byte body");
+    Sha256 hash;
+    read_body(stream_, length, [&](std::span<const std::byte> chunk) {
+      hash.update(chunk);
+      write_all(staged->fd(), chunk);
+    });
+    if (hash.hex_digest() != sha256) throw Refusal("sha256 mismatch: upload discarded");
+    if (!staged->commit(settings_.overwrite)) throw Refusal("exists");
+    log_info(connection_.peer_name(), ": put ", name, " (", length, " bytes)");
+    write_frame(stream_, {{"status", "ok"}, {"length", length}, {"sha256", sha256}});
+  }
+
+  const FileSettings& settings_;
+  ConnectionStream stream_;
+  std::optional<ServedTree> tree_;  // opened per connection: a replaced root is picked up
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run<FileHandler>(
+      {.name = "file-server",
+       .port = 5566,
+       .summary = "Serves the files of one directory (framed, sha256, sendfile).",
+       .chroot_option = true},
+      argc, argv);
+}

@@ -1,0 +1,335 @@
+// file-server and file-client: transfers under every model, sha256, resume, uploads,
+// traversal refusals, and broken frames that must not disturb a concurrent transfer.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iterator>
+
+#include "framing.hpp"
+#include "harness.hpp"
+#include "sha256.hpp"
+
+namespace bdata = boost::unit_test::data;
+namespace fs = std::filesystem;
+using namespace sockserv;
+using namespace sockserv::test;
+
+// A named namespace: the async lambdas below capture these types, and gcc rejects lambdas
+// with members of anonymous-namespace types inside Boost's test-case templates.
+namespace file_test {
+
+// A fresh directory tree under /tmp, removed at the end of the test.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char name[] = "/tmp/sockserv-files-XXXXXX";
+    BOOST_REQUIRE(::mkdtemp(name) != nullptr);
+    path = name;
+  }
+  ~TempDir() { fs::remove_all(path); }
+  void write(const std::string& name, const std::string& data) const {
+    fs::create_directories((path / name).parent_path());
+    std::ofstream(path / name, std::ios::binary) << data;
+  }
+  std::string read(const std::string& name) const {
+    std::ifstream in(path / name, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+};
+
+ServerProcess start_files(const TempDir& root, const std::string& model,
+                          std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--model",
+                                model,      "--root",      root.path.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return ServerProcess("file-server", args);
+}
+
+std::string sha256(const std::string& data) {
+  Sha256 hash;
+  hash.update(as_bytes(data));
+  return hash.hex_digest();
+}
+
+// A raw protocol client, for what file-client never sends.
+struct RawClient {
+  UniqueFd fd;
+  FdStream stream;
+  explicit RawClient(uint16_t port) : fd(connect_tcp(port)), stream(fd.get(), 20000ms) {
+    set_nonblocking(fd.get(), true);
+  }
+  Frame ask(const Json& request) {
+    write_frame(stream, request);
+    std::optional<Frame> reply = read_frame(stream, {.max_body = 1 << 20});
+    BOOST_REQUIRE_MESSAGE(reply, "server closed the connection");
+    return std::move(*reply);
+  }
+};
+
+const auto kModels = bdata::make({"iterative", "fork", "thread"});
+
+// Sends `bad`, half-closes, and returns the "error" of the one frame the server answers
+// before it closes ("" if it answers anything else).
+std::string last_words(uint16_t port, const std::string& bad) {
+  std::string reply = exchange(port, bad, 10000ms);
+  MemorySource source(as_bytes(reply));
+  std::optional<Frame> frame = read_frame(source, {.max_body = 0});
+  if (!frame || read_frame(source, {.max_body = 0})) return "";
+  return frame->header.value("error", "");
+}
+
+}  // namespace file_test
+using namespace file_test;
+
+BOOST_AUTO_TEST_SUITE(files)
+
+BOOST_DATA_TEST_CASE(list_get_put_round_trip, kModels, model) {
+  TempDir root, out;
+  root.write("a.txt", "hello\n");
+  root.write("sub/b.bin", random_bytes(100'000, 5));
+  ServerProcess server = start_files(root, model, {"--allow-upload"});
+  RunResult list = run_program("file-client", {server.address(), "list"});
+  BOOST_TEST(list.exit_code == 0, list.err);
+  BOOST_TEST(list.out.find("file\t6\t") != std::string::npos, list.out);
+  BOOST_TEST(list.out.find("dir\t") != std::string::npos, list.out);
+  RunResult sub = run_program("file-client", {server.address(), "list", "sub"});
+  BOOST_TEST(sub.out.find("file\t100000\t") != std::string::npos, sub.out);
+  RunResult get = run_program(
+      "file-client", {server.address(), "get", "sub/b.bin", "-o", (out.path / "b").string()});
+  BOOST_TEST(get.exit_code == 0, get.err);
+  BOOST_TEST((out.read("b") == root.read("sub/b.bin")));
+  out.write("up.txt", "uploaded");
+  RunResult put = run_program(
+      "file-client", {server.address(), "put", (out.path / "up.txt").string(), "sub/up.txt"});
+  BOOST_TEST(put.exit_code == 0, put.err);
+  BOOST_TEST(root.read("sub/up.txt") == "uploaded");
+  RunResult again = run_program(
+      "file-client", {server.address(), "put", (out.path / "up.txt").string(), "sub/up.txt"});
+  BOOST_TEST(again.exit_code != 0);
+  BOOST_TEST(again.err.find("exists") != std::string::npos, again.err);
+  RunResult missing = run_program(
+      "file-client", {server.address(), "get", "nope", "-o", (out.path / "nope").string()});
+  BOOST_TEST(missing.exit_code != 0);
+  BOOST_TEST(missing.err.find("not found") != std::string::npos, missing.err);
+  BOOST_TEST(!fs::exists(out.path / "nope"));
+  BOOST_TEST(server.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(get_of_64_mib_arrives_with_matching_sha256) {
+  TempDir root, out;
+  std::string data = random_bytes(64 << 20, 64);
+  root.write("big", data);
+  ServerProcess server = start_files(root, "fork");
+  RunResult get =
+      run_program("file-client",
+                  {server.address(), "get", "big", "-o", (out.path / "big").string()}, "", 60000ms);
+  BOOST_TEST(get.exit_code == 0, get.err);
+  BOOST_TEST(sha256(out.read("big")) == sha256(data));
+  BOOST_TEST(!fs::exists(out.path / "big.part"));
+}
+
+BOOST_AUTO_TEST_CASE(a_changed_file_is_not_served_with_its_old_cached_digest) {
+  TempDir root, out;
+  root.write("f", random_bytes(200'000, 1));
+  ServerProcess server = start_files(root, "thread");
+  std::string target = (out.path / "f").string();
+  for (unsigned round = 0; round < 3; ++round) {
+    // Same size, new content (and so a new mtime): the cached sha256 must not be reused.
+    if (round > 0) {
+      ::usleep(20'000);
+      root.write("f", random_bytes(200'000, round + 1));
+    }
+    RunResult r = run_program("file-client", {server.address(), "get", "f", "-o", target});
+    BOOST_TEST(r.exit_code == 0, "round " << round << ": " << r.err);
+    BOOST_TEST((out.read("f") == root.read("f")), "round " << round);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(continue_resumes_a_cut_download_and_a_bad_part_is_caught) {
+  TempDir root, out;
+  std::string data = random_bytes(3 << 20, 9);
+  root.write("f", data);
+  ServerProcess server = start_files(root, "thread");
+  {
+    // Cut a download: read part of the body, then hang up. The server must carry on.
+    RawClient raw(server.port());
+    write_frame(raw.stream, {{"op", "get"}, {"name", "f"}});
+    std::optional<FrameHeader> header = read_frame_header(raw.stream, {.max_body = 1 << 30});
+    BOOST_REQUIRE(header);
+    BOOST_TEST(header->body_size == data.size());
+    std::string first(1 << 20, '\0');
+    BOOST_REQUIRE(read_full(raw.fd.get(), std::as_writable_bytes(std::span(first)),
+                            Deadline::after(10000ms)) == first.size());
+    out.write("f.part", first);
+  }
+  std::string target = (out.path / "f").string();
+  RunResult resumed =
+      run_program("file-client", {server.address(), "get", "f", "-o", target, "--continue"});
+  BOOST_TEST(resumed.exit_code == 0, resumed.err);
+  BOOST_TEST((out.read("f") == data));
+  BOOST_TEST(server.wait_for_log("get f from 1048576"), server.log());
+  // A part file that does not match the server's file fails the sha256 check: no output.
+  out.write("g.part", std::string(1000, 'x'));
+  RunResult bad = run_program(
+      "file-client", {server.address(), "get", "f", "-o", (out.path / "g").string(), "--continue"});
+  BOOST_TEST(bad.exit_code != 0);
+  BOOST_TEST(bad.err.find("sha256 mismatch") != std::string::npos, bad.err);
+  BOOST_TEST(!fs::exists(out.path / "g"));
+}
+
+BOOST_AUTO_TEST_CASE(a_file_over_4_gib_resumes_past_the_4_gib_mark) {
+  // Sparse files: 4 GiB + 1 MiB of size, a few blocks on disk. Sizes and offsets need 64 bits.
+  TempDir root, out;
+  constexpr uint64_t kSize = (uint64_t{4} << 30) + (1 << 20);
+  std::string tail = "the last bytes";
+  {
+    UniqueFd f(::open((root.path / "huge").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    BOOST_REQUIRE(
+        f && ::pwrite(f.get(), tail.data(), tail.size(), static_cast<off_t>(kSize - tail.size())) ==
+                 static_cast<ssize_t>(tail.size()));
+    UniqueFd part(::open((out.path / "huge.part").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    BOOST_REQUIRE(part && ::ftruncate(part.get(), static_cast<off_t>(kSize - tail.size())) == 0);
+  }
+  ServerProcess server = start_files(root, "fork");
+  RunResult list = run_program("file-client", {server.address(), "list"});
+  BOOST_TEST(list.out.find("file\t4296015872\t") != std::string::npos, list.out);
+  RunResult get = run_program(
+      "file-client",
+      {server.address(), "get", "huge", "-o", (out.path / "huge").string(), "--continue"}, "",
+      120000ms);
+  BOOST_TEST(get.exit_code == 0, get.err);
+  BOOST_TEST(fs::file_size(out.path / "huge") == kSize);
+  BOOST_TEST(server.wait_for_log("get huge from 4296015858 (14 bytes)"), server.log());
+}
+
+BOOST_AUTO_TEST_CASE(upload_with_a_wrong_hash_is_rejected_and_leaves_no_file) {
+  TempDir root;
+  ServerProcess server = start_files(root, "fork", {"--allow-upload"});
+  RawClient raw(server.port());
+  std::string body = "the real content";
+  Frame ready = raw.ask({{"op", "put"},
+                         {"name", "u.txt"},
+                         {"length", body.size()},
+                         {"sha256", sha256("something else")}});
+  BOOST_TEST(ready.header["status"] == "ready");
+  write_frame(raw.stream, Json::object(), as_bytes(body));
+  std::optional<Frame> reply = read_frame(raw.stream, {.max_body = 1 << 20});
+  BOOST_REQUIRE(reply);
+  BOOST_TEST(reply->header["status"] == "error");
+  BOOST_TEST(reply->header["error"].get<std::string>().find("sha256 mismatch") !=
+             std::string::npos);
+  BOOST_TEST(fs::is_empty(root.path), "no file and no temporary left");
+  // The same connection goes on: a correct upload now succeeds.
+  BOOST_TEST(
+      raw.ask({{"op", "put"}, {"name", "u.txt"}, {"length", body.size()}, {"sha256", sha256(body)}})
+          .header["status"] == "ready");
+  write_frame(raw.stream, Json::object(), as_bytes(body));
+  BOOST_TEST(read_frame(raw.stream, {.max_body = 0})->header["status"] == "ok");
+  BOOST_TEST(root.read("u.txt") == body);
+}
+
+BOOST_AUTO_TEST_CASE(uploads_are_refused_without_allow_upload) {
+  TempDir root;
+  ServerProcess server = start_files(root, "fork");
+  RawClient raw(server.port());
+  Frame reply = raw.ask({{"op", "put"}, {"name", "x"}, {"length", 1}, {"sha256", sha256("x")}});
+  BOOST_TEST(reply.header["error"] == "uploads not allowed");
+  BOOST_TEST(fs::is_empty(root.path));
+}
+
+BOOST_DATA_TEST_CASE(every_traversal_form_is_refused_and_logged, bdata::make({"fork", "thread"}),
+                     model) {
+  TempDir root, outside;
+  root.write("ok.txt", "fine");
+  root.write("sub/inner.txt", "inner");
+  outside.write("secret", "do not serve");
+  fs::create_symlink(outside.path / "secret", root.path / "link-out");
+  fs::create_symlink(outside.path, root.path / "dir-out");
+  fs::create_symlink("/etc/passwd", root.path / "abs-link");
+  fs::create_symlink("../../", root.path / "sub/up");
+  fs::create_symlink("inner.txt", root.path / "sub/link-in");
+  ServerProcess server = start_files(root, model, {"--allow-upload"});
+  RawClient raw(server.port());
+  std::vector<std::string> names{"../" + outside.path.filename().string() + "/secret",
+                                 outside.path.string() + "/secret",
+                                 "/etc/passwd",
+                                 "sub/../../x",
+                                 "link-out",
+                                 "dir-out/secret",
+                                 "abs-link",
+                                 "sub/up/etc/passwd",
+                                 std::string("ok.txt\0../x", 11)};
+  for (const std::string& name : names) {
+    Frame reply = raw.ask({{"op", "get"}, {"name", name}});
+    BOOST_TEST(reply.header["status"] == "error", name);
+    std::string error = reply.header.value("error", "");
+    BOOST_TEST((error == "outside root" || error == "invalid name"), name << ": " << error);
+    BOOST_TEST(reply.body.find("do not serve") == std::string::npos);
+  }
+  BOOST_TEST(raw.ask({{"op", "list"}, {"dir", ".."}}).header["error"] == "outside root");
+  BOOST_TEST(raw.ask({{"op", "list"}, {"dir", "dir-out"}}).header["error"] == "outside root");
+  BOOST_TEST(raw.ask({{"op", "put"}, {"name", "../evil"}, {"length", 1}, {"sha256", sha256("x")}})
+                 .header["error"] == "outside root");
+  BOOST_TEST(
+      raw.ask({{"op", "put"}, {"name", "dir-out/evil"}, {"length", 1}, {"sha256", sha256("x")}})
+          .header["error"] == "outside root");
+  BOOST_TEST(!fs::exists(outside.path / "evil"));
+  // A symlink that stays inside is fine, and so is the same connection afterwards.
+  Frame inside = raw.ask({{"op", "get"}, {"name", "sub/link-in"}});
+  BOOST_TEST(inside.body == "inner");
+  BOOST_TEST(server.wait_for_log("refused name \"link-out\": outside root"), server.log());
+  BOOST_TEST(server.log().find("127.0.0.1:") != std::string::npos);
+}
+
+BOOST_DATA_TEST_CASE(broken_frames_close_their_connection_while_a_transfer_completes,
+                     bdata::make({"fork", "thread"}), model) {
+  TempDir root;
+  std::string data = random_bytes(32 << 20, 32);
+  root.write("big", data);
+  ServerProcess server = start_files(root, model);
+  // A transfer that is surely in progress: its first MiB is read, the rest waits.
+  RawClient transfer(server.port());
+  write_frame(transfer.stream, {{"op", "get"}, {"name", "big"}});
+  std::optional<FrameHeader> header = read_frame_header(transfer.stream, {.max_body = 1 << 30});
+  BOOST_REQUIRE(header && header->body_size == data.size());
+  Sha256 received;
+  uint64_t left = header->body_size;
+  std::string chunk(1 << 20, '\0');
+  BOOST_REQUIRE(read_full(transfer.fd.get(), std::as_writable_bytes(std::span(chunk)),
+                          Deadline::after(10000ms)) == chunk.size());
+  received.update(as_bytes(chunk));
+  left -= chunk.size();
+  const std::string kBad[] = {
+      std::string("\xff\xff\xff\xff{}", 6),                  // a 4 GiB length prefix
+      std::string("\x00\x00\x00", 3),                        // 3 bytes, then hang up
+      std::string("\x00\x00\x00\x0b", 4) + "not json!!}",    // garbage JSON
+      std::string("\x00\x00\x00\x03", 4) + "[1]",            // not an object
+      std::string("\x00\x00\x00\x0b", 4) + "{\"size\":-1}",  // negative size
+  };
+  const char* const kKinds[] = {"header length over the limit", "truncated frame",
+                                "invalid JSON header", "header is not a JSON object",
+                                "bad body size"};
+  for (size_t i = 0; i < std::size(kBad); ++i) {
+    // The server says why in a last error frame, then closes that connection.
+    std::string error = last_words(server.port(), kBad[i]);
+    BOOST_TEST(error.find(std::string("protocol error: ") + kKinds[i]) == 0u,
+               kKinds[i] << ": got '" << error << "'");
+  }
+  // Meanwhile the transfer was not disturbed: the rest arrives, byte for byte.
+  read_body(transfer.stream, left, [&](std::span<const std::byte> part) { received.update(part); });
+  BOOST_TEST(received.hex_digest() == sha256(data));
+  BOOST_TEST(header->header["sha256"] == sha256(data));
+  for (const char* kind : kKinds) {
+    BOOST_TEST(server.wait_for_log(kind), kind << " not logged:\n" << server.log());
+  }
+  BOOST_TEST(run_program("file-client", {server.address(), "list"}).exit_code == 0,
+             "still serving");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
