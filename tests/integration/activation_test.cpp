@@ -31,9 +31,16 @@ namespace {
 std::string unit_path(const std::string& name) { return source_dir() + "/scripts/systemd/" + name; }
 
 // The ExecStart= words of a shipped unit, with the program taken from the build.
+// A unit with DynamicUser=yes runs as an unprivileged user, never root; the test does the
+// same with setpriv, since systemd-socket-activate itself changes no user.
 std::vector<std::string> exec_start(const std::string& unit, const std::string& program) {
-  std::vector<std::string> words = split_words(unit_keys(unit_path(unit))["ExecStart"].at(0));
+  auto keys = unit_keys(unit_path(unit));
+  std::vector<std::string> words = split_words(keys["ExecStart"].at(0));
   words.at(0) = bin_path(program);
+  bool dynamic_user = keys.count("DynamicUser") != 0U && keys["DynamicUser"].at(0) == "yes";
+  if (dynamic_user && ::geteuid() == 0) {
+    words.insert(words.begin(), {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+  }
   return words;
 }
 
