@@ -119,13 +119,15 @@ bool ServerProcess::wait_for_log(const std::string& needle, Millis timeout) cons
   return eventually([&] { return log().find(needle) != std::string::npos; }, timeout);
 }
 
-bool ServerProcess::running() const {
-  if (pid_ <= 0) return false;
+bool process_running(pid_t pid) {
+  if (pid <= 0) return false;
   // A zombie still "exists" for kill(0); look at its state instead.
-  std::string stat = read_file("/proc/" + std::to_string(pid_) + "/stat");
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
   size_t close = stat.rfind(')');
   return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
 }
+
+bool ServerProcess::running() const { return process_running(pid_); }
 
 int ServerProcess::stop(int signo, Millis timeout) {
   if (pid_ <= 0) return -1;

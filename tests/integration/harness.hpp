@@ -75,6 +75,8 @@ std::string exchange(uint16_t port, const std::string& data, Millis timeout = 20
 /// Reads until EOF or timeout.
 std::string read_to_eof(int fd, Millis timeout = 20000ms);
 
+/// True while `pid` exists and is not a zombie.
+bool process_running(pid_t pid);
 /// Children of `pid` (from /proc), zombies among them, its thread and descriptor counts.
 std::vector<pid_t> children_of(pid_t pid);
 size_t zombie_children(pid_t pid);

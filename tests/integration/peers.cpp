@@ -197,12 +197,7 @@ bool Spawned::wait_for_log(const std::string& needle, Millis timeout) const {
   return eventually([&] { return log().find(needle) != std::string::npos; }, timeout);
 }
 
-bool Spawned::running() const {
-  if (pid_ <= 0) return false;
-  std::string stat = file_text("/proc/" + std::to_string(pid_) + "/stat");
-  size_t close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
-}
+bool Spawned::running() const { return process_running(pid_); }
 
 int Spawned::wait_exit(Millis timeout) {
   if (pid_ <= 0) return -1;
