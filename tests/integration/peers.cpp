@@ -119,7 +119,33 @@ bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {
       return probe == "daytime" ? line_with_crlf(reply)
                                 : reply.size() == 4 && big_endian_u32(reply) > kYear2020Since1900;
     }
+    std::string address = "127.0.0.1:" + std::to_string(port);
+    if (probe == "file") {
+      // The shipped units serve /srv, present (maybe empty) on every Debian machine.
+      RunResult r = run_program("file-client", {address, "list"}, "", 20000ms);
+      why = "file-client list: exit " + std::to_string(r.exit_code) + " " + r.err;
+      return r.exit_code == 0;
+    }
+    if (probe == "cmd") {
+      RunResult r = run_program("cmd-client", {address, "--", "uname"}, "", 20000ms);
+      why = "cmd-client -- uname: exit " + std::to_string(r.exit_code) + " '" + r.out + "' " + r.err;
+      return r.exit_code == 0 && r.out == "Linux\n";
+    }
     UniqueFd fd = connect_tcp(port);
+    if (probe == "chat") {
+      // The room greets every member with a line on arrival.
+      set_nonblocking(fd.get(), true);
+      Deadline deadline = Deadline::after(10000ms);
+      std::string text;
+      char buffer[512];
+      while (text.find('\n') == std::string::npos) {
+        size_t n = read_some(fd.get(), std::as_writable_bytes(std::span(buffer)), deadline);
+        if (n == 0) break;
+        text.append(buffer, n);
+      }
+      why = "chat greeting '" + text + "'";
+      return text.find('\n') != std::string::npos;
+    }
     if (probe == "chargen") {
       // RFC 864: lines of 72 printable characters and CRLF, for as long as we listen.
       std::string text;
@@ -134,8 +160,8 @@ bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {
       why = "chargen sent " + std::to_string(text.size()) + " bytes";
       return text.size() >= 74 && text.compare(72, 2, "\r\n") == 0;
     }
-    why = "connected";
-    return true;
+    why = "unknown probe '" + probe + "' in scripts/services.tsv";
+    return false;
   } catch (const std::exception& e) {
     why = e.what();
     return false;
