@@ -3,6 +3,8 @@
 
 #include <boost/test/unit_test.hpp>
 #include <fstream>
+#include <iostream>
+#include <sstream>
 
 #include "error.hpp"
 #include "options.hpp"
@@ -75,8 +77,15 @@ BOOST_AUTO_TEST_CASE(bad_values_are_usage_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(help_and_version_ask_to_exit) {
-  BOOST_TEST(!parse({"--help"}).has_value());
-  BOOST_TEST(!parse({"--version"}).has_value());
+  std::ostringstream printed;
+  std::streambuf* saved = std::cout.rdbuf(printed.rdbuf());  // keep the test log readable
+  bool help_exits = !parse({"--help"}).has_value();
+  bool version_exits = !parse({"--version"}).has_value();
+  std::cout.rdbuf(saved);
+  BOOST_TEST(help_exits);
+  BOOST_TEST(version_exits);
+  BOOST_TEST(printed.str().find("--max-children") != std::string::npos);
+  BOOST_TEST(printed.str().find("test-server (sockserv) ") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
