@@ -57,7 +57,7 @@ std::string memory_of(pid_t pid) {
 bool take_input(Member& m) {
   char buffer[64 * 1024];
   size_t n = read_some(m.socket.get(), std::as_writable_bytes(std::span(buffer)),
-                       Deadline::after(Millis(0)));
+                       Deadline::after(Millis(0)), client_io());
   if (n == 0) return false;
   m.partial.append(buffer, n);
   size_t start = 0;
@@ -77,7 +77,7 @@ int bench(const Endpoint& server, size_t members, size_t lines, size_t size, pid
     char byte = 0;
     while (byte != '\n')
       read_full(all[i].socket.get(), std::as_writable_bytes(std::span(&byte, 1)),
-                Deadline::after(Millis(10'000)));
+                Deadline::after(Millis(10'000)), client_io());
     for (size_t j = 0; j < lines; ++j) {
       std::string line = "b" + std::to_string(i) + " " + std::to_string(j) + " ";
       all[i].out += line + std::string(size > line.size() ? size - line.size() : 0, 'x') + "\n";
@@ -93,7 +93,7 @@ int bench(const Endpoint& server, size_t members, size_t lines, size_t size, pid
     for (Member& m : all)
       fds.push_back(
           {m.socket.get(), static_cast<short>(POLLIN | (m.out.empty() ? 0 : POLLOUT)), 0});
-    if (!plain_waiter().wait(fds, deadline))
+    if (!client_io().wait(fds, deadline))
       throw TimeoutError("chat-bench: lines missing after 300 s");
     done = 0;
     for (size_t i = 0; i < members; ++i) {

@@ -31,16 +31,16 @@ class ChatClient {
       // Listen to the server always, and to stdin until we have said /quit.
       std::array<pollfd, 2> fds{
           {{socket_.get(), POLLIN, 0}, {quitting_ ? -1 : STDIN_FILENO, POLLIN, 0}}};
-      if (!plain_waiter().wait(fds, quitting_ ? quit_deadline_ : Deadline::never())) {
+      if (!client_io().wait(fds, quitting_ ? quit_deadline_ : Deadline::never())) {
         throw TimeoutError("the server did not close after /quit");
       }
       if (fds[0].revents != 0) {
-        size_t n = read_some(socket_.get(), buffer);
+        size_t n = read_some(socket_.get(), buffer, Deadline::never(), client_io());
         if (n == 0) return server_closed();
-        write_all(STDOUT_FILENO, std::span(buffer.data(), n));
+        write_all(STDOUT_FILENO, std::span(buffer.data(), n), Deadline::never(), client_io());
       }
       if (fds[1].revents != 0) {
-        size_t n = read_some(STDIN_FILENO, buffer);
+        size_t n = read_some(STDIN_FILENO, buffer, Deadline::never(), client_io());
         if (n == 0) {
           if (!typed_.empty()) send_line(std::exchange(typed_, {}));
           if (!quitting_) send_line("/quit");  // end of input: leave politely
@@ -53,7 +53,7 @@ class ChatClient {
   }
 
   void send_line(const std::string& line) {
-    write_all(socket_.get(), line + "\n");
+    write_all(socket_.get(), line + "\n", Deadline::never(), client_io());
     if (line == "/quit") {
       quitting_ = true;
       quit_deadline_ = Deadline::after(kGoodbyeTimeout);

@@ -28,9 +28,9 @@ bool same_ignoring_case(std::string_view a, std::string_view b) {
 
 // One request and its echo over a stream: send the line, read back exactly as many bytes.
 std::string stream_round_trip(int fd, const std::string& line, Deadline deadline) {
-  write_all(fd, line, deadline);
+  write_all(fd, line, deadline, client_io());
   std::string reply(line.size(), '\0');
-  size_t n = read_full(fd, std::as_writable_bytes(std::span(reply)), deadline);
+  size_t n = read_full(fd, std::as_writable_bytes(std::span(reply)), deadline, client_io());
   if (n < reply.size()) throw std::runtime_error("server closed the connection");
   return reply;
 }

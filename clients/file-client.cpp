@@ -84,7 +84,7 @@ int get(FdStream& stream, const std::string& name, std::string path, bool resume
   Progress progress(static_cast<uint64_t>(have), reply->header.value("total", uint64_t{0}));
   read_body(stream, reply->body_size, [&](std::span<const std::byte> chunk) {
     hash.update(chunk);
-    write_all(file.get(), chunk);
+    write_all(file.get(), chunk, Deadline::never(), client_io());
     progress.add(chunk.size());
   });
   if (hash.hex_digest() != reply->header.value("sha256", "")) {

@@ -33,8 +33,8 @@ constexpr size_t kMaxSamples = 200'000;
 
 // One echo exchange of `payload` over `fd`; throws on any failure.
 void echo_once(int fd, const std::string& payload, std::string& reply, Deadline deadline) {
-  write_all(fd, payload, deadline);
-  if (read_full(fd, std::as_writable_bytes(std::span(reply)), deadline) != reply.size()) {
+  write_all(fd, payload, deadline, client_io());
+  if (read_full(fd, std::as_writable_bytes(std::span(reply)), deadline, client_io()) != reply.size()) {
     throw std::runtime_error("server closed the connection");
   }
 }

@@ -92,9 +92,9 @@ pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>
 }
 
 // Reads what one pipe has; keeps it while the limit allows. Returns false at EOF.
-bool drain(int fd, std::string& into, size_t& room, bool& truncated, Waiter& waiter) {
+bool drain(int fd, std::string& into, size_t& room, bool& truncated, IoContext& io) {
   std::array<std::byte, 16 * 1024> buffer;
-  size_t n = read_some(fd, buffer, Deadline::after(Millis(0)), waiter);
+  size_t n = read_some(fd, buffer, Deadline::after(Millis(0)), io);
   if (n == 0) return false;
   size_t keep = std::min(n, room);
   into.append(reinterpret_cast<const char*>(buffer.data()), keep);
@@ -107,7 +107,7 @@ bool drain(int fd, std::string& into, size_t& room, bool& truncated, Waiter& wai
 
 CommandResult run_command(const std::vector<std::string>& argv,
                           const std::vector<std::string>& extra_env, const CommandLimits& limits,
-                          Waiter& waiter) {
+                          IoContext& io) {
   if (argv.empty()) throw std::invalid_argument("run_command: empty argv");
   Pipe out = make_pipe(false), err = make_pipe(false);
   // Only our ends are non-blocking: the command writes to ordinary blocking pipes.
@@ -130,7 +130,7 @@ CommandResult run_command(const std::vector<std::string>& argv,
   Deadline deadline = Deadline::after(limits.timeout);
   bool killed = false;
   while (fds[0].fd >= 0 || fds[1].fd >= 0 || !done_child) {
-    if (!waiter.wait(fds, deadline)) {
+    if (!io.wait(fds, deadline)) {
       if (killed) break;  // something outside the group holds the pipes: stop waiting
       child.kill_group();
       killed = true;
@@ -140,7 +140,7 @@ CommandResult run_command(const std::vector<std::string>& argv,
     }
     for (size_t i = 0; i < 2; ++i) {
       if (fds[i].revents != 0 &&
-          !drain(fds[i].fd, i == 0 ? result.out : result.err, room, result.truncated, waiter))
+          !drain(fds[i].fd, i == 0 ? result.out : result.err, room, result.truncated, io))
         fds[i].fd = -1;
     }
     if (fds[2].revents != 0) {

@@ -4,7 +4,7 @@
 // its default disposition and none blocked (the server ignores SIGPIPE, and a forked child
 // ignores SIGTERM/SIGINT; a spawned command must not inherit that), in a process group of
 // its own so that a timeout kills it *and* everything it started. The pipes and the child's
-// exit are waited for through a Waiter, so this works under every concurrency model.
+// exit are waited for through an IoContext, so this works under every concurrency model.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +33,6 @@ struct CommandResult {
 /// process's environment. Throws std::system_error when it cannot be started.
 CommandResult run_command(const std::vector<std::string>& argv,
                           const std::vector<std::string>& extra_env, const CommandLimits& limits,
-                          Waiter& waiter);
+                          IoContext& io);
 
 }  // namespace sockserv

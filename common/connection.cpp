@@ -14,15 +14,25 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 }
 
-Connection::Connection(UniqueFd socket, SocketAddress peer, Waiter& waiter, Millis idle_timeout)
-    : socket_(std::move(socket)),
-      peer_(peer),
-      waiter_(waiter),
-      idle_timeout_(idle_timeout) {
-  // Non-blocking, so that every wait goes through the waiter, which knows the deadlines and
-  // (in an event loop) lets other connections run meanwhile. (Accepted sockets already are:
-  // accept4 with SOCK_NONBLOCK. Sockets handed over by inetd are not.)
-  set_nonblocking(socket_.get(), true);
+Connection::Connection(UniqueFd socket, SocketAddress peer, IoContext& io, Millis idle_timeout)
+    : socket_(std::move(socket)), peer_(peer), io_(io), idle_timeout_(idle_timeout) {
+  io_.adopt_socket(socket_.get(), idle_timeout_);
+}
+
+Connection::~Connection() {
+  if (socket_) io_.release_socket(socket_.get());
+}
+
+void Connection::set_idle_timeout(Millis timeout) {
+  idle_timeout_ = timeout;
+  io_.adopt_socket(socket_.get(), idle_timeout_);  // a blocking socket's timeouts change too
+}
+
+size_t Connection::read_socket(std::span<std::byte> buffer) {
+  size_t n = sockserv::read_some(socket_.get(), buffer, idle_deadline(), io_);
+  // A socket shut down because the drain time is over reads as end of file: say why.
+  if (n == 0) io_.check_drain();
+  return n;
 }
 
 size_t Connection::read_some(std::span<std::byte> buffer) {
@@ -34,7 +44,7 @@ size_t Connection::read_some(std::span<std::byte> buffer) {
     buffer_start_ += n;
     return n;
   }
-  return sockserv::read_some(socket_.get(), buffer, idle_deadline(), waiter_);
+  return read_socket(buffer);
 }
 
 size_t Connection::read_full(std::span<std::byte> buffer) {
@@ -47,66 +57,94 @@ size_t Connection::read_full(std::span<std::byte> buffer) {
   return done;
 }
 
-size_t Connection::fill_buffer() {
+// Appends what the client sent to the read-ahead buffer: waiting for it, or (wait = false)
+// only what has already arrived. Returns the bytes added: 0 at end of file, or (no wait)
+// when nothing was there; `eof_` tells the two apart.
+size_t Connection::fill_buffer(bool wait) {
   if (buffer_start_ > 0) {
     buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(buffer_start_));
     buffer_start_ = 0;
   }
   size_t old_size = buffer_.size();
   buffer_.resize(old_size + kReadChunk);
-  size_t n = sockserv::read_some(socket_.get(), std::span(buffer_).subspan(old_size),
-                                 idle_deadline(), waiter_);
+  std::span<std::byte> room = std::span(buffer_).subspan(old_size);
+  size_t n = 0;
+  if (wait) {
+    n = read_socket(room);
+    eof_ = n == 0;
+  } else {
+    // MSG_DONTWAIT: this one call never waits, whatever the socket's blocking mode.
+    ssize_t got = ::recv(socket_.get(), room.data(), room.size(), MSG_DONTWAIT);
+    if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) throw_errno("recv");
+    n = got > 0 ? static_cast<size_t>(got) : 0;
+    eof_ = got == 0;
+  }
   buffer_.resize(old_size + n);
   return n;
 }
 
-Line Connection::read_line(size_t max_bytes) {
-  bool too_long = false;
-  size_t scanned = 0;  // bytes of the buffer already searched for '\n'
-  for (;;) {
-    auto begin = buffer_.begin() + static_cast<std::ptrdiff_t>(buffer_start_);
-    auto newline = std::find(begin + static_cast<std::ptrdiff_t>(scanned), buffer_.end(), std::byte{'\n'});
-    if (newline != buffer_.end()) {
-      size_t length = static_cast<size_t>(newline - begin);
-      std::string text(reinterpret_cast<const char*>(&*begin), length);
-      buffer_start_ += length + 1;
-      if (!text.empty() && text.back() == '\r') text.pop_back();
-      if (too_long || text.size() > max_bytes) return {Line::Status::too_long, {}};
-      return {Line::Status::ok, std::move(text)};
-    }
-    scanned = buffer_.size() - buffer_start_;
-    if (scanned > max_bytes + 1) {
+// A whole line from the buffer, if there is one (or, at end of file, the last bytes).
+std::optional<Line> Connection::take_line(size_t max_bytes) {
+  auto begin = buffer_.begin() + static_cast<std::ptrdiff_t>(buffer_start_);
+  auto newline = std::find(begin + static_cast<std::ptrdiff_t>(scanned_), buffer_.end(), std::byte{'\n'});
+  bool at_eof = eof_ && newline == buffer_.end();
+  if (newline == buffer_.end() && !at_eof) {
+    scanned_ = buffer_.size() - buffer_start_;
+    if (scanned_ > max_bytes + 1) {
       // Over the limit with no end in sight: drop what we have so memory stays bounded,
       // keep reading until the newline, then report the line as too long.
-      too_long = true;
+      too_long_ = true;
       buffer_.clear();
       buffer_start_ = 0;
-      scanned = 0;
+      scanned_ = 0;
     }
-    if (fill_buffer() == 0) {
-      // EOF. A last line without "\n" still counts as a line.
-      size_t left = buffer_.size() - buffer_start_;
-      if (left == 0 && !too_long) return {Line::Status::eof, {}};
-      std::string text(reinterpret_cast<const char*>(buffer_.data() + buffer_start_), left);
-      buffer_start_ = buffer_.size();
-      if (too_long || text.size() > max_bytes) return {Line::Status::too_long, {}};
-      return {Line::Status::ok, std::move(text)};
-    }
+    return std::nullopt;
+  }
+  size_t length = static_cast<size_t>(newline - begin);
+  if (at_eof && length == 0 && !too_long_) return Line{Line::Status::eof, {}};
+  std::string text(reinterpret_cast<const char*>(buffer_.data() + buffer_start_), length);
+  buffer_start_ += at_eof ? length : length + 1;
+  if (!at_eof && !text.empty() && text.back() == '\r') text.pop_back();
+  bool too_long = too_long_ || text.size() > max_bytes;
+  too_long_ = false;
+  scanned_ = 0;
+  if (too_long) return Line{Line::Status::too_long, {}};
+  return Line{Line::Status::ok, std::move(text)};  // at EOF, a last line without "\n" counts
+}
+
+Line Connection::read_line(size_t max_bytes) {
+  for (;;) {
+    if (std::optional<Line> line = take_line(max_bytes)) return *line;
+    fill_buffer(/*wait=*/true);
   }
 }
 
+Line Connection::try_read_line(size_t max_bytes) {
+  if (std::optional<Line> line = take_line(max_bytes)) return *line;
+  if (fill_buffer(/*wait=*/false) == 0 && !eof_) return Line{Line::Status::incomplete, {}};
+  if (std::optional<Line> line = take_line(max_bytes)) return *line;
+  return Line{Line::Status::incomplete, {}};
+}
+
 void Connection::write_all(std::span<const std::byte> data) {
-  sockserv::write_all(socket_.get(), data, idle_deadline(), waiter_);
+  sockserv::write_all(socket_.get(), data, idle_deadline(), io_);
 }
 
 void Connection::write_all(std::string_view text) { write_all(as_bytes(text)); }
 
 void Connection::send_file(int file_fd, uint64_t offset, uint64_t count) {
-  sockserv::send_file(socket_.get(), file_fd, offset, count, idle_deadline(), waiter_);
+  sockserv::send_file(socket_.get(), file_fd, offset, count, idle_deadline(), io_);
 }
 
 size_t Connection::write_some(std::span<const std::byte> data) {
-  return sockserv::write_some(socket_.get(), data);
+  for (;;) {
+    // MSG_DONTWAIT: never wait here, even on a blocking socket; MSG_NOSIGNAL: no SIGPIPE.
+    ssize_t n = ::send(socket_.get(), data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    throw_errno("send");
+  }
 }
 
 Hub& Connection::hub() const {
@@ -135,7 +173,7 @@ Readiness Connection::wait_ready(std::span<const int> others, bool want_writable
   std::vector<pollfd> fds;
   fds.push_back({socket_.get(), static_cast<short>(POLLIN | (want_writable ? POLLOUT : 0)), 0});
   for (int fd : others) fds.push_back({fd, POLLIN, 0});
-  if (!waiter_.wait(fds, deadline)) return ready;
+  if (!io_.wait(fds, deadline)) return ready;
   // POLLHUP/POLLERR count as readable: the next read reports EOF or the error.
   ready.connection = (fds[0].revents & ~POLLOUT) != 0;
   ready.writable = (fds[0].revents & POLLOUT) != 0;
@@ -159,6 +197,7 @@ void Connection::close_gracefully() {
   } catch (const std::system_error&) {
     // The peer is already gone: nothing more to be polite about.
   }
+  io_.release_socket(socket_.get());
   socket_.reset();
 }
 

@@ -2,13 +2,14 @@
 //
 // A handler is written in blocking style, like a Python socketserver handler: read some,
 // read a line, write all. It never touches the descriptor itself: every read, write and wait
-// goes through this object, which waits with the Waiter the concurrency model gave it (a
-// blocking poll in the iterative, fork and thread models). So one handler runs unchanged
-// under every model.
+// goes through this object, which waits with the IoContext the concurrency model gave it (a
+// blocking call, a poll, or a coroutine's yield to its event loop). So one handler runs
+// unchanged under every model.
 #pragma once
 
 #include <cstddef>
 #include <initializer_list>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,7 +25,7 @@ class Hub;
 
 /// The outcome of read_line.
 struct Line {
-  enum class Status { ok, too_long, eof };
+  enum class Status { ok, too_long, eof, incomplete };  // incomplete: try_read_line only
   Status status = Status::eof;
   std::string text;  // without the "\n" or "\r\n"
 };
@@ -39,9 +40,10 @@ struct Readiness {
 
 class Connection {
  public:
-  /// Takes the accepted socket (made non-blocking here) and its peer's address.
-  /// `idle_timeout` bounds every wait for the client (0: no bound).
-  Connection(UniqueFd socket, SocketAddress peer, Waiter& waiter, Millis idle_timeout);
+  /// Takes the accepted socket (prepared for `io`: see IoContext::adopt_socket) and its
+  /// peer's address. `idle_timeout` bounds every wait for the client (0: no bound).
+  Connection(UniqueFd socket, SocketAddress peer, IoContext& io, Millis idle_timeout);
+  ~Connection();
 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -53,6 +55,10 @@ class Connection {
   /// Reads one line of at most `max_bytes` (terminator excluded). A longer line is read to its
   /// end and discarded, and reported as too_long; the connection stays usable.
   Line read_line(size_t max_bytes);
+  /// read_line without waiting: takes what the client has already sent and returns a line
+  /// if a whole one is there, else `incomplete` (for handlers that wait on several things
+  /// and must not get stuck on a client that has typed half a line).
+  Line try_read_line(size_t max_bytes);
 
   /// Sends every byte (the kernel may take them in several pieces).
   void write_all(std::span<const std::byte> data);
@@ -87,10 +93,11 @@ class Connection {
   /// The client's address, numeric ("127.0.0.1:40312", "unix:/path").
   const SocketAddress& peer() const { return peer_; }
   std::string peer_name() const { return to_string(peer_); }
-  /// The waiter this connection uses; handlers pass it on to helpers that wait on pipes.
-  Waiter& waiter() { return waiter_; }
+  /// The context this connection waits with; handlers pass it on to helpers that wait on
+  /// pipes or offload blocking work.
+  IoContext& io() { return io_; }
   /// Changes the bound on each wait for the client (0: none).
-  void set_idle_timeout(Millis timeout) { idle_timeout_ = timeout; }
+  void set_idle_timeout(Millis timeout);
   Deadline idle_deadline() const { return Deadline::after_or_never(idle_timeout_); }
 
   /// Ends the connection politely: half-close, drop what the client still sends, close.
@@ -98,15 +105,20 @@ class Connection {
   void close_gracefully();
 
  private:
-  size_t fill_buffer();
+  size_t fill_buffer(bool wait);
+  std::optional<Line> take_line(size_t max_bytes);
+  size_t read_socket(std::span<std::byte> buffer);
 
   UniqueFd socket_;
   SocketAddress peer_;
-  Waiter& waiter_;
+  IoContext& io_;
   Millis idle_timeout_;
   std::vector<std::byte> buffer_;  // bytes read ahead by read_line, not yet handed out
   size_t buffer_start_ = 0;
   bool write_shut_ = false;
+  bool eof_ = false;          // the client has closed its side
+  bool too_long_ = false;     // the line being read is over the limit: skip to its end
+  size_t scanned_ = 0;        // bytes of the buffer already searched for '\n'
   Hub* hub_ = nullptr;
 };
 

@@ -27,7 +27,7 @@ struct TimeoutError : std::runtime_error {
 };
 
 /// The server is stopping and the drain time is over: the connection must end now.
-struct ConnectionCut : std::runtime_error {
+struct DrainDeadlinePassed : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 

@@ -19,7 +19,7 @@ std::string fetch_reply(const Endpoint& server, Millis timeout, size_t max_bytes
   Deadline deadline = Deadline::after(timeout);
   std::string reply(max_bytes + 1, '\0');
   // One byte more than allowed, to tell "exactly the limit" from "too long".
-  size_t n = read_full(fd.get(), std::as_writable_bytes(std::span(reply)), deadline);
+  size_t n = read_full(fd.get(), std::as_writable_bytes(std::span(reply)), deadline, client_io());
   if (n > max_bytes) throw ProtocolError("reply from " + to_string(server) + " is too long");
   reply.resize(n);
   return reply;

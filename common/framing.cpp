@@ -72,15 +72,15 @@ FrameError::FrameError(FrameErrorKind kind, const std::string& detail)
     : ProtocolError(std::string(to_string(kind)) + ": " + detail), kind(kind) {}
 
 size_t FdStream::read_some(std::span<std::byte> buffer) {
-  return sockserv::read_some(fd_, buffer, Deadline::after_or_never(timeout_));
+  return sockserv::read_some(fd_, buffer, Deadline::after_or_never(timeout_), client_io());
 }
 
 void FdStream::write_all(std::span<const std::byte> data) {
-  sockserv::write_all(fd_, data, Deadline::after_or_never(timeout_));
+  sockserv::write_all(fd_, data, Deadline::after_or_never(timeout_), client_io());
 }
 
 void FdStream::send_file(int file_fd, uint64_t offset, uint64_t count) {
-  sockserv::send_file(fd_, file_fd, offset, count, Deadline::after_or_never(timeout_));
+  sockserv::send_file(fd_, file_fd, offset, count, Deadline::after_or_never(timeout_), client_io());
 }
 
 size_t MemorySource::read_some(std::span<std::byte> buffer) {

@@ -36,7 +36,7 @@ class ThreadMember : public HubMember {
     // The counter is non-zero here (deliver signalled it), so this read cannot block; it
     // resets the counter to zero, and the next deliver signals again.
     std::uint64_t count = 0;
-    read_some(fd(), std::as_writable_bytes(std::span(&count, 1)));
+    read_some(fd(), std::as_writable_bytes(std::span(&count, 1)), Deadline::never(), client_io());
     if (slot_->dropped) {
       throw HubOverflow("more than " + std::to_string(slot_->max_queue) + " bytes waiting");
     }
@@ -90,8 +90,8 @@ std::string utc_timestamp(std::int64_t seconds) {
                      std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", ::gmtime_r(&t, &tm)));
 }
 
-std::unique_ptr<HubMember> ThreadHub::join(MemberInfo me, size_t max_queue, Waiter&) {
-  // EFD_NONBLOCK: a connection only ever waits for it through its Waiter, never in read().
+std::unique_ptr<HubMember> ThreadHub::join(MemberInfo me, size_t max_queue, IoContext&) {
+  // EFD_NONBLOCK: a connection only ever waits for it through its IoContext, never in read().
   UniqueFd event(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!event) throw_errno("eventfd");
   std::lock_guard lock(mutex_);
@@ -123,7 +123,8 @@ void ThreadHub::deliver(Slot& slot, std::string_view text) {
     if (!was_idle) return;  // already signalled, not yet received
   }
   std::uint64_t one = 1;
-  write_all(slot.event.get(), std::as_bytes(std::span(&one, 1)));
+  // An eventfd write never blocks (the counter cannot reach its maximum here).
+  write_all(slot.event.get(), std::as_bytes(std::span(&one, 1)), Deadline::never(), client_io());
 }
 
 }  // namespace sockserv

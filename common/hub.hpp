@@ -70,8 +70,8 @@ class Hub {
  public:
   virtual ~Hub() = default;
   /// Adds a member. A taken nick gets a suffix ("-2", "-3"...). More than `max_queue` bytes
-  /// waiting for it drop the member. `waiter` is the connection's: the hub waits only with it.
-  virtual std::unique_ptr<HubMember> join(MemberInfo me, size_t max_queue, Waiter& waiter) = 0;
+  /// waiting for it drop the member. `io` is the connection's: the hub waits only with it.
+  virtual std::unique_ptr<HubMember> join(MemberInfo me, size_t max_queue, IoContext& io) = 0;
   /// For the server's main loop: descriptors it must poll on the hub's behalf (none here).
   virtual void add_poll_fds(std::vector<pollfd>& fds) { (void)fds; }
   /// The main loop's poll results for the descriptors added by add_poll_fds, in order.
@@ -89,7 +89,7 @@ std::string unique_nick(const std::string& base, Taken taken) {
 /// The hub of connections that share one process: threads, or the iterative loop.
 class ThreadHub : public Hub {
  public:
-  std::unique_ptr<HubMember> join(MemberInfo me, size_t max_queue, Waiter& waiter) override;
+  std::unique_ptr<HubMember> join(MemberInfo me, size_t max_queue, IoContext& io) override;
 
  private:
   friend class ThreadMember;

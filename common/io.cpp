@@ -8,14 +8,17 @@
 #include <string>
 
 #include "error.hpp"
+#include "fd.hpp"
 
 namespace sockserv {
 namespace {
 
-// Waits until `fd` is ready for `events`, or throws TimeoutError.
-void wait_for(int fd, short events, Deadline deadline, Waiter& waiter, const char* what) {
+// Waits until `fd` is ready for `events`, or throws TimeoutError. A blocking socket whose
+// SO_RCVTIMEO/SO_SNDTIMEO ran out also lands here (EAGAIN): its deadline has passed too, so
+// the wait ends at once with the timeout.
+void wait_for(int fd, short events, Deadline deadline, IoContext& io, const char* what) {
   pollfd entry{fd, events, 0};
-  if (!waiter.wait(std::span(&entry, 1), deadline)) {
+  if (!io.wait(std::span(&entry, 1), deadline)) {
     throw TimeoutError(std::string(what) + ": timed out");
   }
 }
@@ -37,7 +40,12 @@ int Deadline::poll_timeout() const {
   return ms > 1'000'000 ? 1'000'000 : static_cast<int>(ms);
 }
 
-bool PollWaiter::wait(std::span<pollfd> fds, Deadline deadline) {
+void IoContext::adopt_socket(int fd, Millis) {
+  // Non-blocking, so that every wait goes through wait(), which knows the deadlines.
+  set_nonblocking(fd, true);
+}
+
+bool PollContext::wait(std::span<pollfd> fds, Deadline deadline) {
   for (;;) {
     for (pollfd& entry : fds) entry.revents = 0;
     int n = ::poll(fds.data(), fds.size(), deadline.poll_timeout());
@@ -52,26 +60,29 @@ bool PollWaiter::wait(std::span<pollfd> fds, Deadline deadline) {
   }
 }
 
-Waiter& plain_waiter() {
-  static PollWaiter waiter;  // stateless, so sharing it between threads is safe
-  return waiter;
+IoContext& client_io() {
+  static PollContext context;  // stateless, so sharing it between threads is safe
+  return context;
 }
 
-size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline, Waiter& waiter) {
+size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline, IoContext& io) {
   for (;;) {
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n >= 0) return static_cast<size_t>(n);
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      io.check_drain();  // the signal may have been the server's "drain time is over"
+      continue;
+    }
     if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("read");
-    // Non-blocking descriptor with nothing to read yet: wait, then try again.
-    wait_for(fd, POLLIN, deadline, waiter, "read");
+    // Nothing to read yet (or a blocking socket's timeout ran out): wait, then try again.
+    wait_for(fd, POLLIN, deadline, io, "read");
   }
 }
 
-size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline, Waiter& waiter) {
+size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline, IoContext& io) {
   size_t done = 0;
   while (done < buffer.size()) {
-    size_t n = read_some(fd, buffer.subspan(done), deadline, waiter);
+    size_t n = read_some(fd, buffer.subspan(done), deadline, io);
     if (n == 0) break;  // end of file
     done += n;
   }
@@ -88,7 +99,7 @@ size_t write_some(int fd, std::span<const std::byte> data) {
   }
 }
 
-void write_all(int fd, std::span<const std::byte> data, Deadline deadline, Waiter& waiter) {
+void write_all(int fd, std::span<const std::byte> data, Deadline deadline, IoContext& io) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n >= 0) {
@@ -96,18 +107,21 @@ void write_all(int fd, std::span<const std::byte> data, Deadline deadline, Waite
       data = data.subspan(static_cast<size_t>(n));
       continue;
     }
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      io.check_drain();
+      continue;
+    }
     if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("write");
-    wait_for(fd, POLLOUT, deadline, waiter, "write");
+    wait_for(fd, POLLOUT, deadline, io, "write");
   }
 }
 
-void write_all(int fd, std::string_view text, Deadline deadline, Waiter& waiter) {
-  write_all(fd, as_bytes(text), deadline, waiter);
+void write_all(int fd, std::string_view text, Deadline deadline, IoContext& io) {
+  write_all(fd, as_bytes(text), deadline, io);
 }
 
 void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count, Deadline deadline,
-               Waiter& waiter) {
+               IoContext& io) {
   off_t position = static_cast<off_t>(offset);
   while (count > 0) {
     // sendfile moves at most ~2 GiB per call; larger files simply take more calls.
@@ -118,9 +132,12 @@ void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count, Deadlin
       continue;
     }
     if (n == 0) throw std::runtime_error("sendfile: file ended early (truncated while sending?)");
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      io.check_drain();
+      continue;
+    }
     if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("sendfile");
-    wait_for(out_fd, POLLOUT, deadline, waiter, "sendfile");
+    wait_for(out_fd, POLLOUT, deadline, io, "sendfile");
   }
 }
 

@@ -3,8 +3,8 @@
 //
 // A short read or write is normal for sockets (the kernel moves what fits), and so is a
 // signal interrupting a call (EINTR). These helpers loop until the job is done, the peer
-// goes away, or the deadline passes. How they *wait* is a Waiter: a plain poll(2) by default,
-// something else (a coroutine that yields to an event loop) in other concurrency models.
+// goes away, or the deadline passes. How they *wait* is an IoContext, which the caller always
+// names: a poll(2), a blocking call, or a coroutine that yields to an event loop.
 #pragma once
 
 #include <poll.h>
@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
 
@@ -42,47 +43,62 @@ class Deadline {
   Clock::time_point when_;
 };
 
-/// How a blocking-style call waits for descriptors to become ready.
-class Waiter {
+/// How a connection's blocking-style calls wait: the concurrency model's choice (see
+/// io_contexts.hpp). A handler reads and writes as if it blocked; the context decides what
+/// "blocking" means: a poll(2), a blocking system call with a socket timeout, or a coroutine
+/// that yields to its event loop. There is no default context: every call names one.
+class IoContext {
  public:
-  virtual ~Waiter() = default;
+  virtual ~IoContext() = default;
   /// Waits until at least one of `fds` is ready (revents set) and returns true, or returns
-  /// false when the deadline passes. May throw ConnectionCut when the server is stopping.
+  /// false when the deadline passes. Throws DrainDeadlinePassed when the server is stopping
+  /// and its drain time is over.
   virtual bool wait(std::span<pollfd> fds, Deadline deadline) = 0;
+  /// Throws DrainDeadlinePassed if the drain time is over (checked after EINTR and EOF, where
+  /// a blocking call may have been interrupted for that reason).
+  virtual void check_drain() {}
+  /// Runs `work`, which may block (hashing a file, listing a directory): right here, or on a
+  /// helper thread while an event loop serves other connections meanwhile.
+  virtual void offload(const std::function<void()>& work) { work(); }
+  /// Prepares a connection's socket for this context: non-blocking (the context waits with
+  /// wait()), or blocking with `idle_timeout` as SO_RCVTIMEO/SO_SNDTIMEO.
+  virtual void adopt_socket(int fd, Millis idle_timeout);
+  /// The socket is about to be closed: forget it (before its number can be reused).
+  virtual void release_socket(int fd) { (void)fd; }
 };
 
-/// poll(2), retried after EINTR with the time that remains.
-class PollWaiter : public Waiter {
+/// poll(2), retried after EINTR with the time that remains; sockets non-blocking.
+class PollContext : public IoContext {
  public:
   bool wait(std::span<pollfd> fds, Deadline deadline) override;
 };
 
-/// The waiter used when none is given: a plain PollWaiter.
-Waiter& plain_waiter();
+/// The context of programs that are not servers (clients, tests): a plain PollContext.
+IoContext& client_io();
 
 /// Reads what is available (at least one byte); returns 0 at end of file.
 /// Throws TimeoutError at the deadline, std::system_error on errors such as ECONNRESET.
-size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline = Deadline::never(),
-                 Waiter& waiter = plain_waiter());
+size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline,
+                 IoContext& io);
 
 /// Reads until `buffer` is full or end of file; returns the bytes read (< size only at EOF).
-size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline = Deadline::never(),
-                 Waiter& waiter = plain_waiter());
+size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline,
+                 IoContext& io);
 
 /// Writes what a non-blocking `fd` takes right now, without waiting: the bytes written, 0
 /// when it is full. For programs that keep their own queue and poll for POLLOUT.
 size_t write_some(int fd, std::span<const std::byte> data);
 
 /// Writes every byte, however many calls that takes. Throws on error or at the deadline.
-void write_all(int fd, std::span<const std::byte> data, Deadline deadline = Deadline::never(),
-               Waiter& waiter = plain_waiter());
-void write_all(int fd, std::string_view text, Deadline deadline = Deadline::never(),
-               Waiter& waiter = plain_waiter());
+void write_all(int fd, std::span<const std::byte> data, Deadline deadline,
+               IoContext& io);
+void write_all(int fd, std::string_view text, Deadline deadline,
+               IoContext& io);
 
 /// Copies `count` bytes of `file_fd` from `offset` to `out_fd` with sendfile(2): the kernel
 /// moves the data, no copy passes through this process. Throws if the file is shorter.
 void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count,
-               Deadline deadline = Deadline::never(), Waiter& waiter = plain_waiter());
+               Deadline deadline, IoContext& io);
 
 /// The bytes of a string, for the span-taking functions.
 inline std::span<const std::byte> as_bytes(std::string_view text) {

@@ -19,11 +19,32 @@ po::options_description shared_server_options() {
        "address to serve, repeatable: HOST:PORT, [V6]:PORT, udp:HOST:PORT, unix:PATH, "
        "unixgram:PATH (default: [::]:PORT of the service, tcp, IPv4 and IPv6)")
       ("model", po::value<std::string>()->default_value("fork"),
-       "concurrency model: iterative, fork or thread")
+       ("concurrency model: " + model_names() + " (--list-models shows who accepts and who runs "
+        "a connection in each)").c_str())
+      ("list-models", "list the models, one per line with who accepts and who serves, and exit")
       ("max-children", po::value<size_t>()->default_value(40),
        "fork: at most this many children; more clients wait in the backlog")
       ("max-threads", po::value<size_t>()->default_value(128),
        "thread: at most this many threads; more clients wait in the backlog")
+      ("workers", po::value<size_t>()->default_value(0),
+       "prefork, prethread: processes or threads in the pool (0: 8 and 16); epoll: event loops "
+       "(0: one per CPU)")
+      ("accept-lock", po::value<std::string>()->default_value("none"),
+       "prefork, prethread: how workers take turns at accept: none, flock (prefork: a record "
+       "lock on a shared file) or mutex")
+      ("pass-fd", po::bool_switch(), "prefork: the parent accepts and passes each connection to an idle worker")
+      ("min-spare", po::value<size_t>()->default_value(0),
+       "prefork: start workers when fewer than this many are idle (0: a fixed pool)")
+      ("max-spare", po::value<size_t>()->default_value(0),
+       "prefork: retire idle workers above this many (default: twice --min-spare)")
+      ("max-workers", po::value<size_t>()->default_value(256), "prefork: the pool never grows past this")
+      ("max-requests", po::value<size_t>()->default_value(0),
+       "prefork: a worker exits after serving this many connections and is replaced (0: never)")
+      ("main-accept", po::bool_switch(), "prethread: the main thread accepts into a queue the workers take from")
+      ("queue-size", po::value<size_t>()->default_value(1024),
+       "prethread --main-accept: connections waiting for a worker; more wait in the backlog")
+      ("stats", po::bool_switch(), "on exit and on SIGUSR1 log per worker: connections accepted, "
+       "empty wake-ups, CPU time, peak RSS")
       ("backlog", po::value<int>()->default_value(SOMAXCONN), "listen(2) backlog")
       ("reuse-port", po::bool_switch(), "set SO_REUSEPORT (share the port with other servers)")
       ("sndbuf", po::value<int>()->default_value(0), "SO_SNDBUF in bytes (0: kernel default)")
@@ -130,6 +151,37 @@ int parse_mode(const std::string& text) {
   return mode;
 }
 
+AcceptLock parse_accept_lock(const std::string& text) {
+  if (text == "none") return AcceptLock::none;
+  if (text == "flock") return AcceptLock::flock;
+  if (text == "mutex") return AcceptLock::mutex;
+  throw UsageError("bad --accept-lock '" + text + "': use none, flock or mutex");
+}
+
+void read_model_options(const po::variables_map& values, ModelOptions& model) {
+  auto count = [&](const char* name) { return values[name].as<size_t>(); };
+  model.max_children = count("max-children");
+  model.max_threads = count("max-threads");
+  model.workers = count("workers");
+  model.accept_lock = parse_accept_lock(values["accept-lock"].as<std::string>());
+  model.pass_fd = values["pass-fd"].as<bool>();
+  model.min_spare = count("min-spare");
+  model.max_spare = count("max-spare");
+  model.max_workers = count("max-workers");
+  model.max_requests = count("max-requests");
+  model.main_accept = values["main-accept"].as<bool>();
+  model.queue_size = count("queue-size");
+  model.stats = values["stats"].as<bool>();
+  if (model.max_children == 0 || model.max_threads == 0 || model.max_workers == 0 || model.queue_size == 0) {
+    throw UsageError("--max-children, --max-threads, --max-workers and --queue-size must be at least 1");
+  }
+  constexpr size_t kMaxPool = 10'000;  // more processes or threads than that is a typo
+  if (model.workers > kMaxPool || model.max_workers > kMaxPool || model.max_children > kMaxPool * 10 ||
+      model.max_threads > kMaxPool * 10) {
+    throw UsageError("--workers and --max-workers are at most 10000, --max-children and --max-threads 100000");
+  }
+}
+
 }  // namespace
 
 Millis seconds_option(double seconds, const char* name) {
@@ -175,6 +227,14 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
               << visible << "\n";
     return std::nullopt;
   }
+  if (values.count("list-models") != 0U) {
+    // One model per line, its name first: scripts read the names, people the rest.
+    for (const ModelSpec& spec : model_table()) {
+      std::cout << spec.name << "\t" << spec.who_accepts << "\t" << spec.who_runs << "\t"
+                << spec.counterpart << "\n";
+    }
+    return std::nullopt;
+  }
   if (values.count("version") != 0U) {
     std::cout << info.name << " (sockserv) " << kVersion << "\n";
     return std::nullopt;
@@ -189,11 +249,7 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
     }
   }
   options.model = values["model"].as<std::string>();
-  options.limits.max_children = values["max-children"].as<size_t>();
-  options.limits.max_threads = values["max-threads"].as<size_t>();
-  if (options.limits.max_children == 0 || options.limits.max_threads == 0) {
-    throw UsageError("--max-children and --max-threads must be at least 1");
-  }
+  read_model_options(values, options.limits);
   SocketOptions& socket = options.server.socket;
   socket.backlog = values["backlog"].as<int>();
   socket.reuse_port = values["reuse-port"].as<bool>();
@@ -210,7 +266,7 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
   options.log.level = parse_log_level(values["log-level"].as<std::string>());
   options.log.syslog = values["syslog"].as<bool>();
   read_activation_options(info, values, options);
-  make_model(options.model, options.limits);  // rejects an unknown name now, as a usage error
+  find_model(options.model);  // rejects an unknown name now, as a usage error
   return options;
 }
 

@@ -14,7 +14,7 @@
 #include "log.hpp"
 #include "models/model.hpp"
 #include "privileges.hpp"
-#include "server.hpp"
+#include "server_settings.hpp"
 
 namespace sockserv {
 
@@ -30,6 +30,7 @@ struct ServiceInfo {
   bool refuse_root = false;    // refuse to serve as root unless --user or --allow-root (cmd-server)
   std::string udp_opt_in = {}; // non-empty: udp is off unless this flag is given ("udp-chargen")
   std::string host{};          // default host when no --listen is given ("": [::], every address)
+  bool uses_hub = false;       // its connections talk to each other (chat): the server makes a hub
 };
 
 /// Everything the shared options decide.
@@ -37,7 +38,7 @@ struct ServerOptions {
   ServerSettings server;
   std::vector<Endpoint> listen;  // empty: the default [::]:PORT
   std::string model = "fork";
-  ModelLimits limits;
+  ModelOptions limits;
   LogSettings log;
   bool inetd = false;            // --inetd: the socket is on fd 0
   Millis exit_idle{10'000};      // activated datagram services exit after this long idle

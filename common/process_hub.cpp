@@ -54,11 +54,24 @@ std::vector<std::string> split(std::string_view text, char separator) {
 // The child's side: a member that talks to the parent through its link.
 class LinkMember : public HubMember {
  public:
-  LinkMember(int link, Waiter& waiter, std::string nick) : link_(link), waiter_(waiter) {
+  LinkMember(int link, IoContext& io, std::string nick, bool reusable_link)
+      : link_(link), io_(io), reusable_link_(reusable_link) {
     nick_ = std::move(nick);
   }
-  // Leaving: the parent reads end of file and takes this member out of the roster.
-  ~LinkMember() override { ::shutdown(link_, SHUT_RDWR); }
+  ~LinkMember() override {
+    if (!reusable_link_) {
+      // Leaving (fork): the parent reads end of file and takes this member out of the roster.
+      ::shutdown(link_, SHUT_RDWR);
+      return;
+    }
+    // A prefork worker keeps its link for its next member: leave in so many words, and wait
+    // for the parent's 'K' so nothing meant for this member reaches the next one.
+    try {
+      if (!left_) call("Q", 'K');
+    } catch (const std::exception& e) {
+      log_warning("hub: leaving: ", e.what());
+    }
+  }
 
   int fd() const override { return link_; }
 
@@ -73,7 +86,14 @@ class LinkMember : public HubMember {
   }
 
   void publish(std::string_view text) override { send('P' + std::string(text)); }
-  void leave(std::string_view farewell) override { send('Q' + std::string(farewell)); }
+  void leave(std::string_view farewell) override {
+    left_ = true;
+    if (reusable_link_) {
+      call('Q' + std::string(farewell), 'K');
+    } else {
+      send('Q' + std::string(farewell));
+    }
+  }
 
   bool rename(const std::string& nick) override {
     bool ok = call('N' + nick, 'R') == "1";
@@ -91,16 +111,16 @@ class LinkMember : public HubMember {
   }
 
   // One request and its answer; messages arriving meanwhile are kept for receive().
-  static std::string call(int link, Waiter& waiter, const std::string& request, char answer,
+  static std::string call(int link, IoContext& io, const std::string& request, char answer,
                           std::vector<std::string>* stash, std::string* dropped) {
     Deadline deadline = Deadline::after(kReplyTimeout);
-    send(link, waiter, request, deadline);
+    send(link, io, request, deadline);
     std::vector<char> buffer;
     for (;;) {
       std::optional<std::string> packet = receive_packet(link, buffer);
       if (!packet) {
         pollfd entry{link, POLLIN, 0};
-        if (!waiter.wait(std::span(&entry, 1), deadline)) throw TimeoutError("hub: no answer");
+        if (!io.wait(std::span(&entry, 1), deadline)) throw TimeoutError("hub: no answer");
         continue;
       }
       if (packet->empty()) throw std::runtime_error("hub: the server's main process is gone");
@@ -111,18 +131,18 @@ class LinkMember : public HubMember {
   }
 
  private:
-  static void send(int link, Waiter& waiter, std::string_view packet, Deadline deadline) {
+  static void send(int link, IoContext& io, std::string_view packet, Deadline deadline) {
     while (!send_packet(link, packet)) {
       pollfd entry{link, POLLOUT, 0};
-      if (!waiter.wait(std::span(&entry, 1), deadline)) throw TimeoutError("hub: link full");
+      if (!io.wait(std::span(&entry, 1), deadline)) throw TimeoutError("hub: link full");
     }
   }
   void send(std::string_view packet) {
-    send(link_, waiter_, packet, Deadline::after(kReplyTimeout));
+    send(link_, io_, packet, Deadline::after(kReplyTimeout));
   }
   std::string call(const std::string& request, char answer) {
     std::string dropped;
-    std::string reply = call(link_, waiter_, request, answer, &stash_, &dropped);
+    std::string reply = call(link_, io_, request, answer, &stash_, &dropped);
     if (!dropped.empty()) take(dropped);
     return reply;
   }
@@ -136,7 +156,9 @@ class LinkMember : public HubMember {
   }
 
   int link_;
-  Waiter& waiter_;
+  IoContext& io_;
+  bool reusable_link_;
+  bool left_ = false;
   std::vector<std::string> stash_;
   std::vector<char> buffer_;
   bool dropped_ = false;
@@ -163,12 +185,12 @@ void ProcessHub::enter_child(UniqueFd link) {
   link_ = std::move(link);
 }
 
-std::unique_ptr<HubMember> ProcessHub::join(MemberInfo me, size_t max_queue, Waiter& waiter) {
+std::unique_ptr<HubMember> ProcessHub::join(MemberInfo me, size_t max_queue, IoContext& io) {
   if (!link_) throw std::logic_error("ProcessHub::join outside a forked child");
   std::string request = 'J' + me.nick + '\n' + std::to_string(max_queue) + '\n' + me.peer + '\n' +
                         std::to_string(me.joined);
-  std::string nick = LinkMember::call(link_.get(), waiter, request, 'A', nullptr, nullptr);
-  return std::make_unique<LinkMember>(link_.get(), waiter, nick);
+  std::string nick = LinkMember::call(link_.get(), io, request, 'A', nullptr, nullptr);
+  return std::make_unique<LinkMember>(link_.get(), io, nick, reusable_links_);
 }
 
 void ProcessHub::add_poll_fds(std::vector<pollfd>& fds) {
@@ -215,8 +237,14 @@ void ProcessHub::handle_packet(Child& child, std::string_view packet) {
       publish(child, body);
       break;
     case 'Q':
-      publish(child, body);
-      child.joined = false;  // out of the roster now; the link closes when the child ends
+      if (!body.empty()) publish(child, body);
+      // Out of the roster now. Under fork the link closes when the child ends; a prefork
+      // worker reuses it for its next member, which must start with an empty queue.
+      child.joined = false;
+      child.dropped = false;
+      child.out.clear();
+      child.queued = 0;
+      queue(child, "K");
       break;
     case 'N': {
       std::string nick(body);

@@ -9,7 +9,8 @@
 //
 //   child -> parent   'J' nick \n max_queue \n peer \n joined   join; answered 'A' nick
 //                     'P' text                                   publish
-//                     'Q' farewell                               publish, then leave the roster
+//                     'Q' farewell                               publish, then leave the roster;
+//                                                                answered 'K'
 //                     'N' nick                                   rename; answered 'R' 1|0
 //                     'W'                                        who; answered 'L' members
 //   parent -> child   'M' text                                   a message for this member
@@ -26,13 +27,15 @@ namespace sockserv {
 
 class ProcessHub : public Hub {
  public:
+  /// `reusable_links`: a child serves one member after another on the same link (prefork).
+  explicit ProcessHub(bool reusable_links = false) : reusable_links_(reusable_links) {}
   /// Parent, before fork(): makes the socketpair, keeps its end, returns the child's end.
   UniqueFd open_link();
   /// Child, after fork(): closes the parent's ends (the other children's links too) and keeps
   /// `link` for this process's member.
   void enter_child(UniqueFd link);
   /// Child only: joins through the link and waits for the parent's answer.
-  std::unique_ptr<HubMember> join(MemberInfo me, size_t max_queue, Waiter& waiter) override;
+  std::unique_ptr<HubMember> join(MemberInfo me, size_t max_queue, IoContext& io) override;
   /// Parent: every link is polled for input, and for output while its queue is not empty.
   void add_poll_fds(std::vector<pollfd>& fds) override;
   void on_poll(std::span<const pollfd> fds) override;
@@ -62,6 +65,7 @@ class ProcessHub : public Hub {
   std::uint64_t joins_ = 0;
   std::vector<char> buffer_;  // parent: one packet being read
   UniqueFd link_;             // child: its end of the link
+  bool reusable_links_;
 };
 
 }  // namespace sockserv

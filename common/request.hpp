@@ -1,16 +1,24 @@
-// Request: one unit of work handed from the server to its concurrency model, and the
-// interface through which a model gets it served. Python's socketserver calls these
-// process_request (the model decides who runs it) and finish_request (run the handler).
+// Request: one unit of work handed from the server to its concurrency model, and ServerCore,
+// what a model needs from the server to get requests served. Python's socketserver calls
+// these process_request (the model decides who runs it) and finish_request (run the handler).
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "address.hpp"
 #include "fd.hpp"
 #include "io.hpp"
 
 namespace sockserv {
+
+class Acceptor;
+struct AcceptStats;
+class DrainDeadline;
+class Hub;
+class Listener;
 
 /// An accepted connection, or one received datagram with a socket to answer on.
 struct Request {
@@ -22,25 +30,33 @@ struct Request {
 };
 
 /// What a model needs from the server.
-class RequestRunner {
+class ServerCore {
  public:
-  virtual ~RequestRunner() = default;
-  /// Runs the handler for `request`, waiting with `waiter`; logs and swallows every error of
+  virtual ~ServerCore() = default;
+  /// Runs the handler for `request`, waiting with `io`; logs and swallows every error of
   /// that one request. Returns false when the request failed.
-  virtual bool finish_request(Request& request, Waiter& waiter) = 0;
-  /// In a child right after fork(): drop what belongs to the parent (listening sockets,
-  /// the wakeup pipe) and set the child's signal handling.
-  virtual void prepare_child() = 0;
-  /// A descriptor that becomes readable when the server stops and the drain time is over:
-  /// connections still running must end then. Shared with forked children.
-  virtual int cut_fd() const = 0;
-  /// In the iterative model the handler runs in the main loop's own thread, so its waits
-  /// must also hear signals: the wakeup descriptor and what to do when it is readable.
+  virtual bool finish_request(Request& request, IoContext& io) = 0;
+  /// Once the request numbered `id` is over (its child reaped, its thread done, or served in
+  /// place): per-source limits count requests in flight. Safe from any thread.
+  virtual void request_done(uint64_t id) = 0;
+  /// In a child right after fork(): drop what belongs to the parent (the wakeup pipe, and
+  /// the listening sockets unless `keep_listeners`: a prefork worker accepts on them).
+  virtual void prepare_child(bool keep_listeners) = 0;
+  /// The listening sockets (stream and datagram), for models whose workers accept.
+  virtual const std::vector<Listener>& listeners() const = 0;
+  /// A new acceptor for one worker: accept4 with EMFILE handling and admission.
+  virtual Acceptor make_acceptor(bool blocking_sockets, AcceptStats* stats) = 0;
+  /// True when --max-per-source or --max-rate count requests: they hold across workers only
+  /// where one thread admits (or threads share a lock), not across processes.
+  virtual bool admission_counts() const = 0;
+  /// The drain deadline every connection watches.
+  virtual DrainDeadline& drain() = 0;
+  /// The main loop's wakeup pipe and what to do when it is readable: a handler that runs in
+  /// the main loop's own thread (iterative) must hear signals in its waits.
   virtual int wakeup_fd() const = 0;
   virtual void process_wakeups() = 0;
-  /// In the server's main thread, once the request numbered `id` is over (its child reaped,
-  /// its thread joined, or served in place): per-source limits count requests in flight.
-  virtual void request_done(uint64_t id) = 0;
+  /// The service's hub, or null.
+  virtual Hub* hub() = 0;
 };
 
 }  // namespace sockserv

@@ -10,6 +10,7 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "privileges.hpp"
+#include "server.hpp"
 #include "socket.hpp"
 
 namespace sockserv {

@@ -17,6 +17,7 @@
 
 #include "handler.hpp"
 #include "options.hpp"
+#include "request_runner.hpp"
 
 namespace sockserv {
 
@@ -44,7 +45,7 @@ struct ServiceDefinition {
   std::function<void()> validate;  // checks the service's options after parsing
   StreamService stream;
   DatagramService datagram;  // empty: no udp or unixgram
-  bool uses_hub = false;     // connections talk to each other (the stream handler's kUsesHub)
+  bool uses_hub = false;     // connections talk to each other (ServiceInfo::uses_hub)
 };
 
 /// Parses, opens, serves; returns the exit status.
@@ -82,7 +83,7 @@ int run(const ServiceInfo& info, int argc, char** argv) {
     if constexpr (requires { settings.validate(); }) settings.validate();
   };
   service.stream = [&settings](Connection& c) { run_handler<Stream>(c, settings); };
-  if constexpr (requires { Stream::kUsesHub; }) service.uses_hub = Stream::kUsesHub;
+  service.uses_hub = info.uses_hub;
   if constexpr (!std::is_same_v<Datagram, NoDatagrams>) {
     service.datagram = [&settings](DatagramRequest& r) { run_handler<Datagram>(r, settings); };
   }

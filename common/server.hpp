@@ -1,5 +1,21 @@
-// Server: the socketserver core. It owns the listening sockets, accepts connections and
-// receives datagrams, and hands each request to its concurrency model.
+// Server: the socketserver core. It holds the listening sockets, the model that decides who
+// accepts and who runs a connection, and the supervisor's duties: signals, reaping, drain.
+//
+// What happens, in call order (as socketserver.py's docstring tells it):
+//
+//   run()                       options, sockets, model (run.cpp)
+//   Server(...)                 the model, admission, drain deadline, wakeup pipe
+//   add_listener()              for each socket (bound here, or from systemd/inetd)
+//   serve_forever()             supervisor loop (supervisor.cpp):
+//     model->start()              pools start their workers, which accept themselves
+//     poll()                      the wakeup pipe, the listeners, the hub's and model's fds
+//     accept_connection()         (models whose main thread accepts) Acceptor::accept →
+//       verify_request()            admission: --allow-from, --max-per-source...
+//       model->process_request()    who runs it: here, a child, a thread, a worker
+//         finish_request()          RequestRunner::run: handler setup/handle/finish, close
+//     process_wakeups()           SIGCHLD → reap; SIGTERM → begin_stop()
+//   drain()                     stop accepting, wait --drain-timeout, end the rest
+//   server_close()              close the listeners (unlink unix socket files)
 //
 //   Python socketserver          sockserv
 //   serve_forever()              serve_forever()
@@ -7,47 +23,32 @@
 //   shutdown()                   shutdown()         (safe from any thread or signal handler)
 //   server_close()               server_close()
 //   verify_request()             verify_request()
-//   handle_error()               handle_error()
+//   handle_error()               RequestRunner::log_error_of()
 //   service_actions()            service_actions()
 //   process_request()            Model::process_request()
 //   finish_request()             finish_request()
 #pragma once
 
-#include <sys/types.h>
-
-#include <exception>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "access.hpp"
-#include "connection.hpp"
+#include "acceptor.hpp"
+#include "admission.hpp"
+#include "drain.hpp"
 #include "fd.hpp"
-#include "handler.hpp"
 #include "hub.hpp"
 #include "models/model.hpp"
 #include "request.hpp"
+#include "request_runner.hpp"
+#include "server_settings.hpp"
 #include "signals.hpp"
 #include "socket.hpp"
 
 namespace sockserv {
 
-/// Runs one connection: constructs the service's handler and calls setup/handle/finish.
-using StreamService = std::function<void(Connection&)>;
-/// Runs one datagram the same way.
-using DatagramService = std::function<void(DatagramRequest&)>;
-
-struct ServerSettings {
-  std::string name = "sockserv";
-  SocketOptions socket;
-  Millis idle_timeout{300'000};  // per wait for a client; 0 disables
-  Millis drain_timeout{10'000};  // how long stopping waits for connections in flight
-  size_t udp_reply_allowance = 0;  // a datagram reply may be this large whatever the request
-  AccessSettings access;           // --allow-from, --deny-from, --max-per-source, --max-rate
-};
-
-class Server : private RequestRunner {
+class Server : private ServerCore {
  public:
   Server(ServerSettings settings, std::unique_ptr<Model> model, StreamService stream,
          DatagramService datagram);
@@ -55,7 +56,7 @@ class Server : private RequestRunner {
 
   /// Adds a socket to serve (opened by open_listener, or handed over by systemd/inetd).
   void add_listener(Listener listener);
-  const std::vector<Listener>& listeners() const { return listeners_; }
+  const std::vector<Listener>& listeners() const override { return listeners_; }
 
   /// Serves until shutdown() or SIGTERM/SIGINT, then drains: stops accepting, lets
   /// requests in flight finish for up to the drain time, ends the rest, and returns.
@@ -76,57 +77,53 @@ class Server : private RequestRunner {
   /// serving. A process hub's descriptors are then polled by this server's main loop.
   void enable_hub() { hub_ = model_->make_hub(); }
 
-  /// Requests in flight (children, threads).
+  /// Requests in flight (children, threads, connections).
   size_t active_requests() const { return model_->active(); }
   const Model& model() const { return *model_; }
 
  protected:
   /// Return false to refuse a client (it is closed at once, a datagram dropped). Default:
   /// the access rules (--allow-from, --deny-from, --max-per-source, --max-rate).
-  virtual bool verify_request(const SocketAddress& peer);
-  /// Called with the error that ended one request; logs it with the peer.
-  virtual void handle_error(const std::string& peer, std::exception_ptr error);
+  virtual bool verify_request(Request& request) { return admission_.admit(request); }
   /// Called once per pass of the serve_forever loop.
   virtual void service_actions() {}
 
  private:
-  // RequestRunner, for the models.
-  bool finish_request(Request& request, Waiter& waiter) override;
-  void prepare_child() override;
-  int cut_fd() const override { return cut_timer_.get(); }
+  // ServerCore, for the models.
+  bool finish_request(Request& request, IoContext& io) override;
+  void request_done(uint64_t id) override { admission_.done(id); }
+  void prepare_child(bool keep_listeners) override;
+  Acceptor make_acceptor(bool blocking_sockets, AcceptStats* stats) override;
+  bool admission_counts() const override { return admission_.counts(); }
+  DrainDeadline& drain() override { return drain_; }
   int wakeup_fd() const override { return wakeup_.fd(); }
   void process_wakeups() override;
-  void request_done(uint64_t id) override { access_.closed(id); }
+  Hub* hub() override { return hub_.get(); }
 
+  // The main loop (server.cpp).
   bool poll_once(Deadline deadline);
-  void poll_hub(std::vector<pollfd>& fds, size_t first);
   void accept_connection(const Listener& listener);
   void receive_datagram(const Listener& listener);
-  void on_accept_error(int err, const Listener& listener);
+  // The supervisor's duties (supervisor.cpp).
+  void start_model();
   void begin_stop();
-  void arm_cut(Millis delay);
-  void drain();
-  void run_stream(Request& request, Waiter& waiter);
-  void run_datagram(Request& request);
-  bool admit(Request& request);
+  void on_drain_over();
+  void drain_all();
   void report_status();
   std::string status_text() const;
+  void log_stats() const;
 
   ServerSettings settings_;
   std::unique_ptr<Hub> hub_;  // only for services whose connections talk to each other
-  StreamService stream_service_;
-  DatagramService datagram_service_;
+  RequestRunner runner_;
   std::vector<Listener> listeners_;
-  AccessPolicy access_;
-  uint64_t next_request_id_ = 0;
-  size_t reported_active_ = 0;  // the count in the last STATUS= sent to systemd
+  Admission admission_;
   Wakeup wakeup_;
-  UniqueFd cut_timer_;    // timerfd: fires when the drain time is over
-  UniqueFd spare_fd_;     // kept open to survive EMFILE (see on_accept_error)
+  DrainDeadline drain_;
+  Acceptor acceptor_;  // the main loop's, for models whose main thread accepts
+  size_t reported_active_ = 0;  // the count in the last STATUS= sent to systemd
+  bool started_ = false;
   bool stopping_ = false;
-  bool cut_armed_ = false;
-  Clock::time_point accept_paused_until_{};
-  Clock::time_point last_emfile_log_{};
   // Declared last, so destroyed first: its threads use the members above until joined.
   std::unique_ptr<Model> model_;
 };

@@ -169,7 +169,7 @@ UniqueFd connect_to(const Endpoint& endpoint) {
     // connect would fail with EALREADY, so wait for the result with poll instead.
     if (errno == EINTR) {
       pollfd entry{fd.get(), POLLOUT, 0};
-      plain_waiter().wait(std::span(&entry, 1), Deadline::never());
+      client_io().wait(std::span(&entry, 1), Deadline::never());
       int err = 0;
       socklen_t len = sizeof err;
       ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);

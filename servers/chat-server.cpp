@@ -42,7 +42,6 @@ bool nick_char(char c) {
 
 class ChatHandler : public StreamHandler {
  public:
-  static constexpr bool kUsesHub = true;  // run() gives the server a hub for us
   using Settings = ChatSettings;
   ChatHandler(Connection& c, const ChatSettings& s) : StreamHandler(c), settings_(s) {}
 
@@ -51,7 +50,7 @@ class ChatHandler : public StreamHandler {
     std::string nick = connection_.peer_name().substr(0, kMaxNick);
     for (char& c : nick) c = nick_char(c) ? c : '-';
     member_ = connection_.hub().join({nick, connection_.peer_name(), std::time(nullptr)},
-                                     settings_.max_queue, connection_.waiter());
+                                     settings_.max_queue, connection_.io());
     send("*** welcome to sockserv chat, you are " + member_->nick() +
          "; commands: /nick NAME, /who, /me ACTION, /quit");
     member_->publish("*** " + member_->nick() + " joined");
@@ -79,7 +78,15 @@ class ChatHandler : public StreamHandler {
     if (!ready.any()) throw TimeoutError("idle for too long");
     if (!ready.others.empty())
       for (const std::string& m : member_->receive()) send(m);
-    if (ready.connection) on_line(connection_.read_line(settings_.max_line));
+    // Only the lines already complete: a member typing half a line (telnet sends each
+    // keystroke) must not stop the others' messages from reaching this one.
+    if (ready.connection) {
+      for (Line line = connection_.try_read_line(settings_.max_line);
+           line.status != Line::Status::incomplete && !done_;
+           line = connection_.try_read_line(settings_.max_line)) {
+        on_line(line);
+      }
+    }
     if (!outbox_.empty()) outbox_.erase(0, connection_.write_some(as_bytes(outbox_)));
   }
 
@@ -145,6 +152,7 @@ class ChatHandler : public StreamHandler {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run<ChatHandler>({.name = "chat-server", .port = 9999, .summary = "A line chat room."},
+  return run<ChatHandler>(
+      {.name = "chat-server", .port = 9999, .summary = "A line chat room.", .uses_hub = true},
                           argc, argv);
 }

@@ -93,7 +93,7 @@ class CmdHandler : public StreamHandler {
     CommandResult r;
     try {
       r = run_command(argv, {"SOCKSERV_PEER=" + connection_.peer_name()}, limits,
-                      connection_.waiter());
+                      connection_.io());
     } catch (const std::system_error& e) {
       write_frame(stream_, {{"status", "error"},
                             {"error", std::string("cannot run: ") + e.code().message()}});

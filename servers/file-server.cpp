@@ -125,7 +125,7 @@ class FileHandler : public StreamHandler {
     Sha256 hash;
     read_body(stream_, length, [&](std::span<const std::byte> chunk) {
       hash.update(chunk);
-      write_all(staged->fd(), chunk);
+      write_all(staged->fd(), chunk, Deadline::never(), connection_.io());
     });
     if (hash.hex_digest() != sha256) throw Refusal("sha256 mismatch: upload discarded");
     if (!staged->commit(settings_.overwrite)) throw Refusal("exists");

@@ -1,15 +1,13 @@
 // fork() per request, and reaping with waitpid(WNOHANG) so no child is left a zombie.
 #include "fork.hpp"
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "../io_contexts.hpp"
 #include "../log.hpp"
-#include "../waiters.hpp"
 
 namespace sockserv {
 
@@ -19,7 +17,8 @@ std::unique_ptr<Hub> ForkModel::make_hub() {
   return hub;
 }
 
-void ForkModel::process_request(Request request, RequestRunner& runner) {
+void ForkModel::process_request(Request request, ServerCore& core) {
+  core_ = &core;
   // The child's link to the hub is made before fork() so that both processes have it. If
   // fork fails, its end closes below and the hub sees the link end at once.
   UniqueFd hub_link = hub_ != nullptr ? hub_->open_link() : UniqueFd();
@@ -27,52 +26,31 @@ void ForkModel::process_request(Request request, RequestRunner& runner) {
   if (pid < 0) {
     // Out of processes: this client is closed (it reads EOF) and the server carries on.
     log_error("fork for ", to_string(request.peer), ": ", std::strerror(errno));
-    runner.request_done(request.id);
+    core.request_done(request.id);
     return;
   }
   if (pid == 0) {
     // Child: drop the listening sockets (the parent keeps accepting on them) and serve.
-    runner.prepare_child();
+    core.prepare_child(/*keep_listeners=*/false);
     if (hub_ != nullptr) hub_->enter_child(std::move(hub_link));
-    CutWaiter waiter(runner.cut_fd());
-    bool ok = runner.finish_request(request, waiter);
+    BlockingContext io(core.drain());
+    bool ok = core.finish_request(request, io);
     // _exit, not exit: the child must not run the parent's atexit handlers or destructors
     // (which would, say, remove the parent's unix socket file).
     ::_exit(ok ? 0 : 1);
   }
   // Parent: `request.socket` is closed when this function returns; the child has its own
   // copy. Without that the client would never see EOF when the child closes.
-  children_.emplace(pid, request.id);
-  runner_ = &runner;
+  children_.add(pid, request.id);
 }
 
 void ForkModel::collect_finished() {
-  // One SIGCHLD may stand for many children (signals do not queue), so loop until no
-  // finished child is left. WNOHANG: never block here, the server has clients to accept.
-  for (;;) {
-    int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid == 0) return;  // children remain, none finished
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      return;  // ECHILD: no children at all
-    }
-    auto child = children_.find(pid);
-    if (child != children_.end()) {
-      runner_->request_done(child->second);
-      children_.erase(child);
-    }
-    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
-      log_warning("child ", pid, " killed by signal ", WTERMSIG(status));
-    }
-  }
+  children_.reap([this](pid_t, uint64_t id) { core_->request_done(id); });
 }
 
-void ForkModel::force_stop() {
-  for (const auto& [pid, id] : children_) {
-    log_warning("child ", pid, " still running after the drain time: killing it");
-    ::kill(pid, SIGKILL);
-  }
+bool ForkModel::force_stop() {
+  children_.kill_all("child still running after the drain time");
+  return true;
 }
 
 }  // namespace sockserv

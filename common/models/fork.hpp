@@ -9,28 +9,32 @@
 
 #include <map>
 
+#include "../drain.hpp"
 #include "../process_hub.hpp"
+#include "children.hpp"
 #include "model.hpp"
 
 namespace sockserv {
 
 class ForkModel : public Model {
  public:
-  explicit ForkModel(size_t max_children) : max_children_(max_children) {}
+  explicit ForkModel(const ModelOptions& options) : max_children_(options.max_children) {}
   std::string_view name() const override { return "fork"; }
-  void process_request(Request request, RequestRunner& runner) override;
+  IoStyle io_style() const override { return IoStyle::blocking; }
+  void process_request(Request request, ServerCore& core) override;
   bool has_capacity() const override { return children_.size() < max_children_; }
   void collect_finished() override;
   size_t active() const override { return children_.size(); }
-  void force_stop() override;
+  void drain_over() override { children_.signal_all(kDrainSignal); }
+  bool force_stop() override;
   /// Children are separate processes: the parent relays between them (ProcessHub).
   std::unique_ptr<Hub> make_hub() override;
 
  private:
   size_t max_children_;
-  std::map<pid_t, uint64_t> children_;  // child -> the request it serves
-  RequestRunner* runner_ = nullptr;     // told when a child is reaped
-  ProcessHub* hub_ = nullptr;  // owned by the server; set when the service has a hub
+  Children children_;            // child -> the request it serves
+  ServerCore* core_ = nullptr;   // told when a child is reaped
+  ProcessHub* hub_ = nullptr;    // owned by the server; set when the service has a hub
 };
 
 }  // namespace sockserv

@@ -8,8 +8,10 @@ namespace sockserv {
 
 class IterativeModel : public Model {
  public:
+  explicit IterativeModel(const ModelOptions&) {}
   std::string_view name() const override { return "iterative"; }
-  void process_request(Request request, RequestRunner& runner) override;
+  IoStyle io_style() const override { return IoStyle::poll; }
+  void process_request(Request request, ServerCore& core) override;
 };
 
 }  // namespace sockserv

@@ -1,12 +1,11 @@
 // A thread per request, joined when it ends.
 #include "thread.hpp"
 
-#include <cstring>
 #include <system_error>
 
+#include "../io_contexts.hpp"
 #include "../log.hpp"
 #include "../signals.hpp"
-#include "../waiters.hpp"
 
 namespace sockserv {
 
@@ -16,15 +15,15 @@ ThreadModel::~ThreadModel() {
   }
 }
 
-void ThreadModel::process_request(Request request, RequestRunner& runner) {
+void ThreadModel::process_request(Request request, ServerCore& core) {
+  core_ = &core;
   Worker& worker = workers_.emplace_back();
   uint64_t id = request.id;  // kept: `request` moves into the thread
   worker.id = id;
-  runner_ = &runner;
   try {
-    worker.thread = std::thread([&worker, &runner, request = std::move(request)]() mutable {
-      CutWaiter waiter(runner.cut_fd());
-      runner.finish_request(request, waiter);
+    worker.thread = std::thread([&worker, &core, request = std::move(request)]() mutable {
+      BlockingContext io(core.drain());
+      core.finish_request(request, io);
       worker.done = true;
       // Tell the main loop to join this thread (and to accept again if we were at the limit).
       Wakeup::notify_worker_done();
@@ -32,7 +31,7 @@ void ThreadModel::process_request(Request request, RequestRunner& runner) {
   } catch (const std::system_error& e) {
     // Out of threads: this client is closed and the server carries on.
     workers_.pop_back();
-    runner.request_done(id);
+    core.request_done(id);
     log_error("thread for a new connection: ", e.what());
   }
 }
@@ -41,7 +40,7 @@ void ThreadModel::collect_finished() {
   for (auto it = workers_.begin(); it != workers_.end();) {
     if (it->done) {
       it->thread.join();  // returns at once: the thread has finished its work
-      runner_->request_done(it->id);
+      core_->request_done(it->id);
       it = workers_.erase(it);
     } else {
       ++it;

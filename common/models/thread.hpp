@@ -16,13 +16,16 @@ namespace sockserv {
 
 class ThreadModel : public Model {
  public:
-  explicit ThreadModel(size_t max_threads) : max_threads_(max_threads) {}
+  explicit ThreadModel(const ModelOptions& options) : max_threads_(options.max_threads) {}
   ~ThreadModel() override;
   std::string_view name() const override { return "thread"; }
-  void process_request(Request request, RequestRunner& runner) override;
+  IoStyle io_style() const override { return IoStyle::blocking; }
+  void process_request(Request request, ServerCore& core) override;
   bool has_capacity() const override { return workers_.size() < max_threads_; }
   void collect_finished() override;
   size_t active() const override { return workers_.size(); }
+  /// A thread cannot be killed: false while any still runs past the drain time.
+  bool force_stop() override { return workers_.empty(); }
 
  private:
   struct Worker {
@@ -31,8 +34,8 @@ class ThreadModel : public Model {
     uint64_t id = 0;  // the request, for request_done()
   };
   size_t max_threads_;
-  RequestRunner* runner_ = nullptr;  // told when a thread is joined
-  std::list<Worker> workers_;  // a list: a worker's address stays put while its thread runs
+  ServerCore* core_ = nullptr;  // told when a thread is joined
+  std::list<Worker> workers_;   // a list: a worker's address stays put while its thread runs
 };
 
 }  // namespace sockserv

@@ -213,7 +213,7 @@ std::string udp_exchange(int socket, uint16_t port, const std::string& payload, 
     throw_errno("sendto");
   }
   pollfd entry{socket, POLLIN, 0};
-  if (!plain_waiter().wait(std::span(&entry, 1), Deadline::after(timeout))) return "";
+  if (!client_io().wait(std::span(&entry, 1), Deadline::after(timeout))) return "";
   std::string reply(70000, '\0');
   ssize_t n = ::recv(socket, reply.data(), reply.size(), 0);
   if (n < 0) throw_errno("recv");
@@ -245,7 +245,7 @@ std::string exchange(uint16_t port, const std::string& data, Millis timeout) {
   char buffer[65536];
   for (;;) {
     pollfd fds[1] = {{fd.get(), static_cast<short>(POLLIN | (write_open ? POLLOUT : 0)), 0}};
-    if (!plain_waiter().wait(fds, deadline)) throw TimeoutError("exchange: timed out");
+    if (!client_io().wait(fds, deadline)) throw TimeoutError("exchange: timed out");
     if (write_open && (fds[0].revents & POLLOUT)) {
       ssize_t n = ::send(fd.get(), data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
       if (n > 0) sent += static_cast<size_t>(n);

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <ctime>
+#include <span>
+#include <string_view>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -18,6 +20,20 @@
 namespace sockserv::test {
 
 using namespace std::chrono_literals;
+
+/// The io helpers as a test uses them: a test waits like a client, with client_io().
+inline size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline) {
+  return sockserv::read_some(fd, buffer, deadline, client_io());
+}
+inline size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline = Deadline::never()) {
+  return sockserv::read_full(fd, buffer, deadline, client_io());
+}
+inline void write_all(int fd, std::string_view text, Deadline deadline = Deadline::never()) {
+  sockserv::write_all(fd, text, deadline, client_io());
+}
+inline void write_all(int fd, std::span<const std::byte> data, Deadline deadline = Deadline::never()) {
+  sockserv::write_all(fd, data, deadline, client_io());
+}
 
 /// Path of a built program: $SOCKSERV_BIN/name (set by scripts/run-tests), else bin/name.
 std::string bin_path(const std::string& name);

@@ -139,7 +139,7 @@ bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {
       std::string text;
       char buffer[512];
       while (text.find('\n') == std::string::npos) {
-        size_t n = read_some(fd.get(), std::as_writable_bytes(std::span(buffer)), deadline);
+        size_t n = read_some(fd.get(), std::as_writable_bytes(std::span(buffer)), deadline, client_io());
         if (n == 0) break;
         text.append(buffer, n);
       }
@@ -153,7 +153,7 @@ bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {
       Deadline deadline = Deadline::after(10000ms);
       char buffer[512];
       while (text.size() < 74) {
-        size_t n = read_some(fd.get(), std::as_writable_bytes(std::span(buffer)), deadline);
+        size_t n = read_some(fd.get(), std::as_writable_bytes(std::span(buffer)), deadline, client_io());
         if (n == 0) break;
         text.append(buffer, n);
       }

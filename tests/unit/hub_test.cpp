@@ -41,9 +41,9 @@ BOOST_AUTO_TEST_SUITE(hub)
 
 BOOST_AUTO_TEST_CASE(thread_hub_relays_to_the_others_in_order) {
   ThreadHub hub;
-  auto a = hub.join(info("a"), 1 << 20, plain_waiter());
-  auto b = hub.join(info("b"), 1 << 20, plain_waiter());
-  auto c = hub.join(info("c"), 1 << 20, plain_waiter());
+  auto a = hub.join(info("a"), 1 << 20, client_io());
+  auto b = hub.join(info("b"), 1 << 20, client_io());
+  auto c = hub.join(info("c"), 1 << 20, client_io());
   BOOST_TEST(!readable(b->fd()));
   BOOST_TEST(b->receive().empty());
   for (int i = 0; i < 100; ++i) a->publish("m" + std::to_string(i));
@@ -58,8 +58,8 @@ BOOST_AUTO_TEST_CASE(thread_hub_relays_to_the_others_in_order) {
 
 BOOST_AUTO_TEST_CASE(thread_hub_nicks_are_unique) {
   ThreadHub hub;
-  auto a = hub.join(info("x"), 1000, plain_waiter());
-  auto b = hub.join(info("x"), 1000, plain_waiter());
+  auto a = hub.join(info("x"), 1000, client_io());
+  auto b = hub.join(info("x"), 1000, client_io());
   BOOST_TEST(a->nick() == "x");
   BOOST_TEST(b->nick() == "x-2");
   BOOST_TEST(!b->rename("x"));
@@ -70,9 +70,9 @@ BOOST_AUTO_TEST_CASE(thread_hub_nicks_are_unique) {
 
 BOOST_AUTO_TEST_CASE(thread_hub_lists_members_in_join_order_and_forgets_who_left) {
   ThreadHub hub;
-  auto a = hub.join(info("a"), 1000, plain_waiter());
-  auto b = hub.join(info("b"), 1000, plain_waiter());
-  auto c = hub.join(info("c"), 1000, plain_waiter());
+  auto a = hub.join(info("a"), 1000, client_io());
+  auto b = hub.join(info("b"), 1000, client_io());
+  auto c = hub.join(info("c"), 1000, client_io());
   b.reset();
   std::vector<MemberInfo> members = a->members();
   BOOST_REQUIRE(members.size() == 2u);
@@ -84,9 +84,9 @@ BOOST_AUTO_TEST_CASE(thread_hub_lists_members_in_join_order_and_forgets_who_left
 
 BOOST_AUTO_TEST_CASE(thread_hub_drops_a_member_whose_queue_overflows) {
   ThreadHub hub;
-  auto a = hub.join(info("a"), 1 << 20, plain_waiter());
-  auto slow = hub.join(info("slow"), 100, plain_waiter());
-  auto fast = hub.join(info("fast"), 1 << 20, plain_waiter());
+  auto a = hub.join(info("a"), 1 << 20, client_io());
+  auto slow = hub.join(info("slow"), 100, client_io());
+  auto fast = hub.join(info("fast"), 1 << 20, client_io());
   for (int i = 0; i < 20; ++i) a->publish(std::string(10, 'x'));  // 200 bytes > 100
   BOOST_TEST(readable(slow->fd()));
   BOOST_CHECK_THROW(slow->receive(), HubOverflow);
@@ -98,8 +98,8 @@ BOOST_AUTO_TEST_CASE(thread_hub_drops_a_member_whose_queue_overflows) {
 
 BOOST_AUTO_TEST_CASE(thread_hub_leave_is_one_step) {
   ThreadHub hub;
-  auto a = hub.join(info("a"), 1000, plain_waiter());
-  auto b = hub.join(info("b"), 1000, plain_waiter());
+  auto a = hub.join(info("a"), 1000, client_io());
+  auto b = hub.join(info("b"), 1000, client_io());
   b->leave("b left");
   BOOST_TEST(a->receive() == std::vector<std::string>{"b left"});
   BOOST_TEST(a->members().size() == 1u);  // already gone when the farewell is read
@@ -123,8 +123,8 @@ BOOST_AUTO_TEST_CASE(process_hub_relays_between_links) {
     }
   });
   {
-    auto a = child_a.join(info("x"), 1 << 20, plain_waiter());
-    auto b = child_b.join(info("x"), 2000, plain_waiter());
+    auto a = child_a.join(info("x"), 1 << 20, client_io());
+    auto b = child_b.join(info("x"), 2000, client_io());
     BOOST_TEST(a->nick() == "x");
     BOOST_TEST(b->nick() == "x-2");
     BOOST_TEST(b->rename("b"));
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(process_hub_relays_between_links) {
     }
     BOOST_TEST(dropped);
     BOOST_TEST(a->members().size() == 1u);
-    auto c = child_c.join(info("c"), 1 << 20, plain_waiter());
+    auto c = child_c.join(info("c"), 1 << 20, client_io());
     c->leave("c left");
     BOOST_TEST(receive_some(*a, 1) == std::vector<std::string>{"c left"});
     BOOST_TEST(a->members().size() == 1u);

@@ -30,7 +30,7 @@ struct SocketPair {
 std::thread trickle(UniqueFd fd, std::string data) {
   return std::thread([fd = std::move(fd), data]() mutable {
     for (char c : data) {
-      write_all(fd.get(), std::string_view(&c, 1));
+      write_all(fd.get(), std::string_view(&c, 1), Deadline::never(), client_io());
       std::this_thread::yield();
     }
   });
@@ -40,7 +40,7 @@ std::thread trickle(UniqueFd fd, std::string data) {
 std::string drain_one_by_one(int fd) {
   std::string got;
   char c;
-  while (read_some(fd, std::as_writable_bytes(std::span(&c, 1)), Deadline::after(5000ms)) == 1) got += c;
+  while (read_some(fd, std::as_writable_bytes(std::span(&c, 1)), Deadline::after(5000ms), client_io()) == 1) got += c;
   return got;
 }
 
@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(read_full_collects_single_bytes) {
   SocketPair pair;
   std::thread writer = trickle(std::move(pair.theirs), "hello, world");
   char buffer[12];
-  BOOST_TEST(read_full(pair.ours.get(), std::as_writable_bytes(std::span(buffer)), Deadline::after(5000ms)) == 12u);
+  BOOST_TEST(read_full(pair.ours.get(), std::as_writable_bytes(std::span(buffer)), Deadline::after(5000ms), client_io()) == 12u);
   BOOST_TEST(std::string(buffer, 12) == "hello, world");
   writer.join();
 }
@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE(read_full_stops_short_at_eof) {
   SocketPair pair;
   std::thread writer = trickle(std::move(pair.theirs), "abc");
   char buffer[10];
-  BOOST_TEST(read_full(pair.ours.get(), std::as_writable_bytes(std::span(buffer))) == 3u);
+  BOOST_TEST(read_full(pair.ours.get(), std::as_writable_bytes(std::span(buffer)), Deadline::never(), client_io()) == 3u);
   writer.join();
 }
 
@@ -74,7 +74,7 @@ BOOST_AUTO_TEST_CASE(write_all_survives_partial_writes) {
   for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
   std::string got;
   std::thread reader([&] { got = drain_one_by_one(pair.theirs.get()); });
-  write_all(pair.ours.get(), data, Deadline::after(30000ms));
+  write_all(pair.ours.get(), data, Deadline::after(30000ms), client_io());
   pair.ours.reset();
   reader.join();
   BOOST_TEST((got == data));
@@ -84,14 +84,14 @@ BOOST_AUTO_TEST_CASE(read_some_times_out) {
   SocketPair pair;
   set_nonblocking(pair.ours.get(), true);
   char c;
-  BOOST_CHECK_THROW(read_some(pair.ours.get(), std::as_writable_bytes(std::span(&c, 1)), Deadline::after(50ms)),
+  BOOST_CHECK_THROW(read_some(pair.ours.get(), std::as_writable_bytes(std::span(&c, 1)), Deadline::after(50ms), client_io()),
                     TimeoutError);
 }
 
 BOOST_AUTO_TEST_CASE(connection_read_line_over_single_bytes) {
   SocketPair pair;
   std::thread writer = trickle(std::move(pair.theirs), "first\r\nsecond\n" + std::string(50, 'z') + "\nlast");
-  Connection connection(std::move(pair.ours), SocketAddress{}, plain_waiter(), 5000ms);
+  Connection connection(std::move(pair.ours), SocketAddress{}, client_io(), 5000ms);
   Line line = connection.read_line(20);
   BOOST_TEST((line.status == Line::Status::ok));
   BOOST_TEST(line.text == "first");
@@ -107,7 +107,7 @@ BOOST_AUTO_TEST_CASE(connection_read_line_over_single_bytes) {
 BOOST_AUTO_TEST_CASE(connection_read_some_returns_read_ahead_bytes_first) {
   SocketPair pair;
   std::thread writer = trickle(std::move(pair.theirs), "header\nbody bytes");
-  Connection connection(std::move(pair.ours), SocketAddress{}, plain_waiter(), 5000ms);
+  Connection connection(std::move(pair.ours), SocketAddress{}, client_io(), 5000ms);
   BOOST_TEST(connection.read_line(100).text == "header");
   char body[10];
   BOOST_TEST(connection.read_full(std::as_writable_bytes(std::span(body))) == 10u);
@@ -118,9 +118,9 @@ BOOST_AUTO_TEST_CASE(connection_read_some_returns_read_ahead_bytes_first) {
 BOOST_AUTO_TEST_CASE(wait_readable_reports_the_other_descriptor) {
   SocketPair pair;
   Pipe pipe = make_pipe(true);
-  Connection connection(std::move(pair.ours), SocketAddress{}, plain_waiter(), 5000ms);
+  Connection connection(std::move(pair.ours), SocketAddress{}, client_io(), 5000ms);
   BOOST_TEST(!connection.wait_readable({pipe.read_end.get()}, Deadline::after(20ms)).any());
-  write_all(pipe.write_end.get(), "!");
+  write_all(pipe.write_end.get(), "!", Deadline::never(), client_io());
   Readiness ready = connection.wait_readable({pipe.read_end.get()}, Deadline::after(2000ms));
   BOOST_TEST(!ready.connection);
   BOOST_REQUIRE(ready.others.size() == 1u);

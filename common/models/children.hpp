@@ -1,0 +1,31 @@
+// Children: the child processes of a model (fork, prefork), reaped without blocking.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string_view>
+
+namespace sockserv {
+
+class Children {
+ public:
+  /// Remembers child `pid`, with a number of the model's own (a request, a worker slot).
+  void add(pid_t pid, uint64_t tag) { children_.emplace(pid, tag); }
+  size_t size() const { return children_.size(); }
+  bool empty() const { return children_.empty(); }
+  const std::map<pid_t, uint64_t>& all() const { return children_; }
+  /// Reaps every child that has finished and calls `on_exit(pid, tag)` for each of ours.
+  void reap(const std::function<void(pid_t, uint64_t)>& on_exit);
+  /// Sends `signo` to every child.
+  void signal_all(int signo) const;
+  /// SIGKILL to every child, logged with `why`.
+  void kill_all(std::string_view why) const;
+
+ private:
+  std::map<pid_t, uint64_t> children_;
+};
+
+}  // namespace sockserv

@@ -1,0 +1,407 @@
+// The prefork pool: spawning, the worker's loop, passing descriptors, replacing and sizing.
+#include "prefork.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "../error.hpp"
+#include "../io_contexts.hpp"
+#include "../log.hpp"
+#include "worker_accept.hpp"
+
+namespace sockserv {
+namespace {
+
+// A worker's signal flag: SIGTERM from the parent means "finish this connection, then exit".
+std::atomic<bool> g_worker_stop{false};
+void on_worker_stop(int) { g_worker_stop = true; }
+
+void install_worker_stop_handler() {
+  struct sigaction action {};
+  action.sa_handler = on_worker_stop;
+  sigemptyset(&action.sa_mask);
+  // No SA_RESTART: a worker waiting for a client returns EINTR and sees the flag at once.
+  if (::sigaction(SIGTERM, &action, nullptr) < 0) throw_errno("sigaction");
+}
+
+// --pass-fd: one connection and its request number over the channel (SCM_RIGHTS).
+bool send_descriptor(int channel, int fd, uint64_t id) {
+  iovec data{&id, sizeof id};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
+  for (;;) {
+    if (::sendmsg(channel, &message, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof id)) return true;
+    if (errno != EINTR) return false;
+  }
+}
+
+// The worker's side: waits for the next descriptor; nullopt when told to stop or orphaned.
+std::optional<Request> receive_descriptor(int channel) {
+  uint64_t id = 0;
+  iovec data{&id, sizeof id};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  for (;;) {
+    if (g_worker_stop) return std::nullopt;
+    // MSG_CMSG_CLOEXEC: the passed descriptor must not leak into programs we exec either.
+    ssize_t n = ::recvmsg(channel, &message, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;  // the parent is gone (or closed the channel)
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    if (header == nullptr || header->cmsg_type != SCM_RIGHTS) throw std::runtime_error("pass-fd: no descriptor");
+    int fd = -1;
+    std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
+    Request request;
+    request.socket = UniqueFd(fd);
+    request.peer = peer_address(fd);
+    request.id = id;
+    return request;
+  }
+}
+
+// CPU seconds and peak RSS of a process, from /proc.
+void read_proc_usage(pid_t pid, WorkerStats& line) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  size_t end_of_name = text.rfind(')');
+  if (end_of_name != std::string::npos) {
+    std::istringstream fields(text.substr(end_of_name + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; fields >> field && i <= 15; ++i) {
+      if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+    }
+    line.cpu_seconds = ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string row; std::getline(status, row);) {
+    if (row.rfind("VmHWM:", 0) == 0) line.peak_rss_mib = std::stod(row.substr(6)) / 1024.0;
+  }
+}
+
+}  // namespace
+
+PreforkModel::PreforkModel(const ModelOptions& options)
+    : options_(options),
+      pass_fd_(options.pass_fd),
+      scoreboard_(std::max(options.max_workers, options.workers > 0 ? options.workers : 8)) {
+  if (options_.workers == 0) options_.workers = 8;
+  if (options_.accept_lock == AcceptLock::flock) {
+    // A file only to lock: memfd_create needs no directory. fcntl record locks belong to the
+    // process, so every worker may lock the inherited descriptor on its own (UNP serv03).
+    lock_file_ = UniqueFd(::memfd_create("sockserv-accept-lock", MFD_CLOEXEC));
+    if (!lock_file_) throw_errno("memfd_create (accept lock)");
+  }
+  if (options_.min_spare > 0) {
+    if (options_.max_spare < options_.min_spare) options_.max_spare = options_.min_spare * 2;
+    spare_timer_ = UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
+    if (!spare_timer_) throw_errno("timerfd_create");
+    itimerspec every_second{{1, 0}, {1, 0}};
+    if (::timerfd_settime(spare_timer_.get(), 0, &every_second, nullptr) < 0) throw_errno("timerfd_settime");
+  }
+}
+
+std::unique_ptr<Hub> PreforkModel::make_hub() {
+  auto hub = std::make_unique<ProcessHub>(/*reusable_links=*/true);
+  hub_ = hub.get();
+  return hub;
+}
+
+void PreforkModel::start(ServerCore& core) {
+  core_ = &core;
+  if (!pass_fd_ && core.admission_counts()) {
+    log_info("prefork: --max-per-source/--max-rate count in one place: the parent accepts and passes descriptors");
+    pass_fd_ = true;
+  }
+  for (size_t i = 0; i < options_.workers; ++i) spawn();
+}
+
+void PreforkModel::spawn() {
+  size_t slot = scoreboard_.free_slot();
+  if (slot == scoreboard_.size()) return;  // at --max-workers
+  UniqueFd parent_end, child_end;
+  if (pass_fd_) {
+    int ends[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) < 0) throw_errno("socketpair (pass-fd)");
+    parent_end = UniqueFd(ends[0]);
+    child_end = UniqueFd(ends[1]);
+    set_nonblocking(parent_end.get(), true);  // the parent never waits on one worker
+  }
+  UniqueFd hub_link = hub_ != nullptr ? hub_->open_link() : UniqueFd();
+  WorkerSlot& entry = scoreboard_.slot(slot);
+  entry.busy = false;
+  entry.served = 0;
+  entry.counts.accepted = 0;
+  entry.counts.empty_wakeups = 0;
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    log_error("prefork: fork: ", std::strerror(errno));
+    return;
+  }
+  if (pid == 0) run_child(slot, std::move(child_end), std::move(hub_link));
+  entry.pid = pid;
+  children_.add(pid, slot);
+  Worker& worker = workers_[pid];
+  worker.slot = slot;
+  worker.channel = std::move(parent_end);
+}
+
+void PreforkModel::run_child(size_t slot, UniqueFd channel, UniqueFd hub_link) {
+  int status = 0;
+  try {
+    // The parent's ends of the other workers' channels are not ours (the parent must see
+    // EOF when a worker dies); with --pass-fd the listeners are the parent's too.
+    workers_.clear();
+    core_->prepare_child(/*keep_listeners=*/!pass_fd_);
+    if (hub_ != nullptr) hub_->enter_child(std::move(hub_link));
+    install_worker_stop_handler();
+    WorkerSlot& entry = scoreboard_.slot(slot);
+    if (pass_fd_) {
+      serve_passed(entry, channel.get());
+    } else {
+      serve_accepting(entry);
+    }
+  } catch (const std::exception& e) {
+    log_error("prefork worker: ", e.what());
+    status = 1;
+  }
+  // _exit: not the parent's destructors (they would remove its unix socket files).
+  ::_exit(status);
+}
+
+void PreforkModel::serve_one(WorkerSlot& slot, Request& request) {
+  BlockingContext io(core_->drain());
+  slot.busy = true;
+  core_->finish_request(request, io);
+  slot.busy = false;
+  slot.served.fetch_add(1, std::memory_order_relaxed);
+}
+
+void PreforkModel::serve_accepting(WorkerSlot& slot) {
+  Acceptor acceptor = core_->make_acceptor(/*blocking_sockets=*/true, &slot.counts);
+  WorkerAccept waiting(core_->listeners(), -1);
+  auto stopping = [] { return g_worker_stop.load(); };
+  while (!g_worker_stop && (options_.max_requests == 0 || slot.served < options_.max_requests)) {
+    lock_accept();
+    std::optional<Request> request;
+    try {
+      request = waiting.next(acceptor, stopping);
+    } catch (...) {
+      unlock_accept();
+      throw;
+    }
+    unlock_accept();
+    if (!request) break;
+    serve_one(slot, *request);
+    core_->request_done(request->id);
+  }
+}
+
+void PreforkModel::serve_passed(WorkerSlot& slot, int channel) {
+  while (options_.max_requests == 0 || slot.served < options_.max_requests) {
+    std::optional<Request> request = receive_descriptor(channel);
+    if (!request) return;
+    slot.counts.accepted.fetch_add(1, std::memory_order_relaxed);
+    serve_one(slot, *request);
+    // serv05: one byte back says "idle again", and which request ended is the parent's to
+    // count (per-source limits live there).
+    char done = 1;
+    if (::write(channel, &done, 1) != 1) return;
+  }
+}
+
+void PreforkModel::lock_accept() {
+  if (options_.accept_lock == AcceptLock::mutex) {
+    scoreboard_.lock_accept();
+  } else if (options_.accept_lock == AcceptLock::flock) {
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    // F_SETLKW sleeps until the lock is free; a signal (stop) interrupts it with EINTR.
+    while (::fcntl(lock_file_.get(), F_SETLKW, &lock) < 0) {
+      if (errno != EINTR) throw_errno("fcntl F_SETLKW (accept lock)");
+      if (g_worker_stop) return;
+    }
+  }
+}
+
+void PreforkModel::unlock_accept() {
+  if (options_.accept_lock == AcceptLock::mutex) {
+    scoreboard_.unlock_accept();
+  } else if (options_.accept_lock == AcceptLock::flock) {
+    struct flock lock {};
+    lock.l_type = F_UNLCK;
+    lock.l_whence = SEEK_SET;
+    ::fcntl(lock_file_.get(), F_SETLK, &lock);
+  }
+}
+
+void PreforkModel::process_request(Request request, ServerCore& core) {
+  for (auto& [pid, worker] : workers_) {
+    if (worker.busy || !worker.channel) continue;
+    if (!send_descriptor(worker.channel.get(), request.socket.get(), request.id)) {
+      log_warning("prefork: passing a connection to worker ", pid, ": ", std::strerror(errno));
+      continue;
+    }
+    worker.busy = true;
+    worker.request_id = request.id;
+    return;  // the parent's copy of the socket closes here; the worker has its own
+  }
+  log_warning("prefork: no idle worker for ", to_string(request.peer), ": closing it");
+  core.request_done(request.id);
+}
+
+bool PreforkModel::has_capacity() const {
+  if (!pass_fd_) return true;
+  for (const auto& [pid, worker] : workers_) {
+    if (!worker.busy && worker.channel) return true;
+  }
+  return false;  // every worker is busy: clients wait in the backlog
+}
+
+size_t PreforkModel::idle_workers() const {
+  size_t idle = 0;
+  for (const auto& [pid, worker] : workers_) idle += scoreboard_.slot(worker.slot).busy ? 0 : 1;
+  return idle;
+}
+
+size_t PreforkModel::active() const {
+  // Serving: connections in flight. Stopping: the workers still to be reaped.
+  return stopping_ ? workers_.size() : workers_.size() - idle_workers();
+}
+
+void PreforkModel::add_poll_fds(std::vector<pollfd>& fds) {
+  for (const auto& [pid, worker] : workers_) {
+    if (worker.channel) fds.push_back({worker.channel.get(), POLLIN, 0});
+  }
+  if (spare_timer_ && !stopping_) fds.push_back({spare_timer_.get(), POLLIN, 0});
+}
+
+void PreforkModel::on_poll(std::span<const pollfd> fds) {
+  for (const pollfd& entry : fds) {
+    if (entry.revents == 0) continue;
+    if (spare_timer_ && entry.fd == spare_timer_.get()) {
+      uint64_t expirations = 0;
+      [[maybe_unused]] ssize_t n = ::read(entry.fd, &expirations, sizeof expirations);
+      keep_spares();
+      continue;
+    }
+    for (auto& [pid, worker] : workers_) {
+      if (worker.channel.get() != entry.fd) continue;
+      char done[64];
+      ssize_t n = ::read(entry.fd, done, sizeof done);
+      if (n > 0 && worker.busy) {
+        worker.busy = false;
+        core_->request_done(worker.request_id);
+      } else if (n == 0) {
+        worker.channel.reset();  // the worker is gone; SIGCHLD brings the rest
+      }
+    }
+  }
+}
+
+void PreforkModel::keep_spares() {
+  size_t idle = idle_workers();
+  if (idle < options_.min_spare) {
+    // Apache doubles the spawn rate each second while short; one step to the minimum is
+    // enough for a pool this size.
+    for (size_t i = idle; i < options_.min_spare && workers_.size() < options_.max_workers; ++i) spawn();
+    log_info("prefork: ", idle, " idle workers (--min-spare ", options_.min_spare, "): pool now ", workers_.size());
+  } else if (idle > options_.max_spare && workers_.size() > options_.workers) {
+    for (const auto& [pid, worker] : workers_) {
+      if (scoreboard_.slot(worker.slot).busy) continue;
+      ::kill(pid, SIGTERM);  // finishes nothing: it is idle; it exits and is not replaced
+      log_info("prefork: ", idle, " idle workers (--max-spare ", options_.max_spare, "): retiring ", pid);
+      break;
+    }
+  }
+}
+
+void PreforkModel::collect_finished() {
+  children_.reap([this](pid_t pid, uint64_t slot) { on_worker_exit(pid, static_cast<size_t>(slot)); });
+}
+
+void PreforkModel::on_worker_exit(pid_t pid, size_t slot) {
+  WorkerSlot& entry = scoreboard_.slot(slot);
+  retired_accepted_ += entry.counts.accepted;
+  retired_empty_ += entry.counts.empty_wakeups;
+  uint64_t served = entry.served;
+  entry.pid = 0;
+  auto worker = workers_.find(pid);
+  if (worker != workers_.end()) {
+    if (worker->second.busy) core_->request_done(worker->second.request_id);
+    workers_.erase(worker);
+  }
+  if (stopping_) return;
+  bool retired = options_.max_requests > 0 && served >= options_.max_requests;
+  if (retired) {
+    log_info("prefork: worker ", pid, " served ", served, " connections (--max-requests): replacing it");
+  } else if (options_.min_spare > 0 && workers_.size() >= options_.workers) {
+    return;  // retired by keep_spares: the pool was larger than it needed to be
+  } else {
+    log_warning("prefork: worker ", pid, " ended unexpectedly: replacing it");
+  }
+  spawn();
+}
+
+void PreforkModel::begin_stop() {
+  stopping_ = true;
+  // Each worker finishes the connection it serves (if any), then exits.
+  children_.signal_all(SIGTERM);
+}
+
+void PreforkModel::drain_over() { children_.signal_all(kDrainSignal); }
+
+bool PreforkModel::force_stop() {
+  children_.kill_all("worker still running after the drain time");
+  return true;
+}
+
+std::vector<WorkerStats> PreforkModel::stats() const {
+  if (!options_.stats) return {};
+  std::vector<WorkerStats> lines;
+  WorkerStats total{.worker = "total"};
+  total.accepted = retired_accepted_;
+  total.empty_wakeups = retired_empty_;
+  for (const auto& [pid, worker] : workers_) {
+    const WorkerSlot& entry = scoreboard_.slot(worker.slot);
+    WorkerStats line{.worker = "worker " + std::to_string(worker.slot + 1) + " (pid " + std::to_string(pid) + ")"};
+    line.accepted = entry.counts.accepted;
+    line.empty_wakeups = entry.counts.empty_wakeups;
+    read_proc_usage(pid, line);
+    total.accepted += line.accepted;
+    total.empty_wakeups += line.empty_wakeups;
+    total.cpu_seconds += line.cpu_seconds;
+    total.peak_rss_mib += line.peak_rss_mib;
+    lines.push_back(line);
+  }
+  WorkerStats parent{.worker = "parent"};
+  read_proc_usage(::getpid(), parent);
+  total.cpu_seconds += parent.cpu_seconds;
+  total.peak_rss_mib += parent.peak_rss_mib;
+  lines.push_back(parent);
+  lines.push_back(total);
+  return lines;
+}
+
+}  // namespace sockserv

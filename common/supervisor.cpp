@@ -1,0 +1,153 @@
+// The supervisor's duties of the server's main thread: start the model, hear signals, reap,
+// tell systemd, and stop: stop accepting, drain, end what did not finish in time.
+#include <cstdlib>
+
+#include "error.hpp"
+#include "log.hpp"
+#include "notify.hpp"
+#include "server.hpp"
+
+namespace sockserv {
+namespace {
+constexpr Millis kForceGrace{1000};  // after the drain time, how long connections get to notice
+}  // namespace
+
+Server::~Server() {
+  // Leaving without a drain (an error escaped serve_forever): end the connections still
+  // running, so the model's destructor can join its threads instead of waiting forever.
+  if (model_->active() > 0) {
+    try {
+      drain_.arm(Millis(0));
+      drain_.fire();
+      model_->drain_over();
+    } catch (const std::system_error& e) {
+      log_error(e.what());
+    }
+    model_->force_stop();
+  }
+}
+
+void Server::start_model() {
+  if (started_) return;
+  started_ = true;
+  model_->start(*this);
+}
+
+void Server::serve_forever() {
+  start_model();
+  notify_ready(status_text());
+  while (!stopping_) poll_once(Deadline::never());
+  drain_all();
+}
+
+void Server::serve_until_idle(Millis idle) {
+  start_model();
+  notify_ready(status_text());
+  Clock::time_point last_request = Clock::now();
+  while (!stopping_) {
+    bool over = Clock::now() >= last_request + idle;
+    if (over && model_->active() == 0) {
+      log_info("idle for ", idle.count() / 1000.0, "s: exiting until the next request");
+      break;
+    }
+    // Past the idle time with requests still in flight, look again when one ends (SIGCHLD or
+    // a worker's wakeup) or after a second at the latest.
+    Deadline deadline = over ? Deadline::after(Millis(1000)) : Deadline::at(last_request + idle);
+    if (poll_once(deadline)) last_request = Clock::now();
+  }
+  drain_all();
+}
+
+void Server::process_wakeups() {
+  WakeupReasons reasons = wakeup_.take();
+  if (reasons.child_exited || reasons.worker_done) model_->collect_finished();
+  if (reasons.status) {
+    log_info("status: ", model_->active(), " in flight, model=", model_->name(),
+             stopping_ ? ", stopping" : "");
+    log_stats();
+  }
+  if (reasons.stop) begin_stop();
+}
+
+void Server::begin_stop() {
+  if (stopping_) {
+    // Asked twice (a second Ctrl-C): do not wait out the drain time.
+    log_info("stop requested again: ending ", model_->active(), " connections now");
+    drain_.arm(Millis(0));
+    return;
+  }
+  stopping_ = true;
+  notify_stopping(status_text());
+  log_info("stopping: no new connections; waiting up to ", settings_.drain_timeout.count() / 1000.0,
+           "s for ", model_->active(), " in flight");
+  drain_.arm(settings_.drain_timeout);
+  model_->begin_stop();
+}
+
+void Server::on_drain_over() {
+  drain_.fire();  // threads' blocking sockets are shut down
+  model_->drain_over();  // children are told with kDrainSignal
+}
+
+void Server::drain_all() {
+  server_close();  // refuse new connections from now on
+  if (!drain_.armed()) {
+    stopping_ = true;
+    drain_.arm(settings_.drain_timeout);
+    model_->begin_stop();
+  }
+  model_->collect_finished();
+  std::optional<Clock::time_point> force_at;
+  bool forced = false;
+  while (model_->active() > 0) {
+    std::vector<pollfd> fds{{wakeup_.fd(), POLLIN, 0}, {drain_.fd(), static_cast<short>(force_at ? 0 : POLLIN), 0}};
+    size_t model_first = fds.size();
+    model_->add_poll_fds(fds);
+    size_t hub_first = fds.size();  // children still talking need the relay while draining
+    if (hub_) hub_->add_poll_fds(fds);
+    Deadline deadline = force_at && !forced ? Deadline::at(*force_at) : Deadline::after(Millis(1000));
+    client_io().wait(fds, deadline);
+    if (fds[0].revents != 0) process_wakeups();
+    if (!force_at && fds[1].revents != 0) {
+      on_drain_over();
+      force_at = Clock::now() + kForceGrace;
+    }
+    model_->on_poll(std::span(fds).subspan(model_first, hub_first - model_first));
+    if (hub_) hub_->on_poll(std::span(fds).subspan(hub_first));
+    if (force_at && !forced && Clock::now() >= *force_at) {
+      forced = true;
+      if (!model_->force_stop()) {
+        // A thread that ignores the drain cannot be killed; waiting for it could take forever.
+        log_error(model_->active(), " connections did not end after the drain time: exiting without them");
+        log_stats();
+        std::_Exit(EX_SOFTWARE);
+      }
+    }
+    model_->collect_finished();
+  }
+  log_stats();
+  log_info("stopped");
+}
+
+std::string Server::status_text() const {
+  return std::string(stopping_ ? "stopping; " : "serving; ") + std::to_string(model_->active()) +
+         " requests in flight (model=" + std::string(model_->name()) + ")";
+}
+
+void Server::report_status() {
+  // Only when the count changed: one datagram to systemd per change, none per idle pass.
+  if (model_->active() == reported_active_) return;
+  reported_active_ = model_->active();
+  notify_status(status_text());
+}
+
+void Server::log_stats() const {
+  std::vector<WorkerStats> lines = model_->stats();
+  if (lines.empty()) return;
+  for (const WorkerStats& s : lines) {
+    log_info("stats: ", s.worker, ": accepted ", s.accepted, ", empty wake-ups ", s.empty_wakeups,
+             ", cpu ", s.cpu_seconds, " s, peak rss ", s.peak_rss_mib, " MiB");
+  }
+}
+
+}  // namespace sockserv
