@@ -25,8 +25,8 @@ using namespace sockserv::test;
 // A named namespace: the data test cases' lambdas capture these types (-Wsubobject-linkage).
 namespace chat_test {
 
-const auto kRelayModels = bdata::make({"fork", "thread"});
-const auto kAllModels = bdata::make({"iterative", "fork", "thread"});
+const auto kRelayModels = bdata::make(concurrent_models());
+const auto kAllModels = bdata::make(all_models());
 
 ServerProcess start_chat(const std::string& model, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"--listen", "127.0.0.1:0",    "--model",

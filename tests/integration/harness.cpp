@@ -1,6 +1,8 @@
 // The test harness: processes, sockets and /proc.
 #include "harness.hpp"
 
+#include "models/model.hpp"
+
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -22,6 +24,19 @@
 #include "error.hpp"
 
 namespace sockserv::test {
+
+std::vector<std::string> all_models() {
+  std::vector<std::string> names;
+  for (const ModelSpec& spec : model_table()) names.emplace_back(spec.name);
+  return names;
+}
+
+std::vector<std::string> concurrent_models() {
+  std::vector<std::string> names = all_models();
+  std::erase(names, "iterative");
+  return names;
+}
+
 namespace {
 
 std::string read_file(const std::string& path) {

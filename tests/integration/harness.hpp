@@ -35,6 +35,12 @@ inline void write_all(int fd, std::span<const std::byte> data, Deadline deadline
   sockserv::write_all(fd, data, deadline, client_io());
 }
 
+/// Every model of the table (common/models/model_table.cpp), for data-driven test cases: a
+/// new model is tested by every such case without touching the tests.
+std::vector<std::string> all_models();
+/// The models whose connections run side by side: all but iterative (one at a time).
+std::vector<std::string> concurrent_models();
+
 /// Path of a built program: $SOCKSERV_BIN/name (set by scripts/run-tests), else bin/name.
 std::string bin_path(const std::string& name);
 
