@@ -405,3 +405,17 @@ BOOST_AUTO_TEST_CASE(chat_client_fails_when_the_server_goes_away) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A member typing half a line (telnet sends each keystroke) still receives the others'
+// lines: the server reads only complete lines after a wait, never waits on the socket alone.
+BOOST_DATA_TEST_CASE(a_member_typing_half_a_line_still_receives, kRelayModels, model) {
+  ServerProcess server = start_chat(model);
+  Member typist(server.port(), "typist");
+  Member talker(server.port(), "talker");
+  BOOST_REQUIRE(typist.wait_for("*** talker joined"));
+  write_all(typist.fd(), std::string_view("hal"), Deadline::after(5s));  // no newline yet
+  talker.say("hello");
+  BOOST_TEST(typist.wait_for("[talker] hello", 5s).has_value());
+  typist.say("f a line");  // completes "half a line"
+  BOOST_TEST(talker.wait_for("[typist] half a line", 5s).has_value());
+}

@@ -1,0 +1,158 @@
+// The pooled models' own behaviour: prefork replaces workers and sizes its pool, prethread
+// queues rather than drops, every model drains, --stats and --list-models report. (The
+// services themselves run under every model in the other test files.)
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace bdata = boost::unit_test::data;
+namespace fs = std::filesystem;
+using namespace sockserv;
+using namespace sockserv::test;
+
+namespace {
+
+ServerProcess start_echo(const std::string& model, std::vector<std::string> extra) {
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--model", model};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return ServerProcess("echo-server", args);
+}
+
+bool echoes(uint16_t port, const std::string& text = "ping") {
+  return exchange(port, text, 5000ms) == text;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(models)
+
+BOOST_AUTO_TEST_CASE(list_models_prints_the_table_one_name_per_line) {
+  RunResult run = run_program("echo-server", {"--list-models"});
+  BOOST_TEST(run.exit_code == 0);
+  std::string names;
+  std::istringstream lines(run.out);
+  for (std::string line; std::getline(lines, line);) names += line.substr(0, line.find('\t')) + " ";
+  std::string expected;
+  for (const std::string& model : all_models()) expected += model + " ";
+  BOOST_TEST(names == expected);
+  BOOST_TEST(run_program("echo-server", {"--model", "nonesuch"}).exit_code == 64);
+}
+
+BOOST_AUTO_TEST_CASE(prefork_replaces_a_killed_worker) {
+  ServerProcess server = start_echo("prefork", {"--workers", "3"});
+  BOOST_REQUIRE(eventually([&] { return children_of(server.pid()).size() == 3; }));
+  pid_t victim = children_of(server.pid()).front();
+  ::kill(victim, SIGKILL);
+  BOOST_TEST(eventually([&] {
+    std::vector<pid_t> now = children_of(server.pid());
+    return now.size() == 3 && std::find(now.begin(), now.end(), victim) == now.end();
+  }));
+  for (int i = 0; i < 10; ++i) BOOST_TEST(echoes(server.port()));
+  BOOST_TEST(zombie_children(server.pid()) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(prefork_worker_past_max_requests_is_replaced) {
+  ServerProcess server = start_echo("prefork", {"--workers", "1", "--max-requests", "3"});
+  BOOST_REQUIRE(eventually([&] { return children_of(server.pid()).size() == 1; }));
+  pid_t first = children_of(server.pid()).front();
+  for (int i = 0; i < 7; ++i) BOOST_TEST(echoes(server.port()));
+  BOOST_TEST(server.wait_for_log("served 3 connections (--max-requests): replacing it"), server.log());
+  BOOST_TEST(eventually([&] {
+    std::vector<pid_t> now = children_of(server.pid());
+    return now.size() == 1 && now.front() != first;
+  }));
+}
+
+// Apache's spare-server logic: busy connections make idle workers scarce, the pool grows;
+// when they end, the idle surplus is retired, one a second.
+BOOST_AUTO_TEST_CASE(prefork_spare_pool_grows_under_load_and_shrinks_after) {
+  ServerProcess server =
+      start_echo("prefork", {"--workers", "2", "--min-spare", "2", "--max-spare", "3"});
+  BOOST_REQUIRE(eventually([&] { return children_of(server.pid()).size() == 2; }));
+  std::vector<UniqueFd> held;
+  for (int i = 0; i < 6; ++i) {
+    held.push_back(connect_tcp(server.port()));
+    write_all(held.back().get(), std::string_view("x"), Deadline::after(5s));
+  }
+  BOOST_TEST(eventually([&] { return children_of(server.pid()).size() >= 8; }, 15000ms),
+             children_of(server.pid()).size());
+  held.clear();  // the six connections end: their workers are idle now
+  BOOST_TEST(eventually([&] { return children_of(server.pid()).size() <= 3; }, 20000ms),
+             children_of(server.pid()).size());
+  BOOST_TEST(echoes(server.port()));
+}
+
+BOOST_DATA_TEST_CASE(prefork_accept_locks_and_pass_fd_serve_every_client,
+                     bdata::make({"--accept-lock=flock", "--accept-lock=mutex", "--pass-fd"}), variant) {
+  ServerProcess server = start_echo("prefork", {"--workers", "3", variant});
+  std::vector<std::thread> clients;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 12; ++i) {
+    clients.emplace_back([&, i] { good += echoes(server.port(), "client " + std::to_string(i)) ? 1 : 0; });
+  }
+  for (std::thread& t : clients) t.join();
+  BOOST_TEST(good.load() == 12);
+  BOOST_TEST(server.stop() == 0);
+}
+
+// serv08: with every worker busy and the queue full, the main thread stops accepting; the
+// next client waits in the listen backlog and is served once a worker is free.
+BOOST_AUTO_TEST_CASE(prethread_main_accept_with_a_full_queue_defers_clients) {
+  ServerProcess server =
+      start_echo("prethread", {"--workers", "1", "--main-accept", "--queue-size", "1"});
+  UniqueFd busy = connect_tcp(server.port());  // the one worker serves this
+  write_all(busy.get(), std::string_view("x"), Deadline::after(5s));
+  UniqueFd queued = connect_tcp(server.port());  // waits in the queue
+  write_all(queued.get(), std::string_view("q"), Deadline::after(5s));
+  std::string deferred_reply;
+  std::thread deferred([&] { deferred_reply = exchange(server.port(), "later", 20000ms); });
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(deferred_reply.empty());  // not served yet, and not refused either
+  busy.reset();
+  ::shutdown(queued.get(), SHUT_WR);
+  BOOST_TEST(read_to_eof(queued.get(), 10000ms) == "q");
+  deferred.join();
+  BOOST_TEST(deferred_reply == "later");
+}
+
+// A handler that cannot be reached by the drain (hashing a huge file, no I/O to interrupt)
+// must not keep a thread-based server from exiting.
+BOOST_DATA_TEST_CASE(a_handler_stuck_past_the_drain_does_not_hang_the_exit,
+                     bdata::make({"thread", "prethread"}), model) {
+  fs::path root = fs::temp_directory_path() / ("sockserv-stuck-" + std::to_string(::getpid()));
+  fs::create_directories(root);
+  {
+    std::ofstream(root / "huge").close();
+    fs::resize_file(root / "huge", uint64_t{200} << 30);  // sparse: hashing takes minutes
+  }
+  ServerProcess server("file-server", {"--listen", "127.0.0.1:0", "--model", model, "--root",
+                                       root.string(), "--drain-timeout", "0.5"});
+  UniqueFd client = connect_tcp(server.port());
+  std::thread get([&] { run_program("file-client", {server.address(), "get", "huge", "-o", "/dev/null"}, "", 10000ms); });
+  std::this_thread::sleep_for(500ms);  // the handler is hashing by now
+  auto begin = Clock::now();
+  int status = server.stop(SIGTERM, 10000ms);
+  BOOST_TEST((Clock::now() - begin < 5000ms));
+  BOOST_TEST(status != -1);
+  BOOST_TEST(server.log().find("did not end after the drain time") != std::string::npos, server.log());
+  get.join();
+  fs::remove_all(root);
+}
+
+BOOST_DATA_TEST_CASE(stats_on_sigusr1_and_on_exit, bdata::make({"prefork", "prethread"}), model) {
+  ServerProcess server = start_echo(model, {"--workers", "2", "--stats"});
+  for (int i = 0; i < 5; ++i) BOOST_TEST(echoes(server.port()));
+  ::kill(server.pid(), SIGUSR1);
+  BOOST_TEST(server.wait_for_log("stats: total: accepted 5,"), server.log());
+  BOOST_TEST(server.stop() == 0);
+  BOOST_TEST(server.log().find("peak rss") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
