@@ -1,5 +1,5 @@
 // What clients and servers share through one program wrapper: the same exit status for a
-// bad command line, the same --help and --version forms.
+// bad command line, the same --version line, and negative numbers refused by every client.
 #include <sysexits.h>
 
 #include <boost/test/unit_test.hpp>
@@ -34,6 +34,26 @@ BOOST_AUTO_TEST_CASE(clients_and_servers_share_usage_errors_and_the_version_form
   }
   std::string first = versions.substr(0, versions.find('\n') + 1);
   BOOST_TEST(versions == first + first + first + first);
+}
+
+// Boost would read "-1" for an unsigned option as 18446744073709551615: chat-bench would
+// then send lines forever, loadgen run for a negative time.
+BOOST_AUTO_TEST_CASE(negative_numbers_are_usage_errors_in_every_client) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> kCases = {
+      {"chat-bench", {"127.0.0.1:1", "--lines", "-1"}},
+      {"chat-bench", {"127.0.0.1:1", "--server-pid=-1"}},
+      {"loadgen", {"127.0.0.1:1", "--duration", "-1"}},
+      {"echo-client", {"127.0.0.1:1", "--message", "x", "--count", "-2"}},
+      {"file-client", {"127.0.0.1:1", "list", "--timeout", "-1"}},
+  };
+  for (const auto& [program, args] : kCases) {
+    RunResult r = run_program(program, args, "", 5000ms);
+    BOOST_TEST(r.exit_code == EX_USAGE, program << " " << args[1] << ": " << r.err);
+    BOOST_TEST(r.err.find("must not be negative") != std::string::npos, program << ": " << r.err);
+  }
+  // A negative-looking argument that is not a number stays what it is.
+  RunResult message = run_program("echo-client", {"127.0.0.1:1", "--message", "-1"}, "", 5000ms);
+  BOOST_TEST(message.exit_code != EX_USAGE, message.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
