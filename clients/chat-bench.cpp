@@ -119,10 +119,10 @@ int main(int argc, char** argv) {
   po::options_description options("chat-bench options");
   options.add_options()("address", po::value<std::string>()->required(),
                         "chat-server: HOST:PORT or unix:PATH")(
-      "members", po::value<size_t>()->default_value(50), "clients in the room")(
-      "lines", po::value<size_t>()->default_value(200), "lines each client sends")(
-      "size", po::value<size_t>()->default_value(64), "bytes per line")(
-      "server-pid", po::value<pid_t>()->default_value(0),
+      "members", non_negative<size_t>()->default_value(50), "clients in the room")(
+      "lines", non_negative<size_t>()->default_value(200), "lines each client sends")(
+      "size", non_negative<size_t>()->default_value(64), "bytes per line")(
+      "server-pid", non_negative<pid_t>()->default_value(0),
       "also report this server's memory (and its children's)");
   po::positional_options_description positional;
   positional.add("address", 1);

@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
       "command", po::value<std::vector<std::string>>()->default_value({}, ""),
       "program and arguments (after --)")("shell", po::bool_switch(),
                                           "send the words as one `sh -c` text")(
-      "timeout", po::value<double>()->default_value(120), "seconds to wait for a reply");
+      "timeout", non_negative<double>()->default_value(120), "seconds to wait for a reply");
   po::positional_options_description positional;
   positional.add("address", 1).add("command", -1);
   return run_client(

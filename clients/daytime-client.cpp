@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   po::options_description options("daytime-client options");
   options.add_options()
       ("address", po::value<std::string>()->required(), "server: HOST:PORT or udp:HOST:PORT")
-      ("timeout", po::value<double>()->default_value(5), "seconds to wait for the answer");
+      ("timeout", non_negative<double>()->default_value(5), "seconds to wait for the answer");
   po::positional_options_description positional;
   positional.add("address", 1);
   return run_client({"daytime-client", "ADDR", "Prints the date a daytime server sends."}, argc, argv,

@@ -14,6 +14,7 @@
 #include "connection.hpp"
 #include "datagram_client.hpp"
 #include "error.hpp"
+#include "options.hpp"
 #include "socket.hpp"
 
 using namespace sockserv;
@@ -72,19 +73,18 @@ int main(int argc, char** argv) {
   options.add_options()
       ("address", po::value<std::string>()->required(), "server: HOST:PORT, udp:HOST:PORT, unix:PATH, unixgram:PATH")
       ("message", po::value<std::string>(), "send this text instead of reading lines from stdin")
-      ("count", po::value<int>()->default_value(1), "with --message: how many times")
-      ("timeout", po::value<double>()->default_value(10), "seconds to wait for each reply");
+      ("count", non_negative<int>()->default_value(1), "with --message: how many times")
+      ("timeout", non_negative<double>()->default_value(10), "seconds to wait for each reply");
   po::positional_options_description positional;
   positional.add("address", 1);
   return run_client({"echo-client", "ADDR [--message TEXT [--count N]]", "Sends lines to an echo server and prints the replies."},
                     argc, argv, options, positional, [](const po::variables_map& values) {
     Endpoint server = parse_endpoint(values["address"].as<std::string>());
-    Millis timeout(static_cast<int64_t>(values["timeout"].as<double>() * 1000));
+    Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
     if (values.count("message") == 0U) {
       return talk(server, [](std::string& line) { return static_cast<bool>(std::getline(std::cin, line)); }, timeout);
     }
     int count = values["count"].as<int>();
-    if (count < 0) throw UsageError("--count must be 0 or more");
     std::string message = values["message"].as<std::string>();
     return talk(server, [&](std::string& line) {
       line = message;

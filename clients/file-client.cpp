@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
       "the command's arguments")("output,o", po::value<std::string>()->default_value(""),
                                  "get: write to this path")("continue,c", po::bool_switch(),
                                                             "get: resume from PATH.part")(
-      "timeout", po::value<double>()->default_value(30),
+      "timeout", non_negative<double>()->default_value(30),
       "seconds without progress before giving up");
   po::positional_options_description positional;
   positional.add("address", 1).add("command", 1).add("args", -1);

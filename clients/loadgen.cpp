@@ -106,9 +106,9 @@ int main(int argc, char** argv) {
   options.add_options()
       ("address", po::value<std::string>()->required(), "echo server: HOST:PORT or unix:PATH")
       ("mode", po::value<std::string>()->default_value("roundtrip"), "connect or roundtrip")
-      ("connections", po::value<size_t>()->default_value(10), "concurrent clients")
-      ("size", po::value<size_t>()->default_value(64), "roundtrip: bytes per request")
-      ("duration", po::value<double>()->default_value(5), "seconds to run")
+      ("connections", non_negative<size_t>()->default_value(10), "concurrent clients")
+      ("size", non_negative<size_t>()->default_value(64), "roundtrip: bytes per request")
+      ("duration", non_negative<double>()->default_value(5), "seconds to run")
       ("json", po::bool_switch(), "print one line of JSON");
   po::positional_options_description positional;
   positional.add("address", 1);

@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   options.add_options()
       ("address", po::value<std::string>()->required(), "server: HOST:PORT or udp:HOST:PORT")
       ("raw", po::bool_switch(), "print the seconds since 1900 instead of a date")
-      ("timeout", po::value<double>()->default_value(5), "seconds to wait for the answer");
+      ("timeout", non_negative<double>()->default_value(5), "seconds to wait for the answer");
   po::positional_options_description positional;
   positional.add("address", 1);
   return run_client({"time-client", "ADDR [--raw]", "Prints the time a time server (RFC 868) sends."},

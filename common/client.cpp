@@ -6,6 +6,7 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "options.hpp"
+#include "program.hpp"
 #include "signals.hpp"
 
 namespace sockserv {
@@ -15,36 +16,21 @@ int run_client(const ClientInfo& info, int argc, char** argv, po::options_descri
                const std::function<int(const po::variables_map&)>& body) {
   configure_logging(LogSettings{.program = info.name, .level = LogLevel::warning});
   options.add_options()("help,h", "show this help and exit")("version", "show the version and exit");
-  try {
+  return run_program(info.name, ProgramKind::client, [&] {
     po::variables_map values;
     parse_all_sources(argc, argv, options, &positional, values);
     if (values.count("help") != 0U) {
-      std::cout << "Usage: " << info.name << " " << info.usage << "\n" << info.summary << "\n\n" << options << "\n";
+      print_help(std::cout, info.name, info.usage, info.summary, options);
       return EX_OK;
     }
     if (values.count("version") != 0U) {
-      std::cout << info.name << " (sockserv) " << kVersion << "\n";
+      print_version(std::cout, info.name);
       return EX_OK;
     }
     // Writing to a server that has gone away must be an error we report, not a silent death.
     ignore_sigpipe();
     return body(values);
-  } catch (const UsageError& e) {
-    std::cerr << info.name << ": " << e.what() << " (see " << info.name << " --help)\n";
-    return EX_USAGE;
-  } catch (const ProtocolError& e) {
-    std::cerr << info.name << ": " << e.what() << "\n";
-    return EX_PROTOCOL;
-  } catch (const TimeoutError& e) {
-    std::cerr << info.name << ": " << e.what() << "\n";
-    return EX_TEMPFAIL;
-  } catch (const std::system_error& e) {
-    std::cerr << info.name << ": " << e.what() << "\n";
-    return EX_UNAVAILABLE;
-  } catch (const std::exception& e) {
-    std::cerr << info.name << ": " << e.what() << "\n";
-    return EX_SOFTWARE;
-  }
+  });
 }
 
 }  // namespace sockserv

@@ -1,14 +1,15 @@
 // What every client's main() shares: option parsing with --help and --version, and turning
-// failures into a message and a sysexits(3) exit status.
+// failures into a message and a sysexits(3) exit status (both from program.hpp, shared with
+// the servers). Numeric options are declared with non_negative<T>().
 #pragma once
 
 #include <boost/program_options.hpp>
 #include <functional>
 #include <string>
 
-namespace sockserv {
+#include "program.hpp"
 
-namespace po = boost::program_options;
+namespace sockserv {
 
 struct ClientInfo {
   std::string name;     // "echo-client"

@@ -48,6 +48,28 @@ uint64_t body_size_of(const Json& header, const FrameLimits& limits) {
   throw FrameError(FrameErrorKind::bad_size, "size is not an integer: " + it->dump());
 }
 
+// Parses the header text, refusing it as soon as an array or object opens more than
+// `max_depth` levels deep. nlohmann's parser itself keeps its own stack, but what a deep
+// document meets later (dump, comparison, our handlers walking it) recurses once per level,
+// and a connection may run on a small coroutine stack. The callback sees every event with
+// its depth, so the limit costs no recursion of ours and stops at the first level too many.
+Json parse_header(const std::string& text, int max_depth) {
+  auto limit_depth = [max_depth](int depth, Json::parse_event_t event, Json&) {
+    // `depth` counts the containers around this one: the outermost object opens at 0.
+    bool opens =
+        event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start;
+    if (opens && depth >= max_depth) {
+      throw FrameError(FrameErrorKind::too_deep,
+                       "more than " + std::to_string(max_depth) + " levels of arrays and objects");
+    }
+    return true;  // keep every value: the callback is only a guard
+  };
+  Json header = Json::parse(text, limit_depth, /*allow_exceptions=*/false);
+  if (header.is_discarded())
+    throw FrameError(FrameErrorKind::invalid_json, std::to_string(text.size()) + "-byte header");
+  return header;
+}
+
 }  // namespace
 
 const char* to_string(FrameErrorKind kind) {
@@ -60,6 +82,8 @@ const char* to_string(FrameErrorKind kind) {
       return "invalid JSON header";
     case FrameErrorKind::not_an_object:
       return "header is not a JSON object";
+    case FrameErrorKind::too_deep:
+      return "header nested too deeply";
     case FrameErrorKind::bad_size:
       return "bad body size";
     case FrameErrorKind::body_too_large:
@@ -105,9 +129,7 @@ std::optional<FrameHeader> read_frame_header(ByteSource& source, const FrameLimi
   std::string text(length, '\0');
   read_exactly(source, std::as_writable_bytes(std::span(text)), true, "the header");
   FrameHeader frame;
-  frame.header = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (frame.header.is_discarded())
-    throw FrameError(FrameErrorKind::invalid_json, std::to_string(length) + "-byte header");
+  frame.header = parse_header(text, limits.max_depth);
   if (!frame.header.is_object())
     throw FrameError(FrameErrorKind::not_an_object, frame.header.dump().substr(0, 40));
   frame.body_size = body_size_of(frame.header, limits);

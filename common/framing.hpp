@@ -30,6 +30,7 @@ using Json = nlohmann::json;
 struct FrameLimits {
   size_t max_header = 64 * 1024;  // bytes of JSON header
   uint64_t max_body = 0;          // bytes of body
+  int max_depth = 32;             // nesting of arrays and objects in the header
 };
 
 /// The ways a frame can be broken; each is a distinct, named protocol error.
@@ -38,6 +39,7 @@ enum class FrameErrorKind {
   header_too_long,
   invalid_json,
   not_an_object,
+  too_deep,
   bad_size,
   body_too_large
 };

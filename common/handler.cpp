@@ -1,11 +1,17 @@
 // Answering a datagram safely.
 #include "handler.hpp"
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <new>
 
 #include "error.hpp"
 #include "log.hpp"
@@ -15,6 +21,48 @@ namespace {
 // echo, daytime, qotd, chargen, time: services that answer anything. Replying to them could
 // start an endless exchange between two servers (the classic UDP "ping-pong" attack).
 constexpr std::array<uint16_t, 5> kEchoLikePorts{7, 13, 17, 19, 37};
+
+// Replies dropped because the peer's receive queue was full. One peer that never reads can
+// cause thousands a second, so they are counted and reported in one warning a second at most.
+struct DroppedReplies {
+  std::atomic<uint64_t> count{0};           // dropped since the last warning
+  std::atomic<int64_t> last_warning_ms{0};  // CLOCK_MONOTONIC milliseconds
+};
+// The atomics are shared with forked children, which must see one count and one clock.
+static_assert(std::atomic<uint64_t>::is_always_lock_free &&
+              std::atomic<int64_t>::is_always_lock_free);
+
+// Mapped MAP_SHARED at program start, before any fork(), so that the fork model's children
+// (one per datagram) count into the same place as the parent; like a signal flag, it is
+// process-wide state by nature. Falls back to a private copy if the mapping fails.
+DroppedReplies& dropped_replies() {
+  static DroppedReplies* const shared = [] {
+    void* memory = ::mmap(nullptr, sizeof(DroppedReplies), PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    static DroppedReplies fallback;
+    return memory == MAP_FAILED ? &fallback : new (memory) DroppedReplies;
+  }();
+  return *shared;
+}
+[[maybe_unused]] DroppedReplies& mapped_at_start = dropped_replies();
+
+void count_dropped_reply(const std::string& peer, int err) {
+  DroppedReplies& dropped = dropped_replies();
+  dropped.count.fetch_add(1, std::memory_order_relaxed);
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  int64_t last = dropped.last_warning_ms.load(std::memory_order_relaxed);
+  // Only the one caller that moves the clock forward warns; the others just counted.
+  if (now - last < 1000 ||
+      !dropped.last_warning_ms.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+    return;
+  }
+  uint64_t count = dropped.count.exchange(0, std::memory_order_relaxed);
+  log_warning("dropped a reply to ", peer, ": its queue is full (", std::strerror(err), "); ",
+              count, " replies dropped since the last such warning");
+}
+
 }  // namespace
 
 DatagramRequest::DatagramRequest(int socket, std::string data, SocketAddress peer,
@@ -43,10 +91,19 @@ void DatagramRequest::reply(std::string_view payload) {
   }
   ssize_t n;
   do {
-    n = ::sendto(socket_, payload.data(), payload.size(), MSG_NOSIGNAL, peer_.get(), peer_.length);
+    // MSG_DONTWAIT: the socket is the server's one bound socket, shared by every request.
+    // A unixgram peer that never reads fills its queue, and a blocking sendto would then
+    // stop the whole server (or, under fork, every child) for good.
+    n = ::sendto(socket_, payload.data(), payload.size(), MSG_NOSIGNAL | MSG_DONTWAIT, peer_.get(),
+                 peer_.length);
   } while (n < 0 && errno == EINTR);
-  // A full socket buffer drops the reply, as the network itself could: UDP promises nothing.
-  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("sendto " + peer_name());
+  // A full queue drops the reply, as the network itself could: a datagram service promises
+  // nothing. ENOBUFS is the same for udp when the interface queue is full.
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+    count_dropped_reply(peer_name(), errno);
+    return;
+  }
+  if (n < 0) throw_errno("sendto " + peer_name());
 }
 
 }  // namespace sockserv

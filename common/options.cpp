@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "error.hpp"
+#include "program.hpp"
 
 namespace sockserv {
 namespace {
@@ -206,7 +207,8 @@ void parse_all_sources(int argc, char** argv, const po::options_description& vis
       if (!file) throw UsageError("cannot read --config file " + path);
       po::store(po::parse_config_file(file, visible), values);
     }
-    po::notify(values);
+    // --help and --version must answer even when a required option (a client's ADDR) is missing.
+    if (values.count("help") == 0U && values.count("version") == 0U) po::notify(values);
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }
@@ -221,10 +223,11 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
   parse_all_sources(argc, argv, visible, nullptr, values);
 
   if (values.count("help") != 0U) {
-    std::cout << "Usage: " << info.name << " [OPTIONS]\n"
-              << info.summary << "\nDefault address: " << (info.host.empty() ? "[::]" : info.host) << ":" << info.port
-              << " (tcp). Options may also come from SOCKSERV_* variables or --config.\n\n"
-              << visible << "\n";
+    print_help(std::cout, info.name, "[OPTIONS]",
+               info.summary + "\nDefault address: " + (info.host.empty() ? "[::]" : info.host) + ":" +
+                   std::to_string(info.port) +
+                   " (tcp). Options may also come from SOCKSERV_* variables or --config.",
+               visible);
     return std::nullopt;
   }
   if (values.count("list-models") != 0U) {
@@ -236,7 +239,7 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
     return std::nullopt;
   }
   if (values.count("version") != 0U) {
-    std::cout << info.name << " (sockserv) " << kVersion << "\n";
+    print_version(std::cout, info.name);
     return std::nullopt;
   }
 

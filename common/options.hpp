@@ -46,9 +46,6 @@ struct ServerOptions {
   bool udp_allowed = true;       // false: the service's udp opt-in flag was not given
 };
 
-/// The version every program prints for --version.
-inline constexpr const char* kVersion = "0.1.0";
-
 /// Parses the shared options plus the service's own (`service_options`). Returns nullopt when
 /// the program should exit 0 at once (--help, --version, already printed). Throws UsageError.
 std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int argc, char** argv,

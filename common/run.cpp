@@ -4,12 +4,12 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <iostream>
 
 #include "activation.hpp"
 #include "error.hpp"
 #include "log.hpp"
 #include "privileges.hpp"
+#include "program.hpp"
 #include "server.hpp"
 #include "socket.hpp"
 
@@ -121,21 +121,7 @@ int run_service(const ServiceDefinition& service, int argc, char** argv) {
   const std::string& name = service.info.name;
   // Until the options are read, errors are logged under the program's name at info level.
   configure_logging(LogSettings{.program = name});
-  try {
-    return serve(service, argc, argv);
-  } catch (const UsageError& e) {
-    std::cerr << name << ": " << e.what() << " (see " << name << " --help)\n";
-    return EX_USAGE;
-  } catch (const FatalError& e) {
-    log_error(e.what());
-    return e.exit_code;
-  } catch (const std::system_error& e) {
-    log_error(e.what());
-    return EX_OSERR;
-  } catch (const std::exception& e) {
-    log_error(e.what());
-    return EX_SOFTWARE;
-  }
+  return run_program(name, ProgramKind::server, [&] { return serve(service, argc, argv); });
 }
 
 }  // namespace sockserv

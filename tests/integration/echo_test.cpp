@@ -15,6 +15,7 @@
 #include <cstring>
 #include <thread>
 
+#include "address.hpp"
 #include "error.hpp"
 #include "harness.hpp"
 
@@ -107,6 +108,51 @@ BOOST_DATA_TEST_CASE(unix_stream_and_datagram, kModels, model) {
     BOOST_TEST(server.stop() == 0);
   }
   BOOST_TEST(::access(stream_path.c_str(), F_OK) != 0, "socket file removed on exit");
+}
+
+// A unixgram client that sends and never reads fills its own receive queue after a few
+// replies (net.unix.max_dgram_qlen, 10 by default). The server must then drop the replies
+// to it, with a warning at most once a second, instead of blocking in sendto for good.
+BOOST_DATA_TEST_CASE(a_unixgram_peer_that_never_reads_does_not_block_the_server, kModels, model) {
+  std::string server_path = unique_path("echo-dg");
+  std::string deaf_path = unique_path("echo-deaf");
+  ServerProcess server("echo-server", {"--listen", "unixgram:" + server_path, "--model", model});
+  auto started = Clock::now();
+  UniqueFd deaf(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  SocketAddress own = unix_address(deaf_path);
+  BOOST_REQUIRE(::bind(deaf.get(), own.get(), own.length) == 0);
+  SocketAddress to = unix_address(server_path);
+  // MSG_DONTWAIT and a deadline: a server stuck in sendto stops reading its own queue, and
+  // this loop must not then block forever in its turn.
+  int sent = 0;
+  Deadline deadline = Deadline::after(20000ms);
+  while (sent < 2000 && !deadline.expired()) {
+    if (::sendto(deaf.get(), "ping", 4, MSG_DONTWAIT, to.get(), to.length) == 4) {
+      ++sent;
+    } else {
+      BOOST_REQUIRE_MESSAGE(errno == EAGAIN, "sendto: " << std::strerror(errno));
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  BOOST_TEST(sent == 2000, "the server stopped reading after " << sent << " datagrams");
+  std::vector<std::string> ask{"unixgram:" + server_path, "--message", "still there?", "--timeout",
+                               "2"};
+  RunResult other = run_program("echo-client", ask, "", 5000ms);
+  BOOST_TEST(other.exit_code == 0, other.err);
+  BOOST_TEST(other.out == "still there?\n");
+  BOOST_TEST(server.wait_for_log("dropped a reply to unix:" + deaf_path), server.log());
+  // At most one warning a second, however many replies were dropped.
+  std::string log = server.log();
+  size_t warnings = 0;
+  for (size_t at = log.find("dropped a reply"); at != std::string::npos;
+       at = log.find("dropped a reply", at + 1)) {
+    ++warnings;
+  }
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count();
+  BOOST_TEST(warnings <= static_cast<size_t>(seconds) + 1,
+             warnings << " warnings in " << seconds << " s");
+  BOOST_TEST(server.stop() == 0);
+  ::unlink(deaf_path.c_str());
 }
 
 BOOST_AUTO_TEST_CASE(stale_unix_socket_is_replaced_but_a_live_one_is_not) {

@@ -332,4 +332,20 @@ BOOST_DATA_TEST_CASE(broken_frames_close_their_connection_while_a_transfer_compl
              "still serving");
 }
 
+// A header of nothing but '[' as deep as the 64 KiB header limit allows (65,536 levels; the
+// 100,000 of the unit test would be refused for its length first): the server must stop
+// at level 33, answer with an error frame, and go on serving.
+BOOST_DATA_TEST_CASE(a_deeply_nested_header_is_refused_and_the_server_goes_on, kModels, model) {
+  TempDir root;
+  root.write("a.txt", "hello\n");
+  ServerProcess server = start_files(root, model);
+  std::string deep = std::string("\x00\x01\x00\x00", 4) + std::string(65536, '[');
+  std::string error = last_words(server.port(), deep);
+  BOOST_TEST(error.find("protocol error: header nested too deeply") == 0u, "got '" << error << "'");
+  BOOST_TEST(server.wait_for_log("header nested too deeply"), server.log());
+  RunResult list = run_program("file-client", {server.address(), "list"});
+  BOOST_TEST(list.exit_code == 0, list.err);
+  BOOST_TEST(list.out.find("a.txt") != std::string::npos, list.out);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

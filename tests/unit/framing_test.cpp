@@ -2,6 +2,7 @@
 // gives the outcome its file name announces and the same result as reading it in one piece.
 #include "framing.hpp"
 
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include <boost/test/unit_test.hpp>
@@ -37,14 +38,29 @@ Outcome read_all(ByteSource& source) {
 
 // The error kind a corpus name announces ("" for "ok-N-...").
 std::string expected_error(const std::string& name) {
-  for (auto kind :
-       {FrameErrorKind::truncated, FrameErrorKind::header_too_long, FrameErrorKind::invalid_json,
-        FrameErrorKind::not_an_object, FrameErrorKind::bad_size, FrameErrorKind::body_too_large}) {
-    static const char* const kNames[] = {"truncated",     "header_too_long", "invalid_json",
-                                         "not_an_object", "bad_size",        "body_too_large"};
-    if (name.rfind(kNames[static_cast<int>(kind)], 0) == 0) return to_string(kind);
+  static const std::pair<const char*, FrameErrorKind> kNames[] = {
+      {"truncated", FrameErrorKind::truncated},
+      {"header_too_long", FrameErrorKind::header_too_long},
+      {"invalid_json", FrameErrorKind::invalid_json},
+      {"not_an_object", FrameErrorKind::not_an_object},
+      {"too_deep", FrameErrorKind::too_deep},
+      {"bad_size", FrameErrorKind::bad_size},
+      {"body_too_large", FrameErrorKind::body_too_large}};
+  for (const auto& [prefix, kind] : kNames) {
+    if (name.rfind(prefix, 0) == 0) return to_string(kind);
   }
   return "";
+}
+
+// A frame with this header text and no body.
+std::string frame_of(const std::string& header) {
+  uint32_t length = htonl(static_cast<uint32_t>(header.size()));  // big-endian, as on the wire
+  return std::string(reinterpret_cast<const char*>(&length), 4) + header;
+}
+
+// A header `depth` levels deep: an object around depth - 1 nested arrays ({"a":[]} is 2).
+std::string nested_header(size_t depth) {
+  return "{\"a\":" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
 }
 
 Outcome read_one_byte_at_a_time(const std::string& data) {
@@ -119,6 +135,29 @@ BOOST_AUTO_TEST_CASE(a_length_over_the_limit_is_refused_before_reading_the_heade
   BOOST_CHECK_EXCEPTION(read_frame_header(source, kLimits), FrameError, [](const FrameError& e) {
     return e.kind == FrameErrorKind::header_too_long;
   });
+}
+
+BOOST_AUTO_TEST_CASE(header_depth_32_is_accepted_33_refused) {
+  std::string ok = frame_of(nested_header(32));
+  MemorySource source(as_bytes(ok));
+  std::optional<Frame> frame = read_frame(source, kLimits);
+  BOOST_REQUIRE(frame);
+  BOOST_TEST(frame->header.contains("a"));
+  std::string deep = frame_of(nested_header(33));
+  MemorySource too_deep(as_bytes(deep));
+  BOOST_CHECK_EXCEPTION(read_frame(too_deep, kLimits), FrameError, [](const FrameError& e) {
+    return e.kind == FrameErrorKind::too_deep &&
+           std::string(e.what()).find("header nested too deeply") == 0;
+  });
+}
+
+// 100,000 open brackets and then garbage: refused as too deep, not as invalid JSON, which
+// shows that parsing stops at the 33rd level instead of descending to the end.
+BOOST_AUTO_TEST_CASE(a_100000_deep_header_is_refused_at_level_33, *boost::unit_test::timeout(10)) {
+  std::string deep = frame_of(std::string(100'000, '[') + "not json");
+  MemorySource source(as_bytes(deep));
+  BOOST_CHECK_EXCEPTION(read_frame(source, {.max_header = 1 << 20, .max_body = 0}), FrameError,
+                        [](const FrameError& e) { return e.kind == FrameErrorKind::too_deep; });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

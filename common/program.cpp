@@ -1,0 +1,79 @@
+// The frame of every main(): exceptions to exit statuses, --help, --version.
+#include "program.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <system_error>
+
+#include "error.hpp"
+#include "log.hpp"
+
+namespace sockserv {
+namespace {
+
+// A server's failure goes to the log, where its administrator looks (stderr is often the
+// journal, or nothing at all under inetd); a client's goes to the user's terminal.
+void report(const std::string& name, ProgramKind kind, const char* message) {
+  if (kind == ProgramKind::server) {
+    log_error(message);
+  } else {
+    std::cerr << name << ": " << message << "\n";
+  }
+}
+
+// The option's name and the bad token are filled in by Boost (store() names the option).
+struct NegativeNumber : po::validation_error {
+  explicit NegativeNumber(const std::string& token)
+      : po::validation_error(po::validation_error::invalid_option_value) {
+    m_error_template =
+        "the argument ('%value%') for option '%canonical_option%' must not be negative";
+    set_substitute("value", token);
+  }
+};
+
+}  // namespace
+
+int run_program(const std::string& name, ProgramKind kind, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    // Always on stderr: a bad command line is read by whoever typed it, server or client.
+    std::cerr << name << ": " << e.what() << " (see " << name << " --help)\n";
+    return EX_USAGE;
+  } catch (const FatalError& e) {
+    report(name, kind, e.what());
+    return e.exit_code;
+  } catch (const ProtocolError& e) {
+    report(name, kind, e.what());
+    return EX_PROTOCOL;
+  } catch (const TimeoutError& e) {
+    report(name, kind, e.what());
+    return EX_TEMPFAIL;
+  } catch (const std::system_error& e) {
+    report(name, kind, e.what());
+    return kind == ProgramKind::client ? EX_UNAVAILABLE : EX_OSERR;
+  } catch (const std::exception& e) {
+    report(name, kind, e.what());
+    return EX_SOFTWARE;
+  }
+}
+
+void print_help(std::ostream& out, const std::string& name, const std::string& usage,
+                const std::string& summary, const po::options_description& options) {
+  out << "Usage: " << name << " " << usage << "\n" << summary << "\n\n" << options << "\n";
+}
+
+void print_version(std::ostream& out, const std::string& name) {
+  out << name << " (sockserv) " << kVersion << "\n";
+}
+
+void refuse_negative(const std::vector<std::string>& tokens) {
+  for (const std::string& token : tokens) {
+    auto first = std::find_if_not(token.begin(), token.end(),
+                                  [](unsigned char c) { return std::isspace(c) != 0; });
+    if (first != token.end() && *first == '-') throw NegativeNumber(token);
+  }
+}
+
+}  // namespace sockserv

@@ -1,0 +1,59 @@
+// What clients and servers share through one program wrapper: the same exit status for a
+// bad command line, the same --version line, and negative numbers refused by every client.
+#include <sysexits.h>
+
+#include <boost/test/unit_test.hpp>
+#include <regex>
+
+#include "harness.hpp"
+
+using namespace sockserv;
+using namespace sockserv::test;
+
+BOOST_AUTO_TEST_SUITE(program)
+
+BOOST_AUTO_TEST_CASE(clients_and_servers_share_usage_errors_and_the_version_form) {
+  const std::regex kVersionLine(R"(([a-z-]+) \(sockserv\) [0-9]+\.[0-9]+\.[0-9]+\n)");
+  std::string versions;
+  for (const char* program : {"echo-client", "echo-server", "file-client", "file-server"}) {
+    RunResult unknown = run_program(program, {"--no-such-option"}, "", 5000ms);
+    BOOST_TEST(unknown.exit_code == EX_USAGE, program << ": " << unknown.err);
+    BOOST_TEST(unknown.err.find(std::string("(see ") + program + " --help)") != std::string::npos,
+               unknown.err);
+    // Both answer even though a client's ADDR is a required option.
+    RunResult help = run_program(program, {"--help"}, "", 5000ms);
+    BOOST_TEST(help.exit_code == 0, program << ": " << help.err);
+    BOOST_TEST(help.out.rfind(std::string("Usage: ") + program + " ", 0) == 0u, help.out);
+    RunResult version = run_program(program, {"--version"}, "", 5000ms);
+    BOOST_TEST(version.exit_code == 0, program);
+    std::smatch match;
+    BOOST_TEST(std::regex_match(version.out, match, kVersionLine), program << ": " << version.out);
+    BOOST_TEST(match[1] == program);
+    // The same version after the name, whoever prints it.
+    versions += version.out.substr(version.out.find(" (sockserv) "));
+  }
+  std::string first = versions.substr(0, versions.find('\n') + 1);
+  BOOST_TEST(versions == first + first + first + first);
+}
+
+// Boost would read "-1" for an unsigned option as 18446744073709551615: chat-bench would
+// then send lines forever, loadgen run for a negative time.
+BOOST_AUTO_TEST_CASE(negative_numbers_are_usage_errors_in_every_client) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> kCases = {
+      {"chat-bench", {"127.0.0.1:1", "--lines", "-1"}},
+      {"chat-bench", {"127.0.0.1:1", "--server-pid=-1"}},
+      {"loadgen", {"127.0.0.1:1", "--duration", "-1"}},
+      {"echo-client", {"127.0.0.1:1", "--message", "x", "--count", "-2"}},
+      {"file-client", {"127.0.0.1:1", "list", "--timeout", "-1"}},
+  };
+  for (const auto& [program, args] : kCases) {
+    RunResult r = run_program(program, args, "", 5000ms);
+    BOOST_TEST(r.exit_code == EX_USAGE, program << " " << args[1] << ": " << r.err);
+    BOOST_TEST(r.err.find("must not be negative") != std::string::npos, program << ": " << r.err);
+  }
+  // A negative-looking argument that is not a number stays what it is.
+  RunResult message = run_program("echo-client", {"127.0.0.1:1", "--message", "-1"}, "", 5000ms);
+  BOOST_TEST(message.exit_code != EX_USAGE, message.err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
