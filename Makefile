@@ -17,8 +17,11 @@ SANFLAGS ?=
 WARNFLAGS ?=
 
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror $(WARNFLAGS) -pthread $(OPTFLAGS) $(SANFLAGS) -MMD -MP -Icommon
-LDFLAGS  := -pthread $(SANFLAGS)
-LIBS     := -lboost_program_options -lsystemd -lcrypto -lz
+# --as-needed: a program links only the libraries it uses (echo-server no libcrypto);
+# -z now: symbols are bound once at start, not lazily in every forked child (each lazy
+# binding writes the GOT: a copy-on-write page fault per child).
+LDFLAGS  := -pthread $(SANFLAGS) -Wl,--as-needed -Wl,-z,now
+LIBS     := -lboost_program_options -lcrypto -lz -ldl
 
 LIB_SRCS    := $(wildcard common/*.cpp common/models/*.cpp)
 SERVER_SRCS := $(wildcard servers/*.cpp)

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "libsystemd.hpp"
 #include "error.hpp"
 #include "log.hpp"
 
@@ -51,10 +52,15 @@ void null_onto(int target) {
 }  // namespace
 
 std::optional<ActivatedSockets> systemd_sockets() {
+  // Not started by systemd (or by systemd-socket-activate): no need to load libsystemd.
+  if (std::getenv("LISTEN_FDS") == nullptr) return std::nullopt;
+  const char* why = nullptr;
+  const LibSystemd* systemd = libsystemd(&why);
+  if (systemd == nullptr) throw FatalError(EX_UNAVAILABLE, std::string("LISTEN_FDS is set but ") + why);
   char** names = nullptr;
   // unset_environment=1: LISTEN_* are for this process only, not for the commands it runs.
   // sd_listen_fds checks LISTEN_PID against getpid() and marks the fds close-on-exec.
-  int n = ::sd_listen_fds_with_names(1, &names);
+  int n = systemd->listen_fds_with_names(1, &names);
   if (n < 0) throw_errno(-n, "sd_listen_fds");
   if (n == 0) return std::nullopt;
   std::vector<std::string> fd_names;

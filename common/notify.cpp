@@ -1,18 +1,25 @@
 // sd_notify from libsystemd: a datagram to the unix socket named by NOTIFY_SOCKET.
 #include "notify.hpp"
 
-#include <systemd/sd-daemon.h>
-
+#include <cstdlib>
 #include <cstring>
 
+#include "libsystemd.hpp"
 #include "log.hpp"
 
 namespace sockserv {
 namespace {
 
 void send(const std::string& message) {
+  if (std::getenv("NOTIFY_SOCKET") == nullptr) return;  // nobody listens: load nothing
+  const char* why = nullptr;
+  const LibSystemd* systemd = libsystemd(&why);
+  if (systemd == nullptr) {
+    log_warning("NOTIFY_SOCKET is set but ", why);
+    return;
+  }
   // unset_environment=0: later STATUS= and STOPPING=1 messages need NOTIFY_SOCKET too.
-  int rc = ::sd_notify(0, message.c_str());
+  int rc = systemd->notify(0, message.c_str());
   if (rc < 0) log_warning("sd_notify: ", std::strerror(-rc));
 }
 

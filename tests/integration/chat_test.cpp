@@ -29,8 +29,9 @@ const auto kRelayModels = bdata::make(concurrent_models());
 const auto kAllModels = bdata::make(all_models());
 
 ServerProcess start_chat(const std::string& model, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"--listen", "127.0.0.1:0",    "--model",
-                                model,      "--max-children", "100"};
+  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--model", model};
+  std::vector<std::string> room = room_for(model, 64);  // the largest room a test makes
+  args.insert(args.end(), room.begin(), room.end());
   args.insert(args.end(), extra.begin(), extra.end());
   return ServerProcess("chat-server", args);
 }

@@ -31,6 +31,12 @@ std::vector<std::string> all_models() {
   return names;
 }
 
+std::vector<std::string> room_for(const std::string& model, size_t connections) {
+  std::string n = std::to_string(connections);
+  if (model == "prefork" || model == "prethread") return {"--workers", n};
+  return {"--max-children", n, "--max-threads", n};
+}
+
 std::vector<std::string> concurrent_models() {
   std::vector<std::string> names = all_models();
   std::erase(names, "iterative");

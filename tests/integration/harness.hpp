@@ -41,6 +41,10 @@ std::vector<std::string> all_models();
 /// The models whose connections run side by side: all but iterative (one at a time).
 std::vector<std::string> concurrent_models();
 
+/// Options that let `model` serve `connections` clients at once: a pool (prefork,
+/// prethread) needs that many workers, since each serves one connection at a time.
+std::vector<std::string> room_for(const std::string& model, size_t connections);
+
 /// Path of a built program: $SOCKSERV_BIN/name (set by scripts/run-tests), else bin/name.
 std::string bin_path(const std::string& name);
 
