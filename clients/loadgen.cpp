@@ -17,7 +17,6 @@
 #include <sys/utsname.h>
 
 #include <cmath>
-#include <exception>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -111,59 +110,24 @@ void raise_nofile_limit() {
   ::setrlimit(RLIMIT_NOFILE, &limit);
 }
 
-// Thread i gets an equal share of the connections, idle connections and rate; the open-loop
-// schedules are staggered by one interval so the threads' sends interleave.
-std::vector<LoadPlan> make_plans(const Settings& s, const SocketAddress& server,
-                                 std::string_view payload) {
-  Clock::time_point start = Clock::now();
-  auto from =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.warmup));
-  auto end =
-      from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.duration));
-  size_t threads = std::min(s.threads, s.connections);
-  std::vector<LoadPlan> plans(threads);
-  for (size_t i = 0; i < threads; ++i) {
-    LoadPlan& p = plans[i];
-    p.mode = s.mode;
-    p.server = server;
-    p.payload = payload;
-    p.connections = s.connections / threads + (i < s.connections % threads ? 1 : 0);
-    p.idle = s.idle / threads + (i < s.idle % threads ? 1 : 0);
-    p.rate = s.rate * static_cast<double>(p.connections) / static_cast<double>(s.connections);
-    p.start = start;
-    if (s.rate > 0) {
-      p.start += std::chrono::duration_cast<Clock::duration>(
-          std::chrono::duration<double>(static_cast<double>(i) / s.rate));
-    }
-    p.measure_from = from;
-    p.end = end;
-    p.timeout =
-        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s.timeout));
-  }
-  return plans;
-}
-
-// Runs one thread per plan and merges what they measured.
-LoadResult run_plans(const std::vector<LoadPlan>& plans) {
-  std::vector<LoadResult> results(plans.size());
-  std::vector<std::exception_ptr> failures(plans.size());
-  {
-    std::vector<std::jthread> threads;
-    for (size_t i = 0; i < plans.size(); ++i) {
-      threads.emplace_back([&, i] {
-        try {
-          results[i] = drive_load(plans[i]);
-        } catch (...) {
-          failures[i] = std::current_exception();
-        }
-      });
-    }
-  }  // jthreads join here
-  for (const std::exception_ptr& failure : failures) {
-    if (failure) std::rethrow_exception(failure);
-  }
-  for (size_t i = 1; i < results.size(); ++i) results[0].merge(results[i]);
-  return std::move(results[0]);
+// The whole run as one plan; split_load() shares it out among the threads.
+LoadPlan whole_plan(const Settings& s, const SocketAddress& server, std::string_view payload) {
+  auto span = [](double seconds) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  };
+  LoadPlan plan{.mode = s.mode,
+                .server = server,
+                .payload = payload,
+                .connections = s.connections,
+                .idle = s.idle,
+                .rate = s.rate,
+                .start = Clock::now(),
+                .measure_from = {},
+                .end = {},
+                .timeout = span(s.timeout)};
+  plan.measure_from = plan.start + span(s.warmup);
+  plan.end = plan.measure_from + span(s.duration);
+  return plan;
 }
 
 double cpu_seconds() {
@@ -286,8 +250,8 @@ int run(const po::variables_map& values) {
   raise_nofile_limit();
   SocketAddress server = resolve_server(settings.server);
   std::string payload = make_payload(settings.size);
-  std::vector<LoadPlan> plans = make_plans(settings, server, payload);
-  LoadResult result = run_plans(plans);
+  std::vector<LoadPlan> plans = split_load(whole_plan(settings, server, payload), settings.threads);
+  LoadResult result = run_threads(plans);
   nlohmann::json j = report(settings, result, plans.size(), cpu_seconds());
   if (settings.json) {
     std::cout << j.dump() << "\n";

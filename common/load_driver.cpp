@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <exception>
+#include <thread>
 #include <vector>
 
 #include "error.hpp"
@@ -90,7 +92,7 @@ enum class Phase { closed, connecting, ready, busy, held, backoff };
 
 struct Slot {
   UniqueFd fd;
-  uint64_t generation = 0;  // bumped on every open, so a stale event is recognised
+  uint32_t generation = 0;  // bumped on every open, so a stale event is recognised
   bool idle = false;        // held open without sending (idle mode)
   Phase phase = Phase::closed;
   uint32_t events = 0;      // the epoll interest now registered
@@ -130,6 +132,7 @@ class Loop {
   void fail(Slot& s, LoadError why);
   void close(Slot& s, Phase next);
   void want(Slot& s, uint32_t events);
+  bool watch(Slot& s, int operation, uint32_t events);
   void release_due(Clock::time_point now);
   void sweep(Clock::time_point now);
   int wait(Clock::time_point until, epoll_event* events);
@@ -162,10 +165,10 @@ LoadResult Loop::run() {
     int n = wait(until, events);
     for (int i = 0; i < n; ++i) {
       Slot& s = slots_[events[i].data.u64 & 0xffffffffU];
-      uint64_t generation = events[i].data.u64 >> 32;
-      if ((s.generation & 0xffffffffU) != generation) continue;
+      auto generation = static_cast<uint32_t>(events[i].data.u64 >> 32);
+      if (s.generation != generation) continue;
       if (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_writable(s);
-      if ((s.generation & 0xffffffffU) != generation || !s.fd) continue;  // closed meanwhile
+      if (s.generation != generation || !s.fd) continue;  // closed meanwhile
       if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(s);
     }
   }
@@ -214,13 +217,7 @@ void Loop::open(Slot& s) {
   if (::connect(s.fd.get(), to.get(), to.length) == 0) return on_connected(s);
   if (errno != EINPROGRESS) return fail(s, classify_errno(errno));
   // A non-blocking connect finishes when the socket becomes writable (connect(2)).
-  epoll_event ev{};
-  ev.events = EPOLLOUT;
-  ev.data.u64 = ((s.generation & 0xffffffffU) << 32) | static_cast<uint64_t>(&s - slots_.data());
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, s.fd.get(), &ev) != 0) {
-    return fail(s, classify_errno(errno));
-  }
-  s.events = EPOLLOUT;
+  watch(s, EPOLL_CTL_ADD, EPOLLOUT);
 }
 
 void Loop::on_connected(Slot& s) {
@@ -228,15 +225,8 @@ void Loop::on_connected(Slot& s) {
   if (measuring(s.connect_started, now)) {
     result_.connect_latency.record(nanos(now - s.connect_started));
   }
-  if (s.events == 0) {  // connected at once (unix sockets): not registered yet
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = ((s.generation & 0xffffffffU) << 32) | static_cast<uint64_t>(&s - slots_.data());
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, s.fd.get(), &ev) != 0) {
-      return fail(s, classify_errno(errno));
-    }
-    s.events = EPOLLIN;
-  }
+  // Connected at once (unix sockets): not in the epoll set yet.
+  if (s.events == 0 && !watch(s, EPOLL_CTL_ADD, EPOLLIN)) return;
   if (s.idle) {
     s.phase = Phase::held;
     return want(s, EPOLLIN);  // only to notice the server closing it
@@ -365,14 +355,22 @@ void Loop::close(Slot& s, Phase next) {
 }
 
 void Loop::want(Slot& s, uint32_t events) {
-  if (!s.fd || s.events == events) return;
+  if (s.fd && s.events != events) watch(s, EPOLL_CTL_MOD, events);
+}
+
+// Adds the slot's socket to the epoll set or changes its interest; a failure fails the slot.
+// The event carries the slot's index and generation, so an event for a socket the slot has
+// since closed and replaced is recognised and dropped.
+bool Loop::watch(Slot& s, int operation, uint32_t events) {
   epoll_event ev{};
   ev.events = events;
-  ev.data.u64 = ((s.generation & 0xffffffffU) << 32) | static_cast<uint64_t>(&s - slots_.data());
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, s.fd.get(), &ev) != 0) {
-    return fail(s, classify_errno(errno));
+  ev.data.u64 = (uint64_t{s.generation} << 32) | static_cast<uint64_t>(&s - slots_.data());
+  if (::epoll_ctl(epoll_.get(), operation, s.fd.get(), &ev) != 0) {
+    fail(s, classify_errno(errno));
+    return false;
   }
   s.events = events;
+  return true;
 }
 
 // Open loop: the n-th request of this thread is due at start + n / rate and goes to the
@@ -409,6 +407,46 @@ void Loop::sweep(Clock::time_point now) {
 
 LoadResult drive_load(const LoadPlan& plan) {
   return Loop(plan).run();
+}
+
+std::vector<LoadPlan> split_load(const LoadPlan& whole, size_t threads) {
+  threads = std::max<size_t>(1, std::min(threads, whole.connections));
+  std::vector<LoadPlan> plans(threads, whole);
+  for (size_t i = 0; i < threads; ++i) {
+    LoadPlan& p = plans[i];
+    p.connections = whole.connections / threads + (i < whole.connections % threads ? 1 : 0);
+    p.idle = whole.idle / threads + (i < whole.idle % threads ? 1 : 0);
+    if (whole.rate > 0) {
+      p.rate =
+          whole.rate * static_cast<double>(p.connections) / static_cast<double>(whole.connections);
+      p.start += std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(static_cast<double>(i) / whole.rate));
+    }
+  }
+  return plans;
+}
+
+LoadResult run_threads(const std::vector<LoadPlan>& plans) {
+  std::vector<LoadResult> results(plans.size());
+  std::vector<std::exception_ptr> failures(plans.size());
+  {
+    std::vector<std::jthread> threads;
+    for (size_t i = 0; i < plans.size(); ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          results[i] = drive_load(plans[i]);
+        } catch (...) {
+          failures[i] = std::current_exception();
+        }
+      });
+    }
+  }  // the jthreads join here
+  for (const std::exception_ptr& failure : failures) {
+    if (failure) std::rethrow_exception(failure);
+  }
+  LoadResult total;
+  for (const LoadResult& r : results) total.merge(r);
+  return total;
 }
 
 }  // namespace sockserv

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "address.hpp"
 #include "histogram.hpp"
@@ -72,6 +73,14 @@ struct LoadResult {
   /// Errors of every kind.
   uint64_t error_total() const;
 };
+
+/// Splits a whole run (all its connections, idle connections and rate) into at most
+/// `threads` plans of equal shares, one per thread; the open-loop schedules are staggered by
+/// one interval so the threads' sends interleave.
+std::vector<LoadPlan> split_load(const LoadPlan& whole, size_t threads);
+
+/// Runs each plan on a thread of its own (drive_load) and returns their merged result.
+LoadResult run_threads(const std::vector<LoadPlan>& plans);
 
 /// Runs `plan` on the calling thread until plan.end and returns what it measured. Failures
 /// of connections are counted in the result, never thrown; throws only when epoll itself

@@ -136,13 +136,25 @@ double us(const json& report, const char* histogram, const char* key) {
   return report[histogram][key].get<double>();
 }
 
-// Below 20 ms would mean a latency taken before the whole echo arrived; the upper bounds
-// leave room for a shared 2-core machine, whose scheduler can add 10 ms to a few requests.
-void check_20ms(const json& r) {
-  for (auto [p, most] : {std::pair{"p50", 30'000.0}, std::pair{"p99", 50'000.0}}) {
-    BOOST_TEST(us(r, "latency_us", p) >= 20'000.0, p << " = " << us(r, "latency_us", p));
-    BOOST_TEST(us(r, "latency_us", p) <= most, p << " = " << us(r, "latency_us", p));
+// Runs loadgen against a server that answers after 20 ms and checks p50 and p99 are 20..30
+// ms. Under 20 would be a latency taken before the whole echo arrived: checked on every run.
+// Over 30 can also be a busy machine (2 shared cores, a scheduler that adds 10 ms to a few
+// wake-ups), so a slow tail gets up to three runs; three in a row is a fault.
+json run_against_20ms(const std::vector<std::string>& args) {
+  TestServer server(delayed_echo(20ms));
+  json r;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto [code, report] = run_loadgen(server.address(), args);
+    r = report;
+    BOOST_TEST(code == EX_OK);
+    BOOST_TEST(r["errors"]["total"].get<uint64_t>() == 0U);
+    BOOST_TEST(us(r, "latency_us", "p50") >= 20'000.0, "p50 = " << us(r, "latency_us", "p50"));
+    BOOST_TEST(us(r, "latency_us", "p99") >= 20'000.0, "p99 = " << us(r, "latency_us", "p99"));
+    if (us(r, "latency_us", "p99") <= 30'000.0) break;
   }
+  BOOST_TEST(us(r, "latency_us", "p50") <= 30'000.0, "p50 = " << us(r, "latency_us", "p50"));
+  BOOST_TEST(us(r, "latency_us", "p99") <= 30'000.0, "p99 = " << us(r, "latency_us", "p99"));
+  return r;
 }
 
 }  // namespace
@@ -150,26 +162,19 @@ void check_20ms(const json& r) {
 BOOST_AUTO_TEST_SUITE(loadgen)
 
 BOOST_AUTO_TEST_CASE(closed_loop_percentiles_show_a_20ms_server) {
-  TestServer server(delayed_echo(20ms));
-  auto [code, r] = run_loadgen(server.address(), {"--mode", "roundtrip", "-c", "4", "-s", "64",
-                                                  "--duration", "1.5", "--warmup", "0.2"});
-  BOOST_TEST(code == EX_OK);
-  BOOST_TEST(r["errors"]["total"].get<uint64_t>() == 0U);
+  json r = run_against_20ms(
+      {"--mode", "roundtrip", "-c", "4", "-s", "64", "--duration", "1.5", "--warmup", "0.2"});
   BOOST_TEST(r["operations"].get<uint64_t>() > 100U);  // about 4 / 20 ms * 1.5 s = 300
-  check_20ms(r);
   BOOST_TEST(!r.contains("rate"));
 }
 
 BOOST_AUTO_TEST_CASE(open_loop_below_capacity_shows_the_same_20ms) {
-  TestServer server(delayed_echo(20ms));
   // 4 connections can do 200/s; at 100/s each connection is idle 20 ms out of 40. 300
-  // samples, so that p99 is not just the one worst (a busy machine has its stalls).
-  auto [code, r] = run_loadgen(server.address(), {"-c", "4", "-s", "64", "--rate", "100",
-                                                  "--duration", "3", "--warmup", "0.2"});
-  BOOST_TEST(code == EX_OK);
+  // samples, so that p99 is not just the one worst.
+  json r = run_against_20ms(
+      {"-c", "4", "-s", "64", "--rate", "100", "--duration", "3", "--warmup", "0.2"});
   BOOST_TEST(r["rate"]["asked"].get<double>() == 100.0);
   BOOST_TEST(r["rate"]["fell_short"].get<bool>() == false);
-  check_20ms(r);
 }
 
 BOOST_AUTO_TEST_CASE(open_loop_over_capacity_does_not_hide_the_queue) {
