@@ -119,6 +119,11 @@ class Loop {
     return from >= plan_.measure_from && now <= plan_.end;
   }
   size_t size() const { return plan_.payload.size(); }
+  // Open loop: when this thread's n-th request is due.
+  Clock::time_point tick_time(uint64_t n) const {
+    std::chrono::duration<double> after(static_cast<double>(n) / plan_.rate);
+    return plan_.start + std::chrono::duration_cast<Clock::duration>(after);
+  }
 
   void start_slot(Slot& s);
   void open(Slot& s);
@@ -156,12 +161,7 @@ LoadResult Loop::run() {
       next_sweep = now + kSweepEvery;
     }
     Clock::time_point until = std::min(next_sweep, plan_.end);
-    if (plan_.rate > 0 && plan_.connections > 0) {
-      auto interval = std::chrono::duration<double>(1.0 / plan_.rate);
-      auto next_tick = plan_.start + std::chrono::duration_cast<Clock::duration>(
-                                         interval * static_cast<double>(ticks_));
-      until = std::min(until, next_tick);
-    }
+    if (plan_.rate > 0 && plan_.connections > 0) until = std::min(until, tick_time(ticks_));
     int n = wait(until, events);
     for (int i = 0; i < n; ++i) {
       Slot& s = slots_[events[i].data.u64 & 0xffffffffU];
@@ -379,10 +379,8 @@ bool Loop::watch(Slot& s, int operation, uint32_t events) {
 void Loop::release_due(Clock::time_point now) {
   size_t first_active = plan_.idle;
   if (plan_.connections == 0) return;
-  std::chrono::duration<double> interval(1.0 / plan_.rate);
   for (;;) {
-    auto due = plan_.start +
-               std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(ticks_));
+    Clock::time_point due = tick_time(ticks_);
     if (due > now) return;
     Slot& s = slots_[first_active + ticks_ % plan_.connections];
     ++ticks_;

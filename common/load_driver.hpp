@@ -61,7 +61,7 @@ struct LoadPlan {
 struct LoadResult {
   Histogram latency;          // ns per operation; open loop: from the intended send time
   Histogram connect_latency;  // ns from connect() to the connection being established
-  uint64_t operations = 0;
+  uint64_t operations = 0;    // requests answered in full (stream: --size writes echoed)
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
   std::array<uint64_t, kLoadErrorKinds> errors{};  // indexed by LoadError
