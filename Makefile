@@ -50,6 +50,9 @@ $(BUILD)/%.o: %.cpp $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
+# loadgen reports the flags it was built with (env.cxxflags in its JSON).
+$(BUILD)/clients/loadgen.o: CXXFLAGS += -DSOCKSERV_CXXFLAGS='"$(strip $(OPTFLAGS) $(SANFLAGS))"'
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^

@@ -1,137 +1,290 @@
 // loadgen: the suite's load generator, for comparing concurrency models.
 //
-// `--mode connect`: each of N workers connects, sends one byte, reads it back and closes,
-// again and again: connections per second. `--mode roundtrip`: each worker keeps one
-// connection and sends --size bytes, waits for their echo, again and again: round trips per
-// second, MB/s and latency percentiles. Works against any echo server; prints one line of
-// JSON (for scripts/compare-models) or a short table.
+// Drives an echo server (RFC 862) from --threads epoll loops (common/load_driver) and checks
+// every byte of every reply. Modes: `connect` (connect, --size bytes there and back, close:
+// connections/s), `roundtrip` (--connections persistent connections, one request of --size
+// bytes in flight on each: round trips/s and latency), `stream` (every connection writes and
+// reads at once: MB/s each way), `idle` (roundtrip, plus --idle connections held open without
+// sending, all of which must stay connected). Closed loop by default; with --rate, requests
+// leave on a fixed schedule and latency counts from the intended send time, so a stalled
+// server shows in the percentiles (coordinated omission). Exit status 0, or 75 when any
+// error was counted.
 //
-// Try it:   loadgen 127.0.0.1:7007 --mode roundtrip --connections 50 --duration 5
-#include <algorithm>
-#include <atomic>
+// Try it:   echo-server --listen 127.0.0.1:7007 --model thread &
+//           loadgen 127.0.0.1:7007 --mode roundtrip -c 50 --duration 5
+//           loadgen 127.0.0.1:7007 -c 50 --rate 20000 --json
+#include <sys/resource.h>
+#include <sys/utsname.h>
+
+#include <cmath>
+#include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
 
+#include "address.hpp"
 #include "client.hpp"
 #include "error.hpp"
-#include "options.hpp"
-#include "socket.hpp"
+#include "load_driver.hpp"
 
 using namespace sockserv;
 
+#ifndef SOCKSERV_CXXFLAGS
+// The Makefile passes the real optimisation and sanitizer flags; a build outside it is
+// assumed to use the Makefile's default OPTFLAGS.
+#define SOCKSERV_CXXFLAGS "-O2"
+#endif
+
 namespace {
 
-struct WorkerResult {
-  uint64_t operations = 0;
-  uint64_t errors = 0;
-  std::vector<uint32_t> latencies_us;  // one per operation (sampled at most kMaxSamples)
+struct Settings {
+  Endpoint server;
+  LoadMode mode = LoadMode::roundtrip;
+  std::string mode_name;
+  size_t connections = 0, threads = 0, size = 0, idle = 0;
+  double rate = 0, duration = 0, warmup = 0, timeout = 0;
+  bool json = false;
 };
 
-constexpr size_t kMaxSamples = 200'000;
-
-// One echo exchange of `payload` over `fd`; throws on any failure.
-void echo_once(int fd, const std::string& payload, std::string& reply, Deadline deadline) {
-  write_all(fd, payload, deadline, client_io());
-  if (read_full(fd, std::as_writable_bytes(std::span(reply)), deadline, client_io()) != reply.size()) {
-    throw std::runtime_error("server closed the connection");
+// An integer option within [low, high]: read as a signed number so "-1" is an error, not 2^64-1.
+size_t bounded(const po::variables_map& values, const char* name, int64_t low, int64_t high) {
+  int64_t n = values[name].as<int64_t>();
+  if (n < low || n > high) {
+    throw UsageError("--" + std::string(name) + " must be " + std::to_string(low) + ".." +
+                     std::to_string(high));
   }
+  return static_cast<size_t>(n);
 }
 
-void run_worker(const Endpoint& server, bool connect_mode, size_t size, Clock::time_point end,
-                WorkerResult& result) {
-  std::string payload(connect_mode ? 1 : size, 'x');
-  std::string reply(payload.size(), '\0');
-  UniqueFd fd;
-  while (Clock::now() < end) {
-    auto start = Clock::now();
-    try {
-      if (connect_mode || !fd) fd = connect_to(server);
-      // No operation outlives the run: a worker still queued when time is up (the iterative
-      // model serves one client at a time) stops waiting instead of holding up the results.
-      echo_once(fd.get(), payload, reply, Deadline::at(end));
-      if (connect_mode) fd.reset();
-      ++result.operations;
-      auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-      if (result.latencies_us.size() < kMaxSamples) result.latencies_us.push_back(static_cast<uint32_t>(us));
-    } catch (const TimeoutError&) {
-      fd.reset();  // the run ended while this operation waited: unfinished, not an error
-    } catch (const std::exception&) {
-      ++result.errors;
-      fd.reset();
+double seconds(const po::variables_map& values, const char* name, bool zero_allowed) {
+  double s = values[name].as<double>();
+  if (!std::isfinite(s) || s < 0 || (s == 0 && !zero_allowed) || s > 1e6) {
+    throw UsageError("--" + std::string(name) + (zero_allowed ? " must be >= 0" : " must be > 0"));
+  }
+  return s;
+}
+
+Settings read_settings(const po::variables_map& values) {
+  Settings s;
+  if (values.count("address") == 0U) throw UsageError("the server's ADDR is missing");
+  s.server = parse_endpoint(values["address"].as<std::string>());
+  if (s.server.transport != Transport::tcp && s.server.transport != Transport::unix_stream) {
+    throw UsageError("loadgen drives stream servers: HOST:PORT or unix:PATH");
+  }
+  s.mode_name = values["mode"].as<std::string>();
+  const std::pair<const char*, LoadMode> modes[] = {{"connect", LoadMode::connect},
+                                                    {"roundtrip", LoadMode::roundtrip},
+                                                    {"stream", LoadMode::stream},
+                                                    {"idle", LoadMode::idle}};
+  auto found = std::find_if(std::begin(modes), std::end(modes),
+                            [&](const auto& m) { return s.mode_name == m.first; });
+  if (found == std::end(modes)) throw UsageError("--mode is connect, roundtrip, stream or idle");
+  s.mode = found->second;
+  s.connections = bounded(values, "connections", 1, 100'000);
+  s.threads = bounded(values, "threads", 1, 64);
+  s.size = bounded(values, "size", 1, 64 << 20);
+  s.idle = bounded(values, "idle", 0, 100'000);
+  if (s.idle > 0 && s.mode != LoadMode::idle) throw UsageError("--idle needs --mode idle");
+  s.rate = values["rate"].as<double>();
+  if (!std::isfinite(s.rate) || s.rate < 0) throw UsageError("--rate must be >= 0");
+  if (s.rate > 0 && s.mode == LoadMode::stream) throw UsageError("--rate does not apply to stream");
+  s.duration = seconds(values, "duration", false);
+  s.warmup = seconds(values, "warmup", true);
+  s.timeout = seconds(values, "timeout", false);
+  s.json = values["json"].as<bool>();
+  return s;
+}
+
+SocketAddress resolve_server(const Endpoint& server) {
+  if (is_unix(server.transport)) return unix_address(server.path);
+  return resolve(server, false).front();
+}
+
+// Thousands of idle connections need thousands of descriptors: take all the hard limit allows.
+void raise_nofile_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_max == RLIM_INFINITY) return;
+  limit.rlim_cur = limit.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+// The whole run as one plan; split_load() shares it out among the threads.
+LoadPlan whole_plan(const Settings& s, const SocketAddress& server, std::string_view payload) {
+  auto span = [](double seconds) {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  };
+  LoadPlan plan{.mode = s.mode,
+                .server = server,
+                .payload = payload,
+                .connections = s.connections,
+                .idle = s.idle,
+                .rate = s.rate,
+                .start = Clock::now(),
+                .measure_from = {},
+                .end = {},
+                .timeout = span(s.timeout)};
+  plan.measure_from = plan.start + span(s.warmup);
+  plan.end = plan.measure_from + span(s.duration);
+  return plan;
+}
+
+double cpu_seconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(usage.ru_utime) + s(usage.ru_stime);
+}
+
+std::string first_line_of(const std::string& path, const std::string& prefix) {
+  std::ifstream file(path);
+  for (std::string line; std::getline(file, line);) {
+    if (line.rfind(prefix, 0) == 0)
+      return line.substr(line.find_first_not_of(" \t:", prefix.size()));
+  }
+  return "unknown";
+}
+
+nlohmann::json environment() {
+  utsname host{};
+  ::uname(&host);
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  std::string somaxconn = first_line_of("/proc/sys/net/core/somaxconn", "");
+  return {{"cpu_model", first_line_of("/proc/cpuinfo", "model name")},
+          {"cpus", std::thread::hardware_concurrency()},
+          {"kernel", std::string(host.sysname) + " " + host.release},
+          {"compiler", __VERSION__},
+          {"cxxflags", SOCKSERV_CXXFLAGS},
+          {"somaxconn", somaxconn == "unknown" ? -1 : std::stoi(somaxconn)},
+          {"nofile_limit", files.rlim_cur}};
+}
+
+nlohmann::json microseconds(const Histogram& h) {
+  auto us = [](double ns) { return std::round(ns / 10.0) / 100.0; };  // to 0.01 us
+  return {{"p50", us(static_cast<double>(h.percentile(50)))},
+          {"p90", us(static_cast<double>(h.percentile(90)))},
+          {"p99", us(static_cast<double>(h.percentile(99)))},
+          {"p999", us(static_cast<double>(h.percentile(99.9)))},
+          {"max", us(static_cast<double>(h.max()))},
+          {"mean", us(h.mean())}};
+}
+
+nlohmann::json report(const Settings& s, const LoadResult& r, size_t threads, double cpu) {
+  auto e = [&](LoadError kind) { return r.errors[static_cast<size_t>(kind)]; };
+  double ops_per_s = static_cast<double>(r.operations) / s.duration;
+  nlohmann::json j = {{"mode", s.mode_name},
+                      {"address", to_string(s.server)},
+                      {"connections", s.connections},
+                      {"threads", threads},
+                      {"size", s.size},
+                      {"duration_s", s.duration},
+                      {"warmup_s", s.warmup},
+                      {"operations", r.operations},
+                      {"ops_per_s", ops_per_s},
+                      {"bytes_sent", r.bytes_sent},
+                      {"bytes_received", r.bytes_received},
+                      {"mb_per_s",
+                       {{"sent", static_cast<double>(r.bytes_sent) / s.duration / 1e6},
+                        {"received", static_cast<double>(r.bytes_received) / s.duration / 1e6}}},
+                      {"latency_us", microseconds(r.latency)},
+                      {"connect_latency_us", microseconds(r.connect_latency)},
+                      {"errors",
+                       {{"client",
+                         {{"eaddrnotavail", e(LoadError::eaddrnotavail)},
+                          {"emfile", e(LoadError::emfile)},
+                          {"other", e(LoadError::other)}}},
+                        {"server",
+                         {{"refused", e(LoadError::refused)},
+                          {"reset", e(LoadError::reset)},
+                          {"timeout", e(LoadError::timeout)},
+                          {"wrong_bytes", e(LoadError::wrong_bytes)},
+                          {"closed", e(LoadError::closed)}}},
+                        {"total", r.error_total()}}},
+                      {"loadgen_cpu_s", cpu},
+                      {"env", environment()}};
+  if (s.rate > 0) {
+    j["rate"] = {
+        {"asked", s.rate}, {"achieved", ops_per_s}, {"fell_short", ops_per_s < 0.95 * s.rate}};
+  }
+  if (s.mode == LoadMode::idle) j["idle"] = {{"held", r.idle_held}, {"lost", r.idle_lost}};
+  return j;
+}
+
+void print_latency(const char* what, const nlohmann::json& us) {
+  std::cout << "  " << what << " us: p50 " << us["p50"] << "  p90 " << us["p90"] << "  p99 "
+            << us["p99"] << "  p99.9 " << us["p999"] << "  max " << us["max"] << "\n";
+}
+
+void print_summary(const nlohmann::json& j) {
+  std::cout << std::fixed << std::setprecision(1) << "loadgen " << j["mode"].get<std::string>()
+            << " " << j["address"].get<std::string>() << ": " << j["connections"]
+            << " connections, threads " << j["threads"] << ", size " << j["size"] << ", "
+            << j["duration_s"].get<double>() << " s\n"
+            << "  " << j["operations"] << " operations, " << j["ops_per_s"].get<double>()
+            << "/s; MB/s sent " << j["mb_per_s"]["sent"].get<double>() << ", received "
+            << j["mb_per_s"]["received"].get<double>() << "\n";
+  print_latency("latency", j["latency_us"]);
+  print_latency("connect", j["connect_latency_us"]);
+  if (j.contains("idle")) {
+    std::cout << "  idle connections held " << j["idle"]["held"] << ", lost " << j["idle"]["lost"]
+              << "\n";
+  }
+  const nlohmann::json& e = j["errors"];
+  std::cout << "  errors " << e["total"] << ": client " << e["client"].dump() << ", server "
+            << e["server"].dump() << "\n";
+  if (j.contains("rate")) {
+    std::cout << "  rate asked " << j["rate"]["asked"].get<double>() << "/s, achieved "
+              << j["rate"]["achieved"].get<double>() << "/s\n";
+    if (j["rate"]["fell_short"].get<bool>()) {
+      std::cout << "  warning: the achieved rate is under 95% of the asked rate\n";
     }
   }
+  std::cout << std::setprecision(2) << "  loadgen cpu " << j["loadgen_cpu_s"].get<double>()
+            << " s\n";
 }
 
-double percentile(std::vector<uint32_t>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  size_t index = static_cast<size_t>(p * static_cast<double>(sorted.size() - 1));
-  return sorted[index];
-}
-
-nlohmann::json measure(const Endpoint& server, bool connect_mode, size_t connections, size_t size,
-                       double seconds) {
-  std::vector<WorkerResult> results(connections);
-  auto begin = Clock::now();
-  auto end = begin + Millis(static_cast<int64_t>(seconds * 1000));
-  {
-    std::vector<std::jthread> workers;
-    for (size_t i = 0; i < connections; ++i) {
-      workers.emplace_back([&, i] { run_worker(server, connect_mode, size, end, results[i]); });
-    }
-  }  // jthreads join here
-  double elapsed = std::chrono::duration<double>(Clock::now() - begin).count();
-  uint64_t operations = 0, errors = 0;
-  std::vector<uint32_t> latencies;
-  for (WorkerResult& r : results) {
-    operations += r.operations;
-    errors += r.errors;
-    latencies.insert(latencies.end(), r.latencies_us.begin(), r.latencies_us.end());
+int run(const po::variables_map& values) {
+  Settings settings = read_settings(values);
+  raise_nofile_limit();
+  SocketAddress server = resolve_server(settings.server);
+  std::string payload = make_payload(settings.size);
+  std::vector<LoadPlan> plans = split_load(whole_plan(settings, server, payload), settings.threads);
+  LoadResult result = run_threads(plans);
+  nlohmann::json j = report(settings, result, plans.size(), cpu_seconds());
+  if (settings.json) {
+    std::cout << j.dump() << "\n";
+  } else {
+    print_summary(j);
   }
-  std::sort(latencies.begin(), latencies.end());
-  double per_second = static_cast<double>(operations) / elapsed;
-  return {{"mode", connect_mode ? "connect" : "roundtrip"}, {"connections", connections},
-          {"size", connect_mode ? 1 : size}, {"seconds", elapsed}, {"operations", operations},
-          {"errors", errors}, {"per_second", per_second},
-          {"mb_per_second", per_second * static_cast<double>(connect_mode ? 1 : size) * 2 / 1e6},
-          {"p50_us", percentile(latencies, 0.50)}, {"p90_us", percentile(latencies, 0.90)},
-          {"p99_us", percentile(latencies, 0.99)}};
+  return result.error_total() == 0 ? EX_OK : EX_TEMPFAIL;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   po::options_description options("loadgen options");
-  options.add_options()
-      ("address", po::value<std::string>()->required(), "echo server: HOST:PORT or unix:PATH")
-      ("mode", po::value<std::string>()->default_value("roundtrip"), "connect or roundtrip")
-      ("connections", non_negative<size_t>()->default_value(10), "concurrent clients")
-      ("size", non_negative<size_t>()->default_value(64), "roundtrip: bytes per request")
-      ("duration", non_negative<double>()->default_value(5), "seconds to run")
-      ("json", po::bool_switch(), "print one line of JSON");
+  options.add_options()("address", po::value<std::string>(), "echo server: HOST:PORT or unix:PATH")(
+      "mode", po::value<std::string>()->default_value("roundtrip"),
+      "connect, roundtrip, stream or idle")(
+      "connections,c", po::value<int64_t>()->default_value(10), "active connections, 1..100000")(
+      "threads,t", po::value<int64_t>()->default_value(1), "epoll loops (threads), 1..64")(
+      "size,s", po::value<int64_t>()->default_value(64),
+      "bytes per request (stream: per write), 1..64Mi")(
+      "idle", po::value<int64_t>()->default_value(0),
+      "idle mode: connections held open without sending")(
+      "rate", po::value<double>()->default_value(0),
+      "open loop: requests/s in total (0: closed loop)")(
+      "duration,d", po::value<double>()->default_value(5), "seconds measured")(
+      "warmup", po::value<double>()->default_value(0), "seconds run first and not measured")(
+      "timeout", po::value<double>()->default_value(5), "seconds per connect, request or stall")(
+      "json", po::bool_switch(), "print one JSON object instead of the summary");
   po::positional_options_description positional;
   positional.add("address", 1);
-  return run_client({"loadgen", "ADDR [--mode connect|roundtrip] [--connections N] [--duration S]",
-                     "Drives an echo server and reports operations/s and latency."},
-                    argc, argv, options, positional, [](const po::variables_map& values) {
-    Endpoint server = parse_endpoint(values["address"].as<std::string>());
-    std::string mode = values["mode"].as<std::string>();
-    if (mode != "connect" && mode != "roundtrip") throw UsageError("--mode is connect or roundtrip");
-    size_t connections = values["connections"].as<size_t>();
-    size_t size = values["size"].as<size_t>();
-    if (connections == 0 || connections > 10'000 || size == 0 || size > (64u << 20)) {
-      throw UsageError("--connections must be 1..10000 and --size 1..64Mi");
-    }
-    nlohmann::json result = measure(server, mode == "connect", connections, size,
-                                    values["duration"].as<double>());
-    if (values["json"].as<bool>()) {
-      std::cout << result.dump() << "\n";
-    } else {
-      std::cout << result["mode"].get<std::string>() << ": " << result["per_second"].get<double>()
-                << " ops/s, p50 " << result["p50_us"] << " us, p99 " << result["p99_us"]
-                << " us, errors " << result["errors"] << "\n";
-    }
-    return result["errors"].get<uint64_t>() == 0 ? EX_OK : EX_TEMPFAIL;
-  });
+  return run_client(
+      {"loadgen", "ADDR [--mode connect|roundtrip|stream|idle] [-c N] [-t T] [--rate R]",
+       "Drives an echo server, checks every byte, and reports operations/s, MB/s and "
+       "latency percentiles."},
+      argc, argv, options, positional, run);
 }
