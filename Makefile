@@ -1,10 +1,12 @@
 # sockserv: the one build. GNU make; `make help` lists the targets.
 #
-#   make            build the library, every server and client, and the tests
+#   make            build the library, every server and client, the tests and the bench references
 #   make demo       install missing packages, build, and show the services at work
 #   make test       install missing packages, build, run every test; last line "N passed, N failed"
 #   make check-asan / check-tsan   the same tests under AddressSanitizer+UBSan / ThreadSanitizer
 #   make fuzz       libFuzzer targets (clang)
+#   make bench      compare the concurrency models (a few minutes; QUICK=1: under a minute)
+#   make bench-refs the reference C servers of each model, into build/bench/ref-MODEL
 #   make install    PREFIX=/usr/local DESTDIR=
 
 CXX      ?= g++
@@ -37,8 +39,8 @@ INTEG_TESTS := $(BUILD)/tests/integration-tests
 ALL_OBJS := $(LIB_OBJS) $(SERVER_SRCS:%.cpp=$(BUILD)/%.o) $(CLIENT_SRCS:%.cpp=$(BUILD)/%.o) \
             $(UNIT_SRCS:%.cpp=$(BUILD)/%.o) $(INTEG_SRCS:%.cpp=$(BUILD)/%.o)
 
-.PHONY: all programs tests deps demo test run-tests check-asan check-tsan fuzz install clean help bench
-all: programs tests
+.PHONY: all programs tests deps demo test run-tests check-asan check-tsan fuzz install clean help bench bench-refs
+all: programs tests bench-refs
 programs: $(PROGRAMS)
 tests: $(UNIT_TESTS) $(INTEG_TESTS)
 
@@ -118,6 +120,23 @@ build/fuzz/frame_fuzz: tests/fuzz/frame_fuzz.cpp $(FUZZ_SRCS) common/framing.hpp
 	@mkdir -p build/fuzz
 	$(FUZZ_CXX) -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -Icommon $< $(FUZZ_SRCS) -o $@
 
+# Benchmarks: every model of echo-server, the reference C servers and Python's socketserver,
+# side by side (scripts/compare-models writes docs/benchmarks.md and docs/bench/*.png).
+# The references are plain C with their own flags: no sanitizers, they are the yardstick.
+REF_MODELS := fork thread prefork prethread epoll
+REFS       := $(REF_MODELS:%=build/bench/ref-%)
+REF_CFLAGS := -O2 -Wall -Wextra -Werror -pthread
+bench-refs: $(REFS)
+
+build/bench/ref-%: scripts/bench/reference/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REF_CFLAGS) $< -o $@
+
+bench:
+	scripts/install-deps
+	$(MAKE) -j2 programs bench-refs
+	scripts/compare-models --bin $(BIN) $(if $(QUICK),--quick)
+
 install: programs
 	scripts/install "$(DESTDIR)" "$(PREFIX)" "$(BIN)"
 
@@ -125,7 +144,7 @@ clean:
 	rm -rf build bin
 
 help:
-	@sed -n '1,10p' Makefile
+	@sed -n '1,12p' Makefile
 
 # Keep object files of programs: they are intermediate files to make, which would delete them.
 .SECONDARY:

@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """The comparison baseline: Python's socketserver running the same echo protocol.
 
-Usage: py-echo-server.py iterative|fork|thread
+Usage: py-echo-server.py iterative|fork|thread [MAX_CHILDREN]
 Listens on 127.0.0.1:0 and prints the same "listening on ADDR (tcp, model=M)" line as the
-sockserv servers, so scripts/compare-models can drive both alike.
+sockserv servers, so scripts/compare-models can drive both alike. MAX_CHILDREN raises
+ForkingMixIn.max_children (Python's default 40: at the limit the server blocks in waitpid
+until a child ends), so the fork server serves every client the benchmark opens, as sockserv's
+--max-children lets it.
 """
 import signal
 import socketserver
@@ -36,6 +39,8 @@ def main():
     kinds = {"iterative": Iterative, "fork": Forking, "thread": Threading}
     model = sys.argv[1]
     server = kinds[model](("127.0.0.1", 0), EchoHandler)
+    if len(sys.argv) > 2:
+        server.max_children = int(sys.argv[2])
     host, port = server.server_address
     print(f"listening on {host}:{port} (tcp, model={model})", file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
