@@ -23,26 +23,26 @@ po::options_description shared_server_options() {
        ("concurrency model: " + model_names() + " (--list-models shows who accepts and who runs "
         "a connection in each)").c_str())
       ("list-models", "list the models, one per line with who accepts and who serves, and exit")
-      ("max-children", po::value<size_t>()->default_value(40),
+      ("max-children", non_negative<size_t>()->default_value(40),
        "fork: at most this many children; more clients wait in the backlog")
-      ("max-threads", po::value<size_t>()->default_value(128),
+      ("max-threads", non_negative<size_t>()->default_value(128),
        "thread: at most this many threads; more clients wait in the backlog")
-      ("workers", po::value<size_t>()->default_value(0),
+      ("workers", non_negative<size_t>()->default_value(0),
        "prefork, prethread: processes or threads in the pool (0: 8 and 16); epoll: event loops "
        "(0: one per CPU)")
       ("accept-lock", po::value<std::string>()->default_value("none"),
        "prefork, prethread: how workers take turns at accept: none, flock (prefork: a record "
        "lock on a shared file) or mutex")
       ("pass-fd", po::bool_switch(), "prefork: the parent accepts and passes each connection to an idle worker")
-      ("min-spare", po::value<size_t>()->default_value(0),
+      ("min-spare", non_negative<size_t>()->default_value(0),
        "prefork: start workers when fewer than this many are idle (0: a fixed pool)")
-      ("max-spare", po::value<size_t>()->default_value(0),
+      ("max-spare", non_negative<size_t>()->default_value(0),
        "prefork: retire idle workers above this many (default: twice --min-spare)")
-      ("max-workers", po::value<size_t>()->default_value(256), "prefork: the pool never grows past this")
-      ("max-requests", po::value<size_t>()->default_value(0),
+      ("max-workers", non_negative<size_t>()->default_value(256), "prefork: the pool never grows past this")
+      ("max-requests", non_negative<size_t>()->default_value(0),
        "prefork: a worker exits after serving this many connections and is replaced (0: never)")
       ("main-accept", po::bool_switch(), "prethread: the main thread accepts into a queue the workers take from")
-      ("queue-size", po::value<size_t>()->default_value(1024),
+      ("queue-size", non_negative<size_t>()->default_value(1024),
        "prethread --main-accept: connections waiting for a worker; more wait in the backlog")
       ("stats", po::bool_switch(), "on exit and on SIGUSR1 log per worker: connections accepted, "
        "empty wake-ups, CPU time, peak RSS")
@@ -75,9 +75,9 @@ po::options_description activation_options(const ServiceInfo& info) {
        "serve only clients in this range, repeatable: 127.0.0.1, 10.0.0.0/8, ::1, 2001:db8::/32")
       ("deny-from", po::value<std::vector<std::string>>()->composing(),
        "refuse clients in this range, repeatable (wins over --allow-from)")
-      ("max-per-source", po::value<size_t>()->default_value(0),
+      ("max-per-source", non_negative<size_t>()->default_value(0),
        "at most this many requests in flight from one address (0: no limit)")
-      ("max-rate", po::value<size_t>()->default_value(0),
+      ("max-rate", non_negative<size_t>()->default_value(0),
        "at most this many new connections or datagrams per second from one address (0: no limit)");
   if (info.chroot_option) {
     desc.add_options()("chroot", po::value<std::string>(), "after binding, chroot(2) to this directory");
