@@ -18,7 +18,7 @@ WARNFLAGS ?=
 
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror $(WARNFLAGS) -pthread $(OPTFLAGS) $(SANFLAGS) -MMD -MP -Icommon
 LDFLAGS  := -pthread $(SANFLAGS)
-LIBS     := -lboost_program_options -lsystemd -lcrypto -lz
+LIBS     := -lboost_program_options -lboost_context -lsystemd -lcrypto -lz
 
 LIB_SRCS    := $(wildcard common/*.cpp common/models/*.cpp)
 SERVER_SRCS := $(wildcard servers/*.cpp)

@@ -65,6 +65,13 @@ class IoContext {
   virtual void adopt_socket(int fd, Millis idle_timeout);
   /// The socket is about to be closed: forget it (before its number can be reused).
   virtual void release_socket(int fd) { (void)fd; }
+  /// A non-blocking call on `fd` just said EAGAIN for `events` (POLLIN or POLLOUT): a
+  /// context that remembers readiness (edge-triggered epoll) forgets it here, so that its
+  /// next wait() sleeps instead of reporting a stale "ready".
+  virtual void would_block(int fd, short events) {
+    (void)fd;
+    (void)events;
+  }
 };
 
 /// poll(2), retried after EINTR with the time that remains; sockets non-blocking.
