@@ -541,7 +541,7 @@ BOOST_AUTO_TEST_CASE(bad_ranges_are_usage_errors) {
   BOOST_TEST(result.err.find("bad address range '300.1.2.3/8'") != std::string::npos, result.err);
 }
 
-BOOST_DATA_TEST_CASE(max_per_source_counts_requests_in_flight, bdata::make({"fork", "thread"}), model) {
+BOOST_DATA_TEST_CASE(max_per_source_counts_requests_in_flight, bdata::make({"fork", "thread", "epoll"}), model) {
   ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", model, "--max-per-source", "2"});
   UniqueFd first = served_connection(server.port());
   {

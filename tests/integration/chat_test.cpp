@@ -25,12 +25,13 @@ using namespace sockserv::test;
 // A named namespace: the data test cases' lambdas capture these types (-Wsubobject-linkage).
 namespace chat_test {
 
-const auto kRelayModels = bdata::make({"fork", "thread"});
-const auto kAllModels = bdata::make({"iterative", "fork", "thread"});
+const auto kRelayModels = bdata::make({"fork", "thread", "epoll"});
+const auto kAllModels = bdata::make({"iterative", "fork", "thread", "epoll"});
 
 ServerProcess start_chat(const std::string& model, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"--listen", "127.0.0.1:0",    "--model",
                                 model,      "--max-children", "100"};
+  if (model == "epoll") args.insert(args.end(), {"--workers", "2"});  // see kEpollThreads
   args.insert(args.end(), extra.begin(), extra.end());
   return ServerProcess("chat-server", args);
 }
@@ -176,9 +177,28 @@ constexpr size_t kBaseThreads = 2;
 constexpr size_t kBaseThreads = 1;
 #endif
 
+// The epoll model's threads are fixed: 2 event loops (start_chat's --workers 2) and the 4
+// helper threads for file work. What goes with each member there is its socket.
+constexpr size_t kEpollThreads = 2 + 4;
+
+// Once only `members` are still connected, under epoll: the listener and their sockets.
+void check_epoll_left_but(const ServerProcess& server, size_t members) {
+  size_t sockets = 0, threads = 0;
+  BOOST_TEST(eventually(
+                 [&] {
+                   sockets = socket_count(server.pid());
+                   threads = thread_count(server.pid());
+                   return sockets <= 1 + members && threads == kBaseThreads + kEpollThreads;
+                 },
+                 20s),
+             "sockets " << sockets << ", threads " << threads);
+  BOOST_TEST(children_of(server.pid()).empty());
+}
+
 // Once only `members` are still connected: as many children (fork) or connection threads
 // (thread) as that, and no zombies.
-void check_nothing_left_but(const ServerProcess& server, size_t members) {
+void check_nothing_left_but(const ServerProcess& server, size_t members, const std::string& model) {
+  if (model == "epoll") return check_epoll_left_but(server, members);
   size_t children = 0, threads = 0;
   BOOST_TEST(eventually(
                  [&] {
@@ -193,8 +213,8 @@ void check_nothing_left_but(const ServerProcess& server, size_t members) {
 }
 
 // After everyone has left: no children, no zombies, no threads but the main one.
-void check_nothing_left(const ServerProcess& server) {
-  check_nothing_left_but(server, 0);
+void check_nothing_left(const ServerProcess& server, const std::string& model) {
+  check_nothing_left_but(server, 0, model);
 }
 
 }  // namespace chat_test
@@ -242,7 +262,7 @@ BOOST_DATA_TEST_CASE(fifty_members_get_every_line_of_the_others_once_in_order, k
   BOOST_TEST(who.size() == static_cast<size_t>(kMembers));
   for (auto& member : members) member->say("/quit");
   for (auto& member : members) BOOST_TEST(member->rest().ends_with("*** bye\n"));
-  check_nothing_left(server);
+  check_nothing_left(server, model);
   BOOST_TEST(server.stop() == 0);
 }
 
@@ -307,7 +327,7 @@ BOOST_DATA_TEST_CASE(a_killed_client_is_announced_and_the_others_carry_on, kRela
   BOOST_TEST(who.size() == 2u);
   a.close();
   b.close();
-  check_nothing_left(server);
+  check_nothing_left(server, model);
 }
 
 BOOST_DATA_TEST_CASE(a_reset_connection_is_announced, kRelayModels, model) {
@@ -320,7 +340,7 @@ BOOST_DATA_TEST_CASE(a_reset_connection_is_announced, kRelayModels, model) {
   gone.reset();
   BOOST_TEST(a.wait_for("*** gone left").has_value());
   BOOST_TEST(a.who().size() == 1u);
-  check_nothing_left_but(server, 1);
+  check_nothing_left_but(server, 1, model);
 }
 
 BOOST_DATA_TEST_CASE(chat_over_a_unix_socket, kRelayModels, model) {

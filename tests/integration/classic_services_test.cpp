@@ -19,7 +19,7 @@ using namespace sockserv;
 using namespace sockserv::test;
 
 namespace {
-const auto kModels = bdata::make({"iterative", "fork", "thread"});
+const auto kModels = bdata::make({"iterative", "fork", "thread", "epoll"});
 
 ServerProcess start(const std::string& program, const std::string& model) {
   std::vector<std::string> args{"--listen", "127.0.0.1:0", "--listen", "udp:127.0.0.1:0", "--model", model};

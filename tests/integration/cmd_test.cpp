@@ -39,7 +39,7 @@ bool process_gone(pid_t pid) {
 BOOST_AUTO_TEST_SUITE(cmd)
 
 BOOST_DATA_TEST_CASE(commands_run_with_their_output_and_status,
-                     bdata::make({"iterative", "fork", "thread"}), model) {
+                     bdata::make({"iterative", "fork", "thread", "epoll"}), model) {
   ServerProcess server = start_cmd(model, {"--allow", "echo", "--allow", "sh"});
   RunResult echo = run_program("cmd-client", {server.address(), "--", "echo", "hello", "world"});
   BOOST_TEST(echo.exit_code == 0, echo.err);

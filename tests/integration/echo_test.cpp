@@ -23,7 +23,7 @@ using namespace sockserv;
 using namespace sockserv::test;
 
 namespace {
-const auto kModels = bdata::make({"iterative", "fork", "thread"});
+const auto kModels = bdata::make({"iterative", "fork", "thread", "epoll"});
 
 ServerProcess start_echo(const std::string& model, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"--listen", "127.0.0.1:0", "--model", model};
@@ -190,7 +190,7 @@ BOOST_DATA_TEST_CASE(drain_timeout_ends_a_connection_that_will_not_finish, kMode
   BOOST_TEST(read_to_eof(fd.get(), 5000ms) == "");
 }
 
-BOOST_DATA_TEST_CASE(a_client_that_resets_mid_stream_does_not_disturb_others, bdata::make({"fork", "thread"}), model) {
+BOOST_DATA_TEST_CASE(a_client_that_resets_mid_stream_does_not_disturb_others, bdata::make({"fork", "thread", "epoll"}), model) {
   ServerProcess server = start_echo(model);
   std::string data = random_bytes(4 * 1024 * 1024, 3);
   auto other = std::async(std::launch::async, [&] { return exchange(server.port(), data); });

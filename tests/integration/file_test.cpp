@@ -72,7 +72,7 @@ struct RawClient {
   }
 };
 
-const auto kModels = bdata::make({"iterative", "fork", "thread"});
+const auto kModels = bdata::make({"iterative", "fork", "thread", "epoll"});
 
 // Sends `bad`, half-closes, and returns the "error" of the one frame the server answers
 // before it closes ("" if it answers anything else).
@@ -243,7 +243,7 @@ BOOST_AUTO_TEST_CASE(uploads_are_refused_without_allow_upload) {
   BOOST_TEST(fs::is_empty(root.path));
 }
 
-BOOST_DATA_TEST_CASE(every_traversal_form_is_refused_and_logged, bdata::make({"fork", "thread"}),
+BOOST_DATA_TEST_CASE(every_traversal_form_is_refused_and_logged, bdata::make({"fork", "thread", "epoll"}),
                      model) {
   TempDir root, outside;
   root.write("ok.txt", "fine");
@@ -288,7 +288,7 @@ BOOST_DATA_TEST_CASE(every_traversal_form_is_refused_and_logged, bdata::make({"f
 }
 
 BOOST_DATA_TEST_CASE(broken_frames_close_their_connection_while_a_transfer_completes,
-                     bdata::make({"fork", "thread"}), model) {
+                     bdata::make({"fork", "thread", "epoll"}), model) {
   TempDir root;
   std::string data = random_bytes(32 << 20, 32);
   root.write("big", data);

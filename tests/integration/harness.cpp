@@ -311,6 +311,22 @@ size_t fd_count(pid_t pid) {
   return count;
 }
 
+size_t socket_count(pid_t pid) {
+  std::string dir_path = "/proc/" + std::to_string(pid) + "/fd";
+  size_t count = 0;
+  DIR* dir = ::opendir(dir_path.c_str());
+  if (dir == nullptr) return 0;
+  while (dirent* entry = ::readdir(dir)) {
+    char target[64] = {};
+    std::string link = dir_path + "/" + entry->d_name;
+    if (::readlink(link.c_str(), target, sizeof target - 1) > 0 &&
+        std::string_view(target).starts_with("socket:"))
+      ++count;
+  }
+  ::closedir(dir);
+  return count;
+}
+
 std::string random_bytes(size_t size, unsigned seed) {
   std::mt19937 generator(seed);
   std::string data(size, '\0');
