@@ -43,7 +43,9 @@ class FiberContext : public IoContext {
   FiberContext(const FiberContext&) = delete;
   FiberContext& operator=(const FiberContext&) = delete;
 
-  // IoContext, for the handlers of this loop's fibers.
+  // IoContext, for the handlers of this loop's fibers. One fiber at a time may wait on a
+  // given descriptor (each connection waits on its own socket, pipes, pidfd and eventfd);
+  // a second waiter gets std::logic_error.
   bool wait(std::span<pollfd> fds, Deadline deadline) override;
   void check_drain() override;
   void offload(const std::function<void()>& work) override;
