@@ -128,4 +128,36 @@ BOOST_AUTO_TEST_CASE(the_drain_deadline_ends_every_wait) {
   BOOST_TEST(loop.io.drained());
 }
 
+BOOST_AUTO_TEST_CASE(a_fiber_waiting_in_a_catch_block_keeps_its_own_exception) {
+  Loop loop;
+  std::string rethrown;
+  int caught_inner = 0;
+  pollfd none{-1, 0, 0};
+  loop.io.spawn([&] {
+    try {
+      try {
+        throw std::runtime_error("first fiber's");
+      } catch (const std::runtime_error&) {
+        loop.io.wait(std::span(&none, 1), Deadline::after(10ms));  // the other is in its catch
+        throw;  // must rethrow this fiber's exception, not the other's
+      }
+    } catch (const std::runtime_error& e) {
+      rethrown = e.what();
+    }
+  });
+  loop.io.spawn([&] {
+    try {
+      throw std::logic_error("second fiber's");
+    } catch (const std::logic_error&) {
+      pollfd idle{-1, 0, 0};
+      loop.io.wait(std::span(&idle, 1), Deadline::after(40ms));  // still here when A rethrows
+      ++caught_inner;
+    }
+  });
+  run_to_end(loop.io);
+  BOOST_TEST(rethrown == "first fiber's");
+  BOOST_TEST(caught_inner == 1);
+  BOOST_TEST(std::uncaught_exceptions() == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
