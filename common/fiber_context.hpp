@@ -12,7 +12,8 @@
 //   sendfile(2)    stays on the loop: the offloaded readahead(2) before it puts the file in
 //                  the page cache, so it copies from memory
 //   posix_spawn    stays: vfork-style, the loop waits only until the child execs; the exit
-//                  is awaited on a pidfd, and waitpid runs only once the pidfd said so
+//                  is awaited on a pidfd, and waitpid runs once the pidfd said so (or, when
+//                  the connection fails mid-command, right after SIGKILL: microseconds)
 //   ThreadHub      its mutex is held for a few list operations: fine
 //   logging        a write(2) to stderr or syslog per line, as in every model
 #pragma once
