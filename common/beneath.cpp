@@ -94,6 +94,19 @@ std::pair<UniqueFd, std::string> ServedTree::open_parent(const std::string& name
   return {open(dir, O_RDONLY | O_DIRECTORY, peer), base};
 }
 
+std::unique_ptr<StagedFile> ServedTree::stage(const std::string& name, bool overwrite,
+                                              const std::string& peer) const {
+  auto [dir, base] = open_parent(name, peer);
+  struct stat st {};
+  if (!overwrite && ::fstatat(dir.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
+    throw Refusal("exists");  // checked early; commit() checks again, atomically
+  try {
+    return std::make_unique<StagedFile>(std::move(dir), base);
+  } catch (const std::system_error& e) {
+    throw Refusal("cannot create: " + e.code().message());
+  }
+}
+
 void ServedTree::refuse(const std::string& name, const std::string& problem,
                         const std::string& peer) {
   if (problem == "outside root" || problem == "invalid name") {
@@ -134,23 +147,23 @@ std::vector<DirEntry> list_directory(int dir) {
   return entries;
 }
 
-StagedFile::StagedFile(int dir, const std::string& name)
-    : dir_(dir),
+StagedFile::StagedFile(UniqueFd dir, const std::string& name)
+    : dir_(std::move(dir)),
       name_(name),
       temp_name_("." + name + "." + std::to_string(std::random_device{}()) + ".part") {
-  fd_.reset(::openat(dir, temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                     0644));
+  fd_.reset(::openat(dir_.get(), temp_name_.c_str(),
+                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd_) throw_errno("openat " + temp_name_);
 }
 
 StagedFile::~StagedFile() {
-  if (!temp_name_.empty()) ::unlinkat(dir_, temp_name_.c_str(), 0);
+  if (!temp_name_.empty()) ::unlinkat(dir_.get(), temp_name_.c_str(), 0);
 }
 
 bool StagedFile::commit(bool overwrite) {
   // renameat2(RENAME_NOREPLACE) checks and renames in one step: no window for a race.
-  if (::renameat2(dir_, temp_name_.c_str(), dir_, name_.c_str(), overwrite ? 0 : RENAME_NOREPLACE) <
-      0) {
+  if (::renameat2(dir_.get(), temp_name_.c_str(), dir_.get(), name_.c_str(),
+                  overwrite ? 0 : RENAME_NOREPLACE) < 0) {
     if (errno == EEXIST) return false;
     throw_errno("renameat2 " + name_);
   }

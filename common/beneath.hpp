@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -48,6 +49,11 @@ class ServedTree {
   std::pair<UniqueFd, std::string> open_parent(const std::string& name,
                                                const std::string& peer) const;
 
+  /// For an upload of `name`: a StagedFile in its parent directory. Throws Refusal (a bad
+  /// name, "exists" when the name is taken and not `overwrite`, "cannot create: ...").
+  std::unique_ptr<class StagedFile> stage(const std::string& name, bool overwrite,
+                                          const std::string& peer) const;
+
  private:
   [[noreturn]] static void refuse(const std::string& name, const std::string& problem,
                                   const std::string& peer);
@@ -68,8 +74,9 @@ std::vector<DirEntry> list_directory(int dir);
 /// commit() only when complete; removed if it is never committed (error, lost client).
 class StagedFile {
  public:
-  /// Creates ".NAME.RANDOM.part" in `dir` (O_EXCL, O_NOFOLLOW). Throws std::system_error.
-  StagedFile(int dir, const std::string& name);
+  /// Creates ".NAME.RANDOM.part" in `dir`, which it keeps open (O_EXCL, O_NOFOLLOW). Throws
+  /// std::system_error.
+  StagedFile(UniqueFd dir, const std::string& name);
   ~StagedFile();
   StagedFile(const StagedFile&) = delete;
   StagedFile& operator=(const StagedFile&) = delete;
@@ -80,7 +87,7 @@ class StagedFile {
   bool commit(bool overwrite);
 
  private:
-  int dir_;
+  UniqueFd dir_;
   std::string name_;
   std::string temp_name_;
   UniqueFd fd_;

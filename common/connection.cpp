@@ -76,6 +76,7 @@ size_t Connection::fill_buffer(bool wait) {
     // MSG_DONTWAIT: this one call never waits, whatever the socket's blocking mode.
     ssize_t got = ::recv(socket_.get(), room.data(), room.size(), MSG_DONTWAIT);
     if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) throw_errno("recv");
+    if (got < 0 && errno != EINTR) io_.would_block(socket_.get(), POLLIN);
     n = got > 0 ? static_cast<size_t>(got) : 0;
     eof_ = got == 0;
   }
@@ -142,7 +143,10 @@ size_t Connection::write_some(std::span<const std::byte> data) {
     ssize_t n = ::send(socket_.get(), data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      io_.would_block(socket_.get(), POLLOUT);
+      return 0;
+    }
     throw_errno("send");
   }
 }

@@ -17,6 +17,7 @@ namespace {
 // SO_RCVTIMEO/SO_SNDTIMEO ran out also lands here (EAGAIN): its deadline has passed too, so
 // the wait ends at once with the timeout.
 void wait_for(int fd, short events, Deadline deadline, IoContext& io, const char* what) {
+  io.would_block(fd, events);  // every caller got EAGAIN just now
   pollfd entry{fd, events, 0};
   if (!io.wait(std::span(&entry, 1), deadline)) {
     throw TimeoutError(std::string(what) + ": timed out");

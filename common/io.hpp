@@ -14,8 +14,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 namespace sockserv {
 
@@ -65,7 +67,28 @@ class IoContext {
   virtual void adopt_socket(int fd, Millis idle_timeout);
   /// The socket is about to be closed: forget it (before its number can be reused).
   virtual void release_socket(int fd) { (void)fd; }
+  /// A non-blocking call on `fd` just said EAGAIN for `events` (POLLIN or POLLOUT): a
+  /// context that remembers readiness (edge-triggered epoll) forgets it here, so that its
+  /// next wait() sleeps instead of reporting a stale "ready".
+  virtual void would_block(int fd, short events) {
+    (void)fd;
+    (void)events;
+  }
 };
+
+/// Runs `work` with io.offload and returns what it returns (a descriptor, a digest...);
+/// its exceptions reach the caller. `work` must not wait through `io` itself.
+template <typename Work>
+auto offloaded(IoContext& io, Work work) -> decltype(work()) {
+  using Result = decltype(work());
+  if constexpr (std::is_void_v<Result>) {
+    io.offload(work);
+  } else {
+    std::optional<Result> result;
+    io.offload([&] { result.emplace(work()); });
+    return std::move(*result);
+  }
+}
 
 /// poll(2), retried after EINTR with the time that remains; sockets non-blocking.
 class PollContext : public IoContext {
@@ -78,27 +101,23 @@ IoContext& client_io();
 
 /// Reads what is available (at least one byte); returns 0 at end of file.
 /// Throws TimeoutError at the deadline, std::system_error on errors such as ECONNRESET.
-size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline,
-                 IoContext& io);
+size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline, IoContext& io);
 
 /// Reads until `buffer` is full or end of file; returns the bytes read (< size only at EOF).
-size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline,
-                 IoContext& io);
+size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline, IoContext& io);
 
 /// Writes what a non-blocking `fd` takes right now, without waiting: the bytes written, 0
 /// when it is full. For programs that keep their own queue and poll for POLLOUT.
 size_t write_some(int fd, std::span<const std::byte> data);
 
 /// Writes every byte, however many calls that takes. Throws on error or at the deadline.
-void write_all(int fd, std::span<const std::byte> data, Deadline deadline,
-               IoContext& io);
-void write_all(int fd, std::string_view text, Deadline deadline,
-               IoContext& io);
+void write_all(int fd, std::span<const std::byte> data, Deadline deadline, IoContext& io);
+void write_all(int fd, std::string_view text, Deadline deadline, IoContext& io);
 
 /// Copies `count` bytes of `file_fd` from `offset` to `out_fd` with sendfile(2): the kernel
 /// moves the data, no copy passes through this process. Throws if the file is shorter.
-void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count,
-               Deadline deadline, IoContext& io);
+void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count, Deadline deadline,
+               IoContext& io);
 
 /// The bytes of a string, for the span-taking functions.
 inline std::span<const std::byte> as_bytes(std::string_view text) {

@@ -6,8 +6,8 @@
 //                                 blocking sockets with SO_RCVTIMEO/SO_SNDTIMEO: one read(2)
 //                                 and one write(2) per echo round trip, as in a textbook
 //                                 server; poll(2) only to wait for several things at once
+//   FiberContext      epoll       (fiber_context.hpp) coroutines on an event loop
 //
-// An event-loop model would add a third: a coroutine that yields to its loop on EAGAIN.
 // Each watches the server's DrainDeadline, so no connection outlives the drain time.
 #pragma once
 

@@ -4,6 +4,8 @@
 // Every request and reply is a frame: 4-byte big-endian header length, JSON header, body.
 // Bodies stream: a file goes out with sendfile(2) and comes in 256 KiB at a time, so memory
 // stays small whatever the file size. Names are resolved with openat2(RESOLVE_BENEATH).
+// Everything that may wait for a disk (opening, listing, hashing, writing, renaming) goes
+// through offloaded(): a helper thread under the epoll model, right here under the others.
 //
 // Try it:   file-server --root /usr/share/doc --listen 127.0.0.1:5566
 //           file-client 127.0.0.1:5566 list      file-client 127.0.0.1:5566 get bash/README
@@ -46,7 +48,7 @@ class FileHandler : public StreamHandler {
       : StreamHandler(connection), settings_(settings), stream_(connection) {}
 
   void handle() override {
-    tree_.emplace(settings_.root);
+    offloaded(connection_.io(), [this] { tree_.emplace(settings_.root); });
     // One connection may carry many requests; a clean end of stream ends it.
     reporting_protocol_errors(stream_, [this] {
       while (std::optional<FrameHeader> request = read_frame_header(stream_, {.max_body = 0}))
@@ -74,30 +76,45 @@ class FileHandler : public StreamHandler {
     }
   }
 
-  UniqueFd open_checked(const std::string& name, int flags) {
-    return tree_->open(name, flags, connection_.peer_name());
-  }
+  // What get() needs to know before it answers; found on a helper thread.
+  struct Opened {
+    UniqueFd file;
+    uint64_t total;
+    std::string digest;
+  };
 
   void list(const std::string& dir) {
     Json entries = Json::array();
-    for (const DirEntry& e : list_directory(open_checked(dir, O_RDONLY | O_DIRECTORY).get())) {
+    std::vector<DirEntry> found = offloaded(connection_.io(), [&] {
+      return list_directory(
+          tree_->open(dir, O_RDONLY | O_DIRECTORY, connection_.peer_name()).get());
+    });
+    for (const DirEntry& e : found) {
       entries.push_back({{"name", e.name}, {"type", e.type}, {"size", e.size}, {"mtime", e.mtime}});
     }
     std::string body = entries.dump(-1, ' ', false, Json::error_handler_t::replace);
     write_frame(stream_, {{"status", "ok"}}, as_bytes(body));
   }
 
-  void get(const std::string& name, uint64_t offset) {
+  Opened open_for_get(const std::string& name, uint64_t offset) {
     // O_NONBLOCK: opening a FIFO must not hang the connection; it is refused just below.
-    UniqueFd file = open_checked(name, O_RDONLY | O_NONBLOCK);
+    UniqueFd file = tree_->open(name, O_RDONLY | O_NONBLOCK, connection_.peer_name());
     struct stat st {};
     if (::fstat(file.get(), &st) < 0) throw_errno("fstat " + name);
     if (!S_ISREG(st.st_mode)) throw Refusal("not a regular file");
     uint64_t total = static_cast<uint64_t>(st.st_size);
     if (offset > total) throw Refusal("offset beyond end of file");
+    std::string digest = cached_sha256_of_file(file.get());
+    // Into the page cache now, off the event loop, so that sendfile copies from memory.
+    ::readahead(file.get(), static_cast<off_t>(offset), total - offset);
+    return {std::move(file), total, std::move(digest)};
+  }
+
+  void get(const std::string& name, uint64_t offset) {
+    auto [file, total, digest] =
+        offloaded(connection_.io(), [&] { return open_for_get(name, offset); });
     log_info(connection_.peer_name(), ": get ", name, " from ", offset, " (", total - offset,
              " bytes)");
-    std::string digest = cached_sha256_of_file(file.get());
     write_frame_header(stream_,
                        {{"status", "ok"}, {"total", total}, {"offset", offset}, {"sha256", digest}},
                        total - offset);
@@ -107,28 +124,23 @@ class FileHandler : public StreamHandler {
   void put(const std::string& name, uint64_t length, const std::string& sha256) {
     if (!settings_.allow_upload) throw Refusal("uploads not allowed");
     if (length > settings_.max_upload) throw Refusal("too large");
-    auto [dir_fd, base] = tree_->open_parent(name, connection_.peer_name());
-    struct stat st {};
-    if (!settings_.overwrite &&
-        ::fstatat(dir_fd.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
-      throw Refusal("exists");
-    std::optional<StagedFile> staged;
-    try {
-      staged.emplace(dir_fd.get(), base);
-    } catch (const std::system_error& e) {
-      throw Refusal("cannot create: " + e.code().message());
-    }
+    IoContext& io = connection_.io();
+    std::unique_ptr<StagedFile> staged = offloaded(
+        io, [&] { return tree_->stage(name, settings_.overwrite, connection_.peer_name()); });
     write_frame(stream_, {{"status", "ready"}});
     std::optional<FrameHeader> data = read_frame_header(stream_, {.max_body = length});
     if (!data || data->body_size != length)
       throw ProtocolError("put: expected a " + std::to_string(length) + "-byte body");
     Sha256 hash;
     read_body(stream_, length, [&](std::span<const std::byte> chunk) {
-      hash.update(chunk);
-      write_all(staged->fd(), chunk, Deadline::never(), connection_.io());
+      offloaded(io, [&] {
+        hash.update(chunk);
+        write_all(staged->fd(), chunk, Deadline::never(), client_io());  // a file: no waits
+      });
     });
     if (hash.hex_digest() != sha256) throw Refusal("sha256 mismatch: upload discarded");
-    if (!staged->commit(settings_.overwrite)) throw Refusal("exists");
+    if (!offloaded(io, [&] { return staged->commit(settings_.overwrite); }))
+      throw Refusal("exists");
     log_info(connection_.peer_name(), ": put ", name, " (", length, " bytes)");
     write_frame(stream_, {{"status", "ok"}, {"length", length}, {"sha256", sha256}});
   }

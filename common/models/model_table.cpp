@@ -1,6 +1,7 @@
 // The table of models: one row each, read by --model, --help, --list-models and the tests.
 #include "../error.hpp"
 #include "../hub.hpp"
+#include "epoll.hpp"
 #include "fork.hpp"
 #include "iterative.hpp"
 #include "prefork.hpp"
@@ -26,6 +27,8 @@ constexpr ModelSpec kModels[] = {
      "UNP serv02-05; Apache prefork MPM", make<PreforkModel>},
     {"prethread", "--workers threads (the main thread with --main-accept)", "the worker thread",
      "UNP serv07-08", make<PrethreadModel>},
+    {"epoll", "--workers event-loop threads", "a coroutine on the event loop",
+     "muduo's reactors; gevent", make<EpollModel>},
 };
 
 }  // namespace

@@ -34,6 +34,7 @@ std::vector<std::string> all_models() {
 std::vector<std::string> room_for(const std::string& model, size_t connections) {
   std::string n = std::to_string(connections);
   if (model == "prefork" || model == "prethread") return {"--workers", n};
+  if (model == "epoll") return {"--workers", "2"};  // loops are not per connection
   return {"--max-children", n, "--max-threads", n};
 }
 
@@ -328,6 +329,22 @@ size_t fd_count(pid_t pid) {
   DIR* dir = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
   if (dir == nullptr) return 0;
   while (dirent* entry = ::readdir(dir)) count += entry->d_name[0] != '.' ? 1 : 0;
+  ::closedir(dir);
+  return count;
+}
+
+size_t socket_count(pid_t pid) {
+  std::string dir_path = "/proc/" + std::to_string(pid) + "/fd";
+  size_t count = 0;
+  DIR* dir = ::opendir(dir_path.c_str());
+  if (dir == nullptr) return 0;
+  while (dirent* entry = ::readdir(dir)) {
+    char target[64] = {};
+    std::string link = dir_path + "/" + entry->d_name;
+    if (::readlink(link.c_str(), target, sizeof target - 1) > 0 &&
+        std::string_view(target).starts_with("socket:"))
+      ++count;
+  }
   ::closedir(dir);
   return count;
 }

@@ -108,6 +108,8 @@ std::vector<pid_t> children_of(pid_t pid);
 size_t zombie_children(pid_t pid);
 size_t thread_count(pid_t pid);
 size_t fd_count(pid_t pid);
+/// The sockets among the descriptors of `pid` (listeners and connections).
+size_t socket_count(pid_t pid);
 
 /// Polls `condition` every 20 ms until true or the timeout passes.
 template <typename Condition>

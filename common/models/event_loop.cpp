@@ -1,0 +1,141 @@
+// One event-loop thread: accept, spawn a fiber per connection, turn the loop until stopped.
+#include "event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <time.h>
+
+#include <memory>
+
+#include "../log.hpp"
+#include "../signals.hpp"
+#include "../socket.hpp"
+
+namespace sockserv {
+namespace {
+
+// 256 KiB of address space per connection, of which only the touched pages (a few KiB for an
+// idle connection) cost memory. Handlers keep big buffers off the stack (echo: 16 KiB).
+constexpr size_t kStackSize = 256 * 1024;
+// Connections accepted per listener report: enough to empty a burst, few enough that the
+// loop's other connections are not kept waiting behind a flood of new ones.
+constexpr int kAcceptBatch = 64;
+
+}  // namespace
+
+EventLoop::EventLoop(ServerCore& core, HelperPool& helpers, size_t number, int stop_fd)
+    : core_(core),
+      helpers_(helpers),
+      number_(number),
+      stop_fd_(stop_fd),
+      released_future_(released_.get_future()) {}
+
+EventLoop::~EventLoop() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void EventLoop::start() {
+  started_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void EventLoop::run() {
+  try {
+    FiberContext io(core_.drain(), helpers_, kStackSize);
+    Acceptor acceptor = core_.make_acceptor(/*blocking_sockets=*/false, &counts_);
+    serve(io, acceptor);
+  } catch (const std::exception& e) {
+    log_error("event loop ", number_, ": ", e.what());
+  }
+  if (!stopping_) released_.set_value();
+  timespec cpu{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  cpu_at_end_ = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
+  done_ = true;
+  Wakeup::notify_worker_done();  // the main loop joins this thread
+}
+
+void EventLoop::serve(FiberContext& io, Acceptor& acceptor) {
+  watch_listeners(io, acceptor);
+  io.watch(stop_fd_, EPOLLIN, [&] {
+    stopping_ = true;
+    unwatch_listeners(io);
+    io.unwatch(stop_fd_);  // it stays readable: level-triggered, it would wake every turn
+    released_.set_value();
+  });
+  while (!stopping_ || io.fibers() > 0) {
+    // After EMFILE the acceptor pauses: the listeners leave the epoll until then, or their
+    // pending clients would wake this loop in every turn.
+    Deadline resume = Deadline::at(acceptor.paused_until());
+    io.run_once(accepting_ ? Deadline::never() : resume);
+    if (!accepting_ && !stopping_ && resume.expired()) watch_listeners(io, acceptor);
+  }
+}
+
+void EventLoop::watch_listeners(FiberContext& io, Acceptor& acceptor) {
+  for (const Listener& listener : core_.listeners()) {
+    if (!is_stream(listener.transport())) continue;  // the main thread answers datagrams
+    // EPOLLEXCLUSIVE: one new client wakes one of the loops waiting, not all of them.
+    io.watch(listener.fd(), EPOLLIN | EPOLLEXCLUSIVE,
+             [this, &listener, &acceptor, &io] { accept_batch(listener, acceptor, io); });
+  }
+  accepting_ = true;
+}
+
+void EventLoop::unwatch_listeners(FiberContext& io) {
+  if (!accepting_) return;
+  for (const Listener& listener : core_.listeners()) {
+    if (is_stream(listener.transport())) io.unwatch(listener.fd());
+  }
+  accepting_ = false;
+}
+
+void EventLoop::accept_batch(const Listener& listener, Acceptor& acceptor, FiberContext& io) {
+  for (int i = 0; i < kAcceptBatch && accepting_; ++i) {
+    std::optional<Request> request = acceptor.accept(listener);
+    if (!request) {
+      // Nothing on the first try: another loop took the client (the thundering herd).
+      if (i == 0) counts_.empty_wakeups.fetch_add(1, std::memory_order_relaxed);
+      if (Clock::now() < acceptor.paused_until()) unwatch_listeners(io);  // EMFILE: back off
+      return;
+    }
+    start_fiber(std::move(*request), io);
+  }
+}
+
+void EventLoop::start_fiber(Request request, FiberContext& io) {
+  ++in_flight_;
+  // std::function wants a copyable callable; the Request (and its socket) is move-only.
+  auto shared = std::make_shared<Request>(std::move(request));
+  io.spawn([this, &io, shared] {
+    core_.finish_request(*shared, io);
+    core_.request_done(shared->id);
+    --in_flight_;
+  });
+}
+
+void EventLoop::wait_listeners_released(Millis timeout) {
+  if (started_) released_future_.wait_for(timeout);
+}
+
+bool EventLoop::join_if_done() {
+  if (done_ && thread_.joinable()) thread_.join();
+  return joined();
+}
+
+WorkerStats EventLoop::stats() const {
+  WorkerStats line{.worker = "loop " + std::to_string(number_)};
+  line.accepted = counts_.accepted;
+  line.empty_wakeups = counts_.empty_wakeups;
+  line.cpu_seconds = cpu_at_end_;
+  clockid_t clock{};
+  timespec cpu{};
+  // The thread's own CPU clock: user + system time of this loop alone.
+  if (!done_ && thread_.joinable() &&
+      ::pthread_getcpuclockid(const_cast<std::thread&>(thread_).native_handle(), &clock) == 0 &&
+      ::clock_gettime(clock, &cpu) == 0) {
+    line.cpu_seconds = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
+  }
+  return line;
+}
+
+}  // namespace sockserv

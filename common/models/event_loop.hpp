@@ -1,0 +1,70 @@
+// EventLoop: one thread of the epoll model. It accepts from the shared listeners and runs
+// each connection's handler as a fiber on its FiberContext, muduo's "one loop per thread".
+//
+// Every loop holds every stream listener in its own epoll with EPOLLEXCLUSIVE, so a new
+// client wakes one idle loop rather than all of them; the loop then accepts until nobody is
+// left waiting (a bounded batch: the listener is level-triggered, so what is left is reported
+// in the next turn). A loop ends once the server stops and its last fiber has ended.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <future>
+#include <thread>
+
+#include "../acceptor.hpp"
+#include "../fiber_context.hpp"
+#include "../helper_pool.hpp"
+#include "model.hpp"
+
+namespace sockserv {
+
+class EventLoop {
+ public:
+  /// Loop number `number` (from 1, for --stats). `stop_fd` becomes readable when the server
+  /// stops (an eventfd shared by the loops, never read).
+  EventLoop(ServerCore& core, HelperPool& helpers, size_t number, int stop_fd);
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  /// Starts the thread.
+  void start();
+  /// After stop_fd fired: waits (at most `timeout`) until the loop has let go of the
+  /// listeners, so that the server may close them without racing its epoll_ctl calls.
+  void wait_listeners_released(Millis timeout);
+  /// True once the thread has ended (it then told the main loop: Wakeup::notify_worker_done).
+  bool done() const { return done_; }
+  /// Joins an ended thread; true once joined.
+  bool join_if_done();
+  bool joined() const { return !thread_.joinable() && started_; }
+  /// Connections being served by this loop.
+  size_t in_flight() const { return in_flight_; }
+  /// --stats: accepted, empty wake-ups, the thread's CPU time.
+  WorkerStats stats() const;
+
+ private:
+  void run();
+  void serve(FiberContext& io, Acceptor& acceptor);
+  void watch_listeners(FiberContext& io, Acceptor& acceptor);
+  void unwatch_listeners(FiberContext& io);
+  void accept_batch(const Listener& listener, Acceptor& acceptor, FiberContext& io);
+  void start_fiber(Request request, FiberContext& io);
+
+  ServerCore& core_;
+  HelperPool& helpers_;
+  size_t number_;
+  int stop_fd_;
+  bool started_ = false;
+  bool stopping_ = false;   // (loop thread) the stop event came: no more accepting
+  bool accepting_ = false;  // (loop thread) the listeners are in the epoll
+  std::atomic<bool> done_{false};
+  std::atomic<size_t> in_flight_{0};
+  std::atomic<double> cpu_at_end_{0};  // the thread's CPU seconds, kept once it has ended
+  AcceptStats counts_;
+  std::promise<void> released_;  // set once the listeners are out of this loop's epoll
+  std::future<void> released_future_;
+  std::thread thread_;
+};
+
+}  // namespace sockserv
