@@ -23,7 +23,8 @@ namespace {
 
 bool same_ignoring_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+           return std::toupper(static_cast<unsigned char>(x)) ==
+                  std::toupper(static_cast<unsigned char>(y));
          });
 }
 
@@ -38,7 +39,8 @@ std::string stream_round_trip(int fd, const std::string& line, Deadline deadline
 
 // Sends each line that `next_line` gives (as the user types it, or scripted) and checks
 // the echo.
-int talk(const Endpoint& server, const std::function<bool(std::string&)>& next_line, Millis timeout) {
+int talk(const Endpoint& server, const std::function<bool(std::string&)>& next_line,
+         Millis timeout) {
   std::unique_ptr<DatagramClient> datagrams;
   UniqueFd stream;
   if (is_stream(server.transport)) {
@@ -70,25 +72,33 @@ int talk(const Endpoint& server, const std::function<bool(std::string&)>& next_l
 
 int main(int argc, char** argv) {
   po::options_description options("echo-client options");
-  options.add_options()
-      ("address", po::value<std::string>()->required(), "server: HOST:PORT, udp:HOST:PORT, unix:PATH, unixgram:PATH")
-      ("message", po::value<std::string>(), "send this text instead of reading lines from stdin")
-      ("count", non_negative<int>()->default_value(1), "with --message: how many times")
-      ("timeout", non_negative<double>()->default_value(10), "seconds to wait for each reply");
+  options.add_options()("address", po::value<std::string>()->required(),
+                        "server: HOST:PORT, udp:HOST:PORT, unix:PATH, unixgram:PATH")(
+      "message", po::value<std::string>(), "send this text instead of reading lines from stdin")(
+      "count", non_negative<int>()->default_value(1), "with --message: how many times")(
+      "timeout", non_negative<double>()->default_value(10), "seconds to wait for each reply");
   po::positional_options_description positional;
   positional.add("address", 1);
-  return run_client({"echo-client", "ADDR [--message TEXT [--count N]]", "Sends lines to an echo server and prints the replies."},
-                    argc, argv, options, positional, [](const po::variables_map& values) {
-    Endpoint server = parse_endpoint(values["address"].as<std::string>());
-    Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
-    if (values.count("message") == 0U) {
-      return talk(server, [](std::string& line) { return static_cast<bool>(std::getline(std::cin, line)); }, timeout);
-    }
-    int count = values["count"].as<int>();
-    std::string message = values["message"].as<std::string>();
-    return talk(server, [&](std::string& line) {
-      line = message;
-      return count-- > 0;
-    }, timeout);
-  });
+  return run_client(
+      {"echo-client", "ADDR [--message TEXT [--count N]]",
+       "Sends lines to an echo server and prints the replies."},
+      argc, argv, options, positional, [](const po::variables_map& values) {
+        Endpoint server = parse_endpoint(values["address"].as<std::string>());
+        Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
+        if (values.count("message") == 0U) {
+          return talk(
+              server,
+              [](std::string& line) { return static_cast<bool>(std::getline(std::cin, line)); },
+              timeout);
+        }
+        int count = values["count"].as<int>();
+        std::string message = values["message"].as<std::string>();
+        return talk(
+            server,
+            [&](std::string& line) {
+              line = message;
+              return count-- > 0;
+            },
+            timeout);
+      });
 }

@@ -19,30 +19,33 @@ using namespace sockserv;
 
 int main(int argc, char** argv) {
   po::options_description options("time-client options");
-  options.add_options()
-      ("address", po::value<std::string>()->required(), "server: HOST:PORT or udp:HOST:PORT")
-      ("raw", po::bool_switch(), "print the seconds since 1900 instead of a date")
-      ("timeout", non_negative<double>()->default_value(5), "seconds to wait for the answer");
+  options.add_options()("address", po::value<std::string>()->required(),
+                        "server: HOST:PORT or udp:HOST:PORT")(
+      "raw", po::bool_switch(), "print the seconds since 1900 instead of a date")(
+      "timeout", non_negative<double>()->default_value(5), "seconds to wait for the answer");
   po::positional_options_description positional;
   positional.add("address", 1);
-  return run_client({"time-client", "ADDR [--raw]", "Prints the time a time server (RFC 868) sends."},
-                    argc, argv, options, positional, [](const po::variables_map& values) {
-    Endpoint server = parse_endpoint(values["address"].as<std::string>());
-    std::string reply = fetch_reply(server, seconds_option(values["timeout"].as<double>(), "timeout"), 4);
-    if (reply.size() != 4) throw ProtocolError("expected 4 bytes, got " + std::to_string(reply.size()));
-    uint32_t network_order;
-    std::memcpy(&network_order, reply.data(), 4);
-    uint32_t since_1900 = ntohl(network_order);
-    if (values["raw"].as<bool>()) {
-      std::cout << since_1900 << "\n";
-      return EX_OK;
-    }
-    std::time_t now = std::time(nullptr);
-    std::time_t remote = unix_from_rfc868(since_1900, now);
-    std::string date = daytime_text(remote);
-    date.resize(date.size() - 2);  // drop CR LF
-    std::cout << date << " UTC (" << (remote - now >= 0 ? "+" : "") << (remote - now)
-              << " s from this machine's clock)\n";
-    return EX_OK;
-  });
+  return run_client(
+      {"time-client", "ADDR [--raw]", "Prints the time a time server (RFC 868) sends."}, argc, argv,
+      options, positional, [](const po::variables_map& values) {
+        Endpoint server = parse_endpoint(values["address"].as<std::string>());
+        std::string reply =
+            fetch_reply(server, seconds_option(values["timeout"].as<double>(), "timeout"), 4);
+        if (reply.size() != 4)
+          throw ProtocolError("expected 4 bytes, got " + std::to_string(reply.size()));
+        uint32_t network_order;
+        std::memcpy(&network_order, reply.data(), 4);
+        uint32_t since_1900 = ntohl(network_order);
+        if (values["raw"].as<bool>()) {
+          std::cout << since_1900 << "\n";
+          return EX_OK;
+        }
+        std::time_t now = std::time(nullptr);
+        std::time_t remote = unix_from_rfc868(since_1900, now);
+        std::string date = daytime_text(remote);
+        date.resize(date.size() - 2);  // drop CR LF
+        std::cout << date << " UTC (" << (remote - now >= 0 ? "+" : "") << (remote - now)
+                  << " s from this machine's clock)\n";
+        return EX_OK;
+      });
 }

@@ -11,11 +11,13 @@
 
 namespace sockserv {
 namespace {
-UniqueFd open_spare_fd() { return UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
+UniqueFd open_spare_fd() {
+  return UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
 }  // namespace
 
-Acceptor::Acceptor(SocketOptions options, std::function<bool(Request&)> admit, bool blocking_sockets,
-                   AcceptStats* stats)
+Acceptor::Acceptor(SocketOptions options, std::function<bool(Request&)> admit,
+                   bool blocking_sockets, AcceptStats* stats)
     : options_(options),
       admit_(std::move(admit)),
       // SOCK_CLOEXEC: the connection must not leak into programs we exec. SOCK_NONBLOCK only

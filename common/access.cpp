@@ -30,7 +30,8 @@ std::optional<std::array<uint8_t, 16>> address_bytes(const SocketAddress& addres
   }
   if (address.family() == AF_INET6) {
     std::array<uint8_t, 16> bytes{};
-    std::memcpy(bytes.data(), &reinterpret_cast<const sockaddr_in6*>(&address.storage)->sin6_addr, 16);
+    std::memcpy(bytes.data(), &reinterpret_cast<const sockaddr_in6*>(&address.storage)->sin6_addr,
+                16);
     return bytes;
   }
   return std::nullopt;
@@ -68,8 +69,8 @@ Cidr parse_cidr(std::string_view text) {
   if (slash != std::string_view::npos) {
     std::string_view digits = text.substr(slash + 1);
     auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
-    if (digits.empty() || err != std::errc() || end != digits.data() + digits.size() || prefix < 0 ||
-        prefix > max_prefix) {
+    if (digits.empty() || err != std::errc() || end != digits.data() + digits.size() ||
+        prefix < 0 || prefix > max_prefix) {
       throw bad(max_prefix == 32 ? "prefix must be 0..32" : "prefix must be 0..128");
     }
   }
@@ -110,14 +111,16 @@ std::optional<std::string> AccessPolicy::refusal(const SocketAddress& peer, cons
     return "not in --allow-from";
   }
   if (settings_.max_per_source > 0 && in_flight(host) >= settings_.max_per_source) {
-    return "already " + std::to_string(settings_.max_per_source) + " requests in flight (--max-per-source)";
+    return "already " + std::to_string(settings_.max_per_source) +
+           " requests in flight (--max-per-source)";
   }
   if (settings_.max_rate > 0) {
     if (rate_.size() > kMaxTracked) prune(now);
     Window& window = rate_[host];
     if (now - window.start >= std::chrono::seconds(1)) window = Window{now, 0};
     if (window.count >= settings_.max_rate) {
-      return "more than " + std::to_string(settings_.max_rate) + " requests per second (--max-rate)";
+      return "more than " + std::to_string(settings_.max_rate) +
+             " requests per second (--max-rate)";
     }
   }
   return std::nullopt;
@@ -141,8 +144,12 @@ void AccessPolicy::log_refusal(const SocketAddress& peer, const std::string& hos
 }
 
 void AccessPolicy::prune(Clock::time_point now) {
-  std::erase_if(rate_, [&](const auto& entry) { return now - entry.second.start >= std::chrono::seconds(1); });
-  std::erase_if(logged_, [&](const auto& entry) { return now - entry.second.last >= settings_.log_interval; });
+  std::erase_if(rate_, [&](const auto& entry) {
+    return now - entry.second.start >= std::chrono::seconds(1);
+  });
+  std::erase_if(logged_, [&](const auto& entry) {
+    return now - entry.second.last >= settings_.log_interval;
+  });
 }
 
 void AccessPolicy::opened(uint64_t id, const SocketAddress& peer) {

@@ -36,10 +36,10 @@ Cidr parse_cidr(std::string_view text);
 bool cidr_contains(const Cidr& range, const SocketAddress& address);
 
 struct AccessSettings {
-  std::vector<Cidr> allow;    // empty: everyone not denied
-  std::vector<Cidr> deny;     // checked first: a denied address is refused even if allowed
-  size_t max_per_source = 0;  // concurrent requests from one address (0: no limit)
-  size_t max_rate = 0;        // new requests per second from one address (0: no limit)
+  std::vector<Cidr> allow;      // empty: everyone not denied
+  std::vector<Cidr> deny;       // checked first: a denied address is refused even if allowed
+  size_t max_per_source = 0;    // concurrent requests from one address (0: no limit)
+  size_t max_rate = 0;          // new requests per second from one address (0: no limit)
   Millis log_interval{10'000};  // a refused source is logged at most once per interval
 };
 
@@ -72,10 +72,10 @@ class AccessPolicy {
   void prune(Clock::time_point now);
 
   AccessSettings settings_;
-  std::unordered_map<std::string, size_t> per_source_;   // host -> requests in flight
-  std::unordered_map<uint64_t, std::string> requests_;   // request id -> host
-  std::unordered_map<std::string, Window> rate_;         // host -> this second's count
-  std::unordered_map<std::string, LogMark> logged_;      // host -> last refusal logged
+  std::unordered_map<std::string, size_t> per_source_;  // host -> requests in flight
+  std::unordered_map<uint64_t, std::string> requests_;  // request id -> host
+  std::unordered_map<std::string, Window> rate_;        // host -> this second's count
+  std::unordered_map<std::string, LogMark> logged_;     // host -> last refusal logged
 };
 
 }  // namespace sockserv

@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "libsystemd.hpp"
 #include "error.hpp"
+#include "libsystemd.hpp"
 #include "log.hpp"
 
 namespace sockserv {
@@ -22,22 +22,27 @@ namespace {
 bool is_listening(int fd) {
   int listening = 0;
   socklen_t len = sizeof listening;
-  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) throw_errno("getsockopt SO_ACCEPTCONN");
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0)
+    throw_errno("getsockopt SO_ACCEPTCONN");
   return listening != 0;
 }
 
 // Sorts one handed-over socket into `sockets`.
 void take_socket(ActivatedSockets& sockets, UniqueFd fd, const std::string& name) {
   int type = socket_type_of(fd.get());
-  if (type < 0) throw UsageError(sockets.source + " passed fd " + std::to_string(fd.get()) + ", which is not a socket");
+  if (type < 0)
+    throw UsageError(sockets.source + " passed fd " + std::to_string(fd.get()) +
+                     ", which is not a socket");
   if (type == SOCK_STREAM && !is_listening(fd.get())) {
     if (sockets.connection || !sockets.listeners.empty()) {
-      throw UsageError(sockets.source + " passed a connected socket among others: use Accept=yes with one socket");
+      throw UsageError(sockets.source +
+                       " passed a connected socket among others: use Accept=yes with one socket");
     }
     sockets.connection = std::move(fd);
     return;
   }
-  if (sockets.connection) throw UsageError(sockets.source + " passed a connected socket among others");
+  if (sockets.connection)
+    throw UsageError(sockets.source + " passed a connected socket among others");
   sockets.listeners.push_back(adopt_listener(std::move(fd)));
   sockets.names.push_back(name);
 }
@@ -56,7 +61,8 @@ std::optional<ActivatedSockets> systemd_sockets() {
   if (std::getenv("LISTEN_FDS") == nullptr) return std::nullopt;
   const char* why = nullptr;
   const LibSystemd* systemd = libsystemd(&why);
-  if (systemd == nullptr) throw FatalError(EX_UNAVAILABLE, std::string("LISTEN_FDS is set but ") + why);
+  if (systemd == nullptr)
+    throw FatalError(EX_UNAVAILABLE, std::string("LISTEN_FDS is set but ") + why);
   char** names = nullptr;
   // unset_environment=1: LISTEN_* are for this process only, not for the commands it runs.
   // sd_listen_fds checks LISTEN_PID against getpid() and marks the fds close-on-exec.
@@ -78,7 +84,8 @@ std::optional<ActivatedSockets> systemd_sockets() {
 }
 
 bool stderr_is_stdin_socket() {
-  struct stat in {}, err {};
+  struct stat in {
+  }, err{};
   if (::fstat(STDIN_FILENO, &in) < 0 || ::fstat(STDERR_FILENO, &err) < 0) return false;
   return S_ISSOCK(in.st_mode) && in.st_dev == err.st_dev && in.st_ino == err.st_ino;
 }

@@ -59,17 +59,27 @@ struct AddrinfoDeleter {
 
 std::string_view transport_name(Transport t) {
   switch (t) {
-    case Transport::tcp: return "tcp";
-    case Transport::udp: return "udp";
-    case Transport::unix_stream: return "unix";
-    case Transport::unix_dgram: return "unixgram";
+    case Transport::tcp:
+      return "tcp";
+    case Transport::udp:
+      return "udp";
+    case Transport::unix_stream:
+      return "unix";
+    case Transport::unix_dgram:
+      return "unixgram";
   }
   return "?";
 }
 
-bool is_stream(Transport t) { return t == Transport::tcp || t == Transport::unix_stream; }
-bool is_unix(Transport t) { return t == Transport::unix_stream || t == Transport::unix_dgram; }
-int socket_type(Transport t) { return is_stream(t) ? SOCK_STREAM : SOCK_DGRAM; }
+bool is_stream(Transport t) {
+  return t == Transport::tcp || t == Transport::unix_stream;
+}
+bool is_unix(Transport t) {
+  return t == Transport::unix_stream || t == Transport::unix_dgram;
+}
+int socket_type(Transport t) {
+  return is_stream(t) ? SOCK_STREAM : SOCK_DGRAM;
+}
 
 uint16_t parse_port(std::string_view text) {
   unsigned value = 0;
@@ -84,9 +94,11 @@ Endpoint parse_endpoint(std::string_view text) {
   Endpoint endpoint;
   std::string_view rest = text;
   if (starts_with(rest, "unix:") || starts_with(rest, "unixgram:")) {
-    endpoint.transport = starts_with(rest, "unix:") ? Transport::unix_stream : Transport::unix_dgram;
+    endpoint.transport =
+        starts_with(rest, "unix:") ? Transport::unix_stream : Transport::unix_dgram;
     endpoint.path = std::string(rest.substr(rest.find(':') + 1));
-    if (endpoint.path.empty()) throw UsageError("bad address '" + std::string(text) + "': empty path");
+    if (endpoint.path.empty())
+      throw UsageError("bad address '" + std::string(text) + "': empty path");
     unix_address(endpoint.path);  // checks the length now, at parse time
     return endpoint;
   }
@@ -114,7 +126,8 @@ std::string to_string(const Endpoint& endpoint) {
 
 uint16_t SocketAddress::port() const {
   if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage)->sin_port);
-  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
+  if (family() == AF_INET6)
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_port);
   return 0;
 }
 
@@ -122,7 +135,8 @@ std::string host_of(const SocketAddress& address) {
   if (address.family() == AF_UNIX) {
     const auto* un = reinterpret_cast<const sockaddr_un*>(&address.storage);
     size_t max = address.length > offsetof(sockaddr_un, sun_path)
-                     ? address.length - offsetof(sockaddr_un, sun_path) : 0;
+                     ? address.length - offsetof(sockaddr_un, sun_path)
+                     : 0;
     return std::string(un->sun_path, ::strnlen(un->sun_path, max));
   }
   if (address.family() == AF_INET6) {
@@ -140,8 +154,8 @@ std::string host_of(const SocketAddress& address) {
   }
   char host[NI_MAXHOST];
   // NI_NUMERICHOST: never a reverse DNS lookup, which could leave the machine and stall.
-  int rc = ::getnameinfo(address.get(), address.length, host, sizeof host, nullptr, 0,
-                         NI_NUMERICHOST);
+  int rc =
+      ::getnameinfo(address.get(), address.length, host, sizeof host, nullptr, 0, NI_NUMERICHOST);
   if (rc != 0) return "?";
   return host;
 }
@@ -179,8 +193,8 @@ SocketAddress unix_address(const std::string& path) {
   sockaddr_un un{};
   un.sun_family = AF_UNIX;
   if (path.size() >= sizeof un.sun_path) {
-    throw UsageError("unix socket path too long (" + std::to_string(path.size()) + " bytes, at most " +
-                     std::to_string(sizeof un.sun_path - 1) + "): " + path);
+    throw UsageError("unix socket path too long (" + std::to_string(path.size()) +
+                     " bytes, at most " + std::to_string(sizeof un.sun_path - 1) + "): " + path);
   }
   std::memcpy(un.sun_path, path.data(), path.size());
   SocketAddress address;

@@ -6,8 +6,8 @@
 namespace sockserv {
 
 Admission::Admission(AccessSettings settings)
-    : open_to_all_(settings.allow.empty() && settings.deny.empty() && settings.max_per_source == 0 &&
-                   settings.max_rate == 0),
+    : open_to_all_(settings.allow.empty() && settings.deny.empty() &&
+                   settings.max_per_source == 0 && settings.max_rate == 0),
       counts_(settings.max_per_source > 0 || settings.max_rate > 0),
       policy_(std::move(settings)) {}
 

@@ -15,7 +15,8 @@ int run_client(const ClientInfo& info, int argc, char** argv, po::options_descri
                const po::positional_options_description& positional,
                const std::function<int(const po::variables_map&)>& body) {
   configure_logging(LogSettings{.program = info.name, .level = LogLevel::warning});
-  options.add_options()("help,h", "show this help and exit")("version", "show the version and exit");
+  options.add_options()("help,h", "show this help and exit")("version",
+                                                             "show the version and exit");
   return run_program(info.name, ProgramKind::client, [&] {
     po::variables_map values;
     parse_all_sources(argc, argv, options, &positional, values);

@@ -42,6 +42,8 @@ size_t Connection::read_some(std::span<std::byte> buffer) {
     size_t n = std::min(buffered, buffer.size());
     std::memcpy(buffer.data(), buffer_.data() + buffer_start_, n);
     buffer_start_ += n;
+    scanned_ = 0;  // taken as bytes, not as a line: the next line search starts afresh
+    too_long_ = false;
     return n;
   }
   return read_socket(buffer);
@@ -87,7 +89,8 @@ size_t Connection::fill_buffer(bool wait) {
 // A whole line from the buffer, if there is one (or, at end of file, the last bytes).
 std::optional<Line> Connection::take_line(size_t max_bytes) {
   auto begin = buffer_.begin() + static_cast<std::ptrdiff_t>(buffer_start_);
-  auto newline = std::find(begin + static_cast<std::ptrdiff_t>(scanned_), buffer_.end(), std::byte{'\n'});
+  auto newline =
+      std::find(begin + static_cast<std::ptrdiff_t>(scanned_), buffer_.end(), std::byte{'\n'});
   bool at_eof = eof_ && newline == buffer_.end();
   if (newline == buffer_.end() && !at_eof) {
     scanned_ = buffer_.size() - buffer_start_;
@@ -131,7 +134,9 @@ void Connection::write_all(std::span<const std::byte> data) {
   sockserv::write_all(socket_.get(), data, idle_deadline(), io_);
 }
 
-void Connection::write_all(std::string_view text) { write_all(as_bytes(text)); }
+void Connection::write_all(std::string_view text) {
+  write_all(as_bytes(text));
+}
 
 void Connection::send_file(int file_fd, uint64_t offset, uint64_t count) {
   sockserv::send_file(socket_.get(), file_fd, offset, count, idle_deadline(), io_);
@@ -170,8 +175,10 @@ Readiness Connection::wait_readable(std::span<const int> others, Deadline deadli
 Readiness Connection::wait_ready(std::span<const int> others, bool want_writable,
                                  Deadline deadline) {
   Readiness ready;
-  if (buffer_start_ < buffer_.size()) {
-    ready.connection = true;  // read-ahead bytes are waiting: no need to ask the kernel
+  // Read-ahead bytes not yet searched for a line end are news: no need to ask the kernel.
+  // A half line already searched is not: waiting goes on (for its end, or for the others).
+  if (buffer_.size() - buffer_start_ > scanned_) {
+    ready.connection = true;
     return ready;
   }
   std::vector<pollfd> fds;

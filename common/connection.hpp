@@ -32,9 +32,9 @@ struct Line {
 
 /// What wait_readable found ready.
 struct Readiness {
-  bool connection = false;      // the client sent something (or closed)
-  bool writable = false;        // (wait_ready only) the client's socket can take more bytes
-  std::vector<int> others;      // which of the other descriptors are readable
+  bool connection = false;  // the client sent something (or closed)
+  bool writable = false;    // (wait_ready only) the client's socket can take more bytes
+  std::vector<int> others;  // which of the other descriptors are readable
   bool any() const { return connection || writable || !others.empty(); }
 };
 
@@ -116,9 +116,9 @@ class Connection {
   std::vector<std::byte> buffer_;  // bytes read ahead by read_line, not yet handed out
   size_t buffer_start_ = 0;
   bool write_shut_ = false;
-  bool eof_ = false;          // the client has closed its side
-  bool too_long_ = false;     // the line being read is over the limit: skip to its end
-  size_t scanned_ = 0;        // bytes of the buffer already searched for '\n'
+  bool eof_ = false;       // the client has closed its side
+  bool too_long_ = false;  // the line being read is over the limit: skip to its end
+  size_t scanned_ = 0;     // bytes of the buffer already searched for '\n'
   Hub* hub_ = nullptr;
 };
 

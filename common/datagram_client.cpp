@@ -20,7 +20,8 @@ DatagramClient::DatagramClient(const Endpoint& server) {
     SocketAddress address = unix_address(own_path_);
     if (::bind(socket_.get(), address.get(), address.length) < 0) throw_errno("bind " + own_path_);
     address = unix_address(server.path);
-    if (::connect(socket_.get(), address.get(), address.length) < 0) throw_errno("connect " + to_string(server));
+    if (::connect(socket_.get(), address.get(), address.length) < 0)
+      throw_errno("connect " + to_string(server));
   } else {
     // connect() on a udp socket fixes the peer: replies from anyone else are discarded by
     // the kernel, and an ICMP "port unreachable" shows up as ECONNREFUSED on the next recv.
@@ -33,7 +34,8 @@ DatagramClient::~DatagramClient() {
   if (!own_path_.empty()) ::unlink(own_path_.c_str());
 }
 
-std::optional<std::string> DatagramClient::exchange(const std::string& payload, Millis timeout, int tries) {
+std::optional<std::string> DatagramClient::exchange(const std::string& payload, Millis timeout,
+                                                    int tries) {
   std::string reply(65536, '\0');
   for (int attempt = 0; attempt < tries; ++attempt) {
     ssize_t sent;

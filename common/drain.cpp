@@ -41,7 +41,9 @@ void DrainDeadline::arm(Millis delay) {
   armed_ = true;
 }
 
-bool DrainDeadline::passed() const { return passed_.load() || g_child_drain_passed.load(); }
+bool DrainDeadline::passed() const {
+  return passed_.load() || g_child_drain_passed.load();
+}
 
 void DrainDeadline::fire() {
   passed_ = true;

@@ -26,7 +26,9 @@ void wait_for(int fd, short events, Deadline deadline, IoContext& io, const char
 
 }  // namespace
 
-Deadline Deadline::after(Millis delay) { return Deadline(Clock::now() + delay); }
+Deadline Deadline::after(Millis delay) {
+  return Deadline(Clock::now() + delay);
+}
 
 Deadline Deadline::after_or_never(Millis delay) {
   return delay.count() > 0 ? after(delay) : never();

@@ -18,11 +18,12 @@ constexpr const char* kDrainMessage = "server stopping: drain time is over";
 
 // poll(2) on `fds` plus `extra` (-1: none), retried after EINTR with the time that remains.
 // Returns the revents of the extras through `extra_ready`.
-bool poll_with(std::span<pollfd> fds, std::span<const int> extra, Deadline deadline,
-               IoContext& io, std::array<short, 2>& extra_ready) {
+bool poll_with(std::span<pollfd> fds, std::span<const int> extra, Deadline deadline, IoContext& io,
+               std::array<short, 2>& extra_ready) {
   // A handful of descriptors at most: keep them on the stack, this runs for every wait.
   constexpr size_t kMaxWatched = 16;
-  if (fds.size() + extra.size() > kMaxWatched) throw std::length_error("poll: too many descriptors");
+  if (fds.size() + extra.size() > kMaxWatched)
+    throw std::length_error("poll: too many descriptors");
   std::array<pollfd, kMaxWatched> all;
   std::copy(fds.begin(), fds.end(), all.begin());
   for (size_t i = 0; i < extra.size(); ++i) all[fds.size() + i] = {extra[i], POLLIN, 0};
@@ -52,7 +53,8 @@ timeval to_timeval(Millis timeout) {
 
 }  // namespace
 
-LoopPollContext::LoopPollContext(DrainDeadline& drain, int wakeup_fd, std::function<void()> on_wakeup)
+LoopPollContext::LoopPollContext(DrainDeadline& drain, int wakeup_fd,
+                                 std::function<void()> on_wakeup)
     : drain_(drain), wakeup_fd_(wakeup_fd), on_wakeup_(std::move(on_wakeup)) {}
 
 void LoopPollContext::check_drain() {
@@ -63,7 +65,8 @@ bool LoopPollContext::wait(std::span<pollfd> fds, Deadline deadline) {
   std::array<int, 2> extra{drain_.fd(), wakeup_fd_};
   std::array<short, 2> ready{};
   for (;;) {
-    bool any = poll_with(fds, std::span(extra.data(), wakeup_fd_ >= 0 ? 2 : 1), deadline, *this, ready);
+    bool any =
+        poll_with(fds, std::span(extra.data(), wakeup_fd_ >= 0 ? 2 : 1), deadline, *this, ready);
     if (!any) return false;
     if (ready[0] != 0) throw DrainDeadlinePassed(kDrainMessage);
     if (ready[1] != 0) {

@@ -21,7 +21,8 @@ const LibSystemd* libsystemd(const char** why) {
     api.listen_fds_with_names =
         reinterpret_cast<int (*)(int, char***)>(::dlsym(handle, "sd_listen_fds_with_names"));
     api.notify = reinterpret_cast<int (*)(int, const char*)>(::dlsym(handle, "sd_notify"));
-    if (api.listen_fds_with_names == nullptr || api.notify == nullptr) error = "libsystemd.so.0 lacks sd_listen_fds_with_names or sd_notify";
+    if (api.listen_fds_with_names == nullptr || api.notify == nullptr)
+      error = "libsystemd.so.0 lacks sd_listen_fds_with_names or sd_notify";
   });
   if (why != nullptr) *why = error;
   return error == nullptr ? &api : nullptr;

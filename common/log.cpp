@@ -25,9 +25,12 @@ LogState& state() {
 
 std::string_view level_word(LogLevel level) {
   switch (level) {
-    case LogLevel::error: return "error: ";
-    case LogLevel::warning: return "warning: ";
-    default: return "";
+    case LogLevel::error:
+      return "error: ";
+    case LogLevel::warning:
+      return "warning: ";
+    default:
+      return "";
   }
 }
 
@@ -65,7 +68,9 @@ void configure_logging(const LogSettings& settings) {
   }
 }
 
-bool log_enabled(LogLevel level) { return level <= state().settings.level; }
+bool log_enabled(LogLevel level) {
+  return level <= state().settings.level;
+}
 
 void log_line(LogLevel level, std::string_view message) {
   const LogState& s = state();

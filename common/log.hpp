@@ -38,12 +38,20 @@ void log(LogLevel level, const Parts&... parts) {
 }
 
 template <typename... Parts>
-void log_error(const Parts&... parts) { log(LogLevel::error, parts...); }
+void log_error(const Parts&... parts) {
+  log(LogLevel::error, parts...);
+}
 template <typename... Parts>
-void log_warning(const Parts&... parts) { log(LogLevel::warning, parts...); }
+void log_warning(const Parts&... parts) {
+  log(LogLevel::warning, parts...);
+}
 template <typename... Parts>
-void log_info(const Parts&... parts) { log(LogLevel::info, parts...); }
+void log_info(const Parts&... parts) {
+  log(LogLevel::info, parts...);
+}
 template <typename... Parts>
-void log_debug(const Parts&... parts) { log(LogLevel::debug, parts...); }
+void log_debug(const Parts&... parts) {
+  log(LogLevel::debug, parts...);
+}
 
 }  // namespace sockserv

@@ -25,8 +25,14 @@ void send(const std::string& message) {
 
 }  // namespace
 
-void notify_ready(const std::string& status) { send("READY=1\nSTATUS=" + status); }
-void notify_status(const std::string& status) { send("STATUS=" + status); }
-void notify_stopping(const std::string& status) { send("STOPPING=1\nSTATUS=" + status); }
+void notify_ready(const std::string& status) {
+  send("READY=1\nSTATUS=" + status);
+}
+void notify_status(const std::string& status) {
+  send("STATUS=" + status);
+}
+void notify_stopping(const std::string& status) {
+  send("STOPPING=1\nSTATUS=" + status);
+}
 
 }  // namespace sockserv

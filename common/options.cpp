@@ -15,79 +15,88 @@ namespace {
 
 po::options_description shared_server_options() {
   po::options_description desc("Shared server options");
-  desc.add_options()
-      ("listen", po::value<std::vector<std::string>>()->composing(),
-       "address to serve, repeatable: HOST:PORT, [V6]:PORT, udp:HOST:PORT, unix:PATH, "
-       "unixgram:PATH (default: [::]:PORT of the service, tcp, IPv4 and IPv6)")
-      ("model", po::value<std::string>()->default_value("fork"),
-       ("concurrency model: " + model_names() + " (--list-models shows who accepts and who runs "
-        "a connection in each)").c_str())
-      ("list-models", "list the models, one per line with who accepts and who serves, and exit")
-      ("max-children", non_negative<size_t>()->default_value(40),
-       "fork: at most this many children; more clients wait in the backlog")
-      ("max-threads", non_negative<size_t>()->default_value(128),
-       "thread: at most this many threads; more clients wait in the backlog")
-      ("workers", non_negative<size_t>()->default_value(0),
-       "prefork, prethread: processes or threads in the pool (0: 8 and 16); epoll: event loops "
-       "(0: one per CPU)")
-      ("accept-lock", po::value<std::string>()->default_value("none"),
-       "prefork, prethread: how workers take turns at accept: none, flock (prefork: a record "
-       "lock on a shared file) or mutex")
-      ("pass-fd", po::bool_switch(), "prefork: the parent accepts and passes each connection to an idle worker")
-      ("min-spare", non_negative<size_t>()->default_value(0),
-       "prefork: start workers when fewer than this many are idle (0: a fixed pool)")
-      ("max-spare", non_negative<size_t>()->default_value(0),
-       "prefork: retire idle workers above this many (default: twice --min-spare)")
-      ("max-workers", non_negative<size_t>()->default_value(256), "prefork: the pool never grows past this")
-      ("max-requests", non_negative<size_t>()->default_value(0),
-       "prefork: a worker exits after serving this many connections and is replaced (0: never)")
-      ("main-accept", po::bool_switch(), "prethread: the main thread accepts into a queue the workers take from")
-      ("queue-size", non_negative<size_t>()->default_value(1024),
-       "prethread --main-accept: connections waiting for a worker; more wait in the backlog")
-      ("stats", po::bool_switch(), "on exit and on SIGUSR1 log per worker: connections accepted, "
-       "empty wake-ups, CPU time, peak RSS")
-      ("backlog", po::value<int>()->default_value(SOMAXCONN), "listen(2) backlog")
-      ("reuse-port", po::bool_switch(), "set SO_REUSEPORT (share the port with other servers)")
-      ("sndbuf", po::value<int>()->default_value(0), "SO_SNDBUF in bytes (0: kernel default)")
-      ("rcvbuf", po::value<int>()->default_value(0), "SO_RCVBUF in bytes (0: kernel default)")
-      ("nodelay", po::bool_switch(), "set TCP_NODELAY on connections (no Nagle delay)")
-      ("unix-mode", po::value<std::string>(), "permissions of unix socket files, octal (e.g. 0660)")
-      ("idle-timeout", po::value<double>()->default_value(300),
-       "seconds a client may stay silent before it is disconnected (0: forever)")
-      ("drain-timeout", po::value<double>()->default_value(10),
-       "on SIGTERM/SIGINT, seconds to let connections finish before ending them")
-      ("log-level", po::value<std::string>()->default_value("info"),
-       "error, warning, notice, info or debug")
-      ("syslog", po::bool_switch(), "log to syslog instead of stderr");
+  desc.add_options()(
+      "listen", po::value<std::vector<std::string>>()->composing(),
+      "address to serve, repeatable: HOST:PORT, [V6]:PORT, udp:HOST:PORT, unix:PATH, "
+      "unixgram:PATH (default: [::]:PORT of the service, tcp, IPv4 and IPv6)")(
+      "model", po::value<std::string>()->default_value("fork"),
+      ("concurrency model: " + model_names() +
+       " (--list-models shows who accepts and who runs "
+       "a connection in each)")
+          .c_str())("list-models",
+                    "list the models, one per line with who accepts and who serves, and exit")(
+      "max-children", non_negative<size_t>()->default_value(40),
+      "fork: at most this many children; more clients wait in the backlog")(
+      "max-threads", non_negative<size_t>()->default_value(128),
+      "thread: at most this many threads; more clients wait in the backlog")(
+      "workers", non_negative<size_t>()->default_value(0),
+      "prefork, prethread: processes or threads in the pool (0: 8 and 16); epoll: event loops "
+      "(0: one per CPU)")(
+      "accept-lock", po::value<std::string>()->default_value("none"),
+      "prefork, prethread: how workers take turns at accept: none, flock (prefork: a record "
+      "lock on a shared file) or mutex")(
+      "pass-fd", po::bool_switch(),
+      "prefork: the parent accepts and passes each connection to an idle worker")(
+      "min-spare", non_negative<size_t>()->default_value(0),
+      "prefork: start workers when fewer than this many are idle (0: a fixed pool)")(
+      "max-spare", non_negative<size_t>()->default_value(0),
+      "prefork: retire idle workers above this many (default: twice --min-spare)")(
+      "max-workers", non_negative<size_t>()->default_value(256),
+      "prefork: the pool never grows past this")(
+      "max-requests", non_negative<size_t>()->default_value(0),
+      "prefork: a worker exits after serving this many connections and is replaced (0: never)")(
+      "main-accept", po::bool_switch(),
+      "prethread: the main thread accepts into a queue the workers take from")(
+      "queue-size", non_negative<size_t>()->default_value(1024),
+      "prethread --main-accept: connections waiting for a worker; more wait in the backlog")(
+      "stats", po::bool_switch(),
+      "on exit and on SIGUSR1 log per worker: connections accepted, "
+      "empty wake-ups, CPU time, peak RSS")("backlog", po::value<int>()->default_value(SOMAXCONN),
+                                            "listen(2) backlog")(
+      "reuse-port", po::bool_switch(), "set SO_REUSEPORT (share the port with other servers)")(
+      "sndbuf", po::value<int>()->default_value(0), "SO_SNDBUF in bytes (0: kernel default)")(
+      "rcvbuf", po::value<int>()->default_value(0), "SO_RCVBUF in bytes (0: kernel default)")(
+      "nodelay", po::bool_switch(), "set TCP_NODELAY on connections (no Nagle delay)")(
+      "unix-mode", po::value<std::string>(), "permissions of unix socket files, octal (e.g. 0660)")(
+      "idle-timeout", po::value<double>()->default_value(300),
+      "seconds a client may stay silent before it is disconnected (0: forever)")(
+      "drain-timeout", po::value<double>()->default_value(10),
+      "on SIGTERM/SIGINT, seconds to let connections finish before ending them")(
+      "log-level", po::value<std::string>()->default_value("info"),
+      "error, warning, notice, info or debug")("syslog", po::bool_switch(),
+                                               "log to syslog instead of stderr");
   return desc;
 }
 
 po::options_description activation_options(const ServiceInfo& info) {
   po::options_description desc("Activation, limits and privileges");
-  desc.add_options()
-      ("inetd", po::bool_switch(), "serve the socket inetd passes on fd 0: one connection "
-       "(nowait), or a listening or udp socket (wait)")
-      ("exit-idle", po::value<double>()->default_value(10),
-       "a udp service started by systemd or inetd exits after this many idle seconds (0: never)")
-      ("user", po::value<std::string>(), "after binding, drop privileges to this user")
-      ("group", po::value<std::string>(), "with --user: this group instead of the user's own")
-      ("allow-from", po::value<std::vector<std::string>>()->composing(),
-       "serve only clients in this range, repeatable: 127.0.0.1, 10.0.0.0/8, ::1, 2001:db8::/32")
-      ("deny-from", po::value<std::vector<std::string>>()->composing(),
-       "refuse clients in this range, repeatable (wins over --allow-from)")
-      ("max-per-source", non_negative<size_t>()->default_value(0),
-       "at most this many requests in flight from one address (0: no limit)")
-      ("max-rate", non_negative<size_t>()->default_value(0),
-       "at most this many new connections or datagrams per second from one address (0: no limit)");
+  desc.add_options()("inetd", po::bool_switch(),
+                     "serve the socket inetd passes on fd 0: one connection "
+                     "(nowait), or a listening or udp socket (wait)")(
+      "exit-idle", po::value<double>()->default_value(10),
+      "a udp service started by systemd or inetd exits after this many idle seconds (0: never)")(
+      "user", po::value<std::string>(), "after binding, drop privileges to this user")(
+      "group", po::value<std::string>(), "with --user: this group instead of the user's own")(
+      "allow-from", po::value<std::vector<std::string>>()->composing(),
+      "serve only clients in this range, repeatable: 127.0.0.1, 10.0.0.0/8, ::1, 2001:db8::/32")(
+      "deny-from", po::value<std::vector<std::string>>()->composing(),
+      "refuse clients in this range, repeatable (wins over --allow-from)")(
+      "max-per-source", non_negative<size_t>()->default_value(0),
+      "at most this many requests in flight from one address (0: no limit)")(
+      "max-rate", non_negative<size_t>()->default_value(0),
+      "at most this many new connections or datagrams per second from one address (0: no limit)");
   if (info.chroot_option) {
-    desc.add_options()("chroot", po::value<std::string>(), "after binding, chroot(2) to this directory");
+    desc.add_options()("chroot", po::value<std::string>(),
+                       "after binding, chroot(2) to this directory");
   }
   if (info.refuse_root) {
-    desc.add_options()("allow-root", po::bool_switch(), "serve even when running as root without --user");
+    desc.add_options()("allow-root", po::bool_switch(),
+                       "serve even when running as root without --user");
   }
   if (!info.udp_opt_in.empty()) {
-    desc.add_options()(info.udp_opt_in.c_str(), po::bool_switch(),
-                       "serve udp too (off by default: a spoofed request makes udp a traffic reflector)");
+    desc.add_options()(
+        info.udp_opt_in.c_str(), po::bool_switch(),
+        "serve udp too (off by default: a spoofed request makes udp a traffic reflector)");
   }
   return desc;
 }
@@ -95,11 +104,13 @@ po::options_description activation_options(const ServiceInfo& info) {
 std::vector<Cidr> ranges(const po::variables_map& values, const char* name) {
   std::vector<Cidr> result;
   if (values.count(name) == 0U) return result;
-  for (const std::string& text : values[name].as<std::vector<std::string>>()) result.push_back(parse_cidr(text));
+  for (const std::string& text : values[name].as<std::vector<std::string>>())
+    result.push_back(parse_cidr(text));
   return result;
 }
 
-void read_activation_options(const ServiceInfo& info, const po::variables_map& values, ServerOptions& options) {
+void read_activation_options(const ServiceInfo& info, const po::variables_map& values,
+                             ServerOptions& options) {
   options.inetd = values["inetd"].as<bool>();
   options.exit_idle = seconds_option(values["exit-idle"].as<double>(), "exit-idle");
   auto text = [&](const char* name) {
@@ -119,10 +130,8 @@ void read_activation_options(const ServiceInfo& info, const po::variables_map& v
 
 po::options_description generic_options() {
   po::options_description desc("General options");
-  desc.add_options()
-      ("help,h", "show this help and exit")
-      ("version", "show the version and exit")
-      ("config", po::value<std::string>(), "read options from this file (name = value lines)");
+  desc.add_options()("help,h", "show this help and exit")("version", "show the version and exit")(
+      "config", po::value<std::string>(), "read options from this file (name = value lines)");
   return desc;
 }
 
@@ -132,7 +141,8 @@ std::function<std::string(std::string)> environment_mapper(const po::options_des
     const std::string prefix = "SOCKSERV_";
     if (variable.rfind(prefix, 0) != 0) return "";
     std::string name = variable.substr(prefix.size());
-    for (char& c : name) c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : name)
+      c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (name == "help" || name == "version" || name == "config") return "";
     return desc.find_nothrow(name, false) != nullptr ? name : "";
   };
@@ -173,13 +183,16 @@ void read_model_options(const po::variables_map& values, ModelOptions& model) {
   model.main_accept = values["main-accept"].as<bool>();
   model.queue_size = count("queue-size");
   model.stats = values["stats"].as<bool>();
-  if (model.max_children == 0 || model.max_threads == 0 || model.max_workers == 0 || model.queue_size == 0) {
-    throw UsageError("--max-children, --max-threads, --max-workers and --queue-size must be at least 1");
+  if (model.max_children == 0 || model.max_threads == 0 || model.max_workers == 0 ||
+      model.queue_size == 0) {
+    throw UsageError(
+        "--max-children, --max-threads, --max-workers and --queue-size must be at least 1");
   }
   constexpr size_t kMaxPool = 10'000;  // more processes or threads than that is a typo
-  if (model.workers > kMaxPool || model.max_workers > kMaxPool || model.max_children > kMaxPool * 10 ||
-      model.max_threads > kMaxPool * 10) {
-    throw UsageError("--workers and --max-workers are at most 10000, --max-children and --max-threads 100000");
+  if (model.workers > kMaxPool || model.max_workers > kMaxPool ||
+      model.max_children > kMaxPool * 10 || model.max_threads > kMaxPool * 10) {
+    throw UsageError(
+        "--workers and --max-workers are at most 10000, --max-children and --max-threads 100000");
   }
 }
 
@@ -224,8 +237,8 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
 
   if (values.count("help") != 0U) {
     print_help(std::cout, info.name, "[OPTIONS]",
-               info.summary + "\nDefault address: " + (info.host.empty() ? "[::]" : info.host) + ":" +
-                   std::to_string(info.port) +
+               info.summary + "\nDefault address: " + (info.host.empty() ? "[::]" : info.host) +
+                   ":" + std::to_string(info.port) +
                    " (tcp). Options may also come from SOCKSERV_* variables or --config.",
                visible);
     return std::nullopt;
@@ -262,9 +275,11 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
   if (socket.backlog < 1 || socket.sndbuf < 0 || socket.rcvbuf < 0) {
     throw UsageError("--backlog must be at least 1, --sndbuf and --rcvbuf 0 or more");
   }
-  if (values.count("unix-mode") != 0U) socket.unix_mode = parse_mode(values["unix-mode"].as<std::string>());
+  if (values.count("unix-mode") != 0U)
+    socket.unix_mode = parse_mode(values["unix-mode"].as<std::string>());
   options.server.idle_timeout = seconds_option(values["idle-timeout"].as<double>(), "idle-timeout");
-  options.server.drain_timeout = seconds_option(values["drain-timeout"].as<double>(), "drain-timeout");
+  options.server.drain_timeout =
+      seconds_option(values["drain-timeout"].as<double>(), "drain-timeout");
   options.log.program = info.name;
   options.log.level = parse_log_level(values["log-level"].as<std::string>());
   options.log.syslog = values["syslog"].as<bool>();

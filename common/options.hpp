@@ -22,15 +22,15 @@ namespace po = boost::program_options;
 
 /// What a server program is: its name, default port and one line of description.
 struct ServiceInfo {
-  std::string name;            // "echo-server"
-  uint16_t port = 0;           // the well-known port, used when no --listen is given
-  std::string summary;         // one line for --help
+  std::string name;                // "echo-server"
+  uint16_t port = 0;               // the well-known port, used when no --listen is given
+  std::string summary;             // one line for --help
   size_t udp_reply_allowance = 0;  // see ServerSettings
-  bool chroot_option = false;  // offer --chroot DIR (file-server)
-  bool refuse_root = false;    // refuse to serve as root unless --user or --allow-root (cmd-server)
-  std::string udp_opt_in = {}; // non-empty: udp is off unless this flag is given ("udp-chargen")
-  std::string host{};          // default host when no --listen is given ("": [::], every address)
-  bool uses_hub = false;       // its connections talk to each other (chat): the server makes a hub
+  bool chroot_option = false;      // offer --chroot DIR (file-server)
+  bool refuse_root = false;  // refuse to serve as root unless --user or --allow-root (cmd-server)
+  std::string udp_opt_in = {};  // non-empty: udp is off unless this flag is given ("udp-chargen")
+  std::string host{};           // default host when no --listen is given ("": [::], every address)
+  bool uses_hub = false;        // its connections talk to each other (chat): the server makes a hub
 };
 
 /// Everything the shared options decide.

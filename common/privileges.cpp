@@ -51,7 +51,9 @@ Identity look_up(const PrivilegeSettings& settings) {
 
 }  // namespace
 
-bool running_as_root() { return ::geteuid() == 0; }
+bool running_as_root() {
+  return ::geteuid() == 0;
+}
 
 void drop_privileges(const PrivilegeSettings& settings) {
   if (!settings.group.empty() && settings.user.empty()) {
@@ -74,7 +76,8 @@ void drop_privileges(const PrivilegeSettings& settings) {
   if (::setuid(id->uid) < 0) throw failure("setuid " + std::to_string(id->uid));
   // setuid as root sets real, effective and saved ids; check that no way back is left.
   if (id->uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0)) {
-    throw FatalError(EX_OSERR, "dropped to uid " + std::to_string(id->uid) + " but could regain root");
+    throw FatalError(EX_OSERR,
+                     "dropped to uid " + std::to_string(id->uid) + " but could regain root");
   }
   if (::getuid() != id->uid || ::geteuid() != id->uid || ::getegid() != id->gid) {
     throw FatalError(EX_OSERR, "privilege drop left unexpected ids");

@@ -11,10 +11,10 @@
 namespace sockserv {
 
 struct PrivilegeSettings {
-  std::string user;        // empty: keep the current user
-  std::string group;       // empty: the user's primary group
-  std::string chroot_dir;  // empty: no chroot
-  bool allow_root = false; // services that refuse root (cmd-server) accept it with this
+  std::string user;         // empty: keep the current user
+  std::string group;        // empty: the user's primary group
+  std::string chroot_dir;   // empty: no chroot
+  bool allow_root = false;  // services that refuse root (cmd-server) accept it with this
 };
 
 /// chroot (if asked), then setgroups, setgid, setuid to --user/--group, and checks that

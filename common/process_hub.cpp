@@ -137,9 +137,7 @@ class LinkMember : public HubMember {
       if (!io.wait(std::span(&entry, 1), deadline)) throw TimeoutError("hub: link full");
     }
   }
-  void send(std::string_view packet) {
-    send(link_, io_, packet, Deadline::after(kReplyTimeout));
-  }
+  void send(std::string_view packet) { send(link_, io_, packet, Deadline::after(kReplyTimeout)); }
   std::string call(const std::string& request, char answer) {
     std::string dropped;
     std::string reply = call(link_, io_, request, answer, &stash_, &dropped);

@@ -22,11 +22,11 @@ class Listener;
 
 /// An accepted connection, or one received datagram with a socket to answer on.
 struct Request {
-  UniqueFd socket;        // the connection, or a duplicate of the datagram socket
+  UniqueFd socket;  // the connection, or a duplicate of the datagram socket
   SocketAddress peer;
   bool is_datagram = false;
-  std::string datagram;   // the datagram's bytes (datagram requests only)
-  uint64_t id = 0;        // numbers the request for request_done()
+  std::string datagram;  // the datagram's bytes (datagram requests only)
+  uint64_t id = 0;       // numbers the request for request_done()
 };
 
 /// What a model needs from the server.

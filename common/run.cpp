@@ -34,8 +34,8 @@ void check_transport(const ServiceDefinition& service, const ServerOptions& opti
                      Transport transport, const std::string& where) {
   bool stream = is_stream(transport);
   if ((stream && !service.stream) || (!stream && !service.datagram)) {
-    throw UsageError(service.info.name + " does not serve " + std::string(transport_name(transport)) +
-                     " (" + where + ")");
+    throw UsageError(service.info.name + " does not serve " +
+                     std::string(transport_name(transport)) + " (" + where + ")");
   }
   if (!stream && !options.udp_allowed) {
     throw UsageError(service.info.name + " serves " + std::string(transport_name(transport)) +
@@ -44,7 +44,8 @@ void check_transport(const ServiceDefinition& service, const ServerOptions& opti
   }
 }
 
-void open_standalone(Server& server, const ServiceDefinition& service, const ServerOptions& options) {
+void open_standalone(Server& server, const ServiceDefinition& service,
+                     const ServerOptions& options) {
   std::vector<Endpoint> endpoints = options.listen;
   if (endpoints.empty()) endpoints.push_back(default_endpoint(service.info));
   for (const Endpoint& e : endpoints) check_transport(service, options, e.transport, to_string(e));
@@ -60,7 +61,8 @@ bool open_activated(Server& server, const ServiceDefinition& service, const Serv
   std::optional<ActivatedSockets> sockets =
       options.inetd ? std::optional<ActivatedSockets>(inetd_socket()) : systemd_sockets();
   if (!sockets) return false;
-  if (!options.listen.empty()) log_info("--listen ignored: the sockets come from ", sockets->source);
+  if (!options.listen.empty())
+    log_info("--listen ignored: the sockets come from ", sockets->source);
   if (sockets->connection) {
     check_transport(service, options, Transport::tcp, "the connection from " + sockets->source);
     connection = std::move(sockets->connection);
@@ -81,7 +83,8 @@ bool open_activated(Server& server, const ServiceDefinition& service, const Serv
 void check_root(const ServiceInfo& info, const PrivilegeSettings& privileges) {
   if (!running_as_root()) return;
   if (info.refuse_root && !privileges.allow_root) {
-    throw FatalError(EX_CONFIG, info.name + " will not run as root: give --user NAME (or --allow-root)");
+    throw FatalError(EX_CONFIG,
+                     info.name + " will not run as root: give --user NAME (or --allow-root)");
   }
   log_warning("running as root: give --user NAME to drop privileges after binding");
 }
@@ -90,7 +93,8 @@ int serve(const ServiceDefinition& service, int argc, char** argv) {
   po::options_description own(service.info.name + " options");
   service.add_options(own);
   po::variables_map values;
-  std::optional<ServerOptions> options = parse_server_options(service.info, argc, argv, own, values);
+  std::optional<ServerOptions> options =
+      parse_server_options(service.info, argc, argv, own, values);
   if (!options) return EX_OK;
   service.validate();
   // inetd passes the connection as stderr too: log lines must not go into the client's stream.

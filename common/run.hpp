@@ -3,7 +3,8 @@
 // message and a sysexits(3) exit status.
 //
 //   int main(int argc, char** argv) {
-//     return sockserv::run<EchoHandler, EchoDatagramHandler>({.name = "echo-server", .port = 7}, argc, argv);
+//     return sockserv::run<EchoHandler, EchoDatagramHandler>({.name = "echo-server", .port = 7},
+//     argc, argv);
 //   }
 //
 // A handler may declare `using Settings = S;`: S has `void add_options(po::options_description&)`
@@ -33,7 +34,9 @@ struct SettingsOf {
   using type = NoSettings;
 };
 template <typename H>
-  requires requires { typename H::Settings; }
+requires requires {
+  typename H::Settings;
+}
 struct SettingsOf<H> {
   using type = typename H::Settings;
 };

@@ -3,7 +3,9 @@
 #include "server.hpp"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -24,6 +26,7 @@ Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamServ
               settings_.udp_reply_allowance),
       admission_(settings_.access),
       acceptor_(make_acceptor(model->io_style() == IoStyle::blocking, nullptr)),
+      main_pid_(::getpid()),
       model_(std::move(model)) {}
 
 void Server::add_listener(Listener listener) {
@@ -35,14 +38,19 @@ void Server::add_listener(Listener listener) {
   listeners_.push_back(std::move(listener));
 }
 
-void Server::server_close() { listeners_.clear(); }
-
-Acceptor Server::make_acceptor(bool blocking_sockets, AcceptStats* stats) {
-  return Acceptor(settings_.socket, [this](Request& request) { return verify_request(request); },
-                  blocking_sockets, stats);
+void Server::server_close() {
+  listeners_.clear();
 }
 
-bool Server::handle_request(Deadline deadline) { return poll_once(deadline); }
+Acceptor Server::make_acceptor(bool blocking_sockets, AcceptStats* stats) {
+  return Acceptor(
+      settings_.socket, [this](Request& request) { return verify_request(request); },
+      blocking_sockets, stats);
+}
+
+bool Server::handle_request(Deadline deadline) {
+  return poll_once(deadline);
+}
 
 bool Server::poll_once(Deadline deadline) {
   start_model();
@@ -62,7 +70,8 @@ bool Server::poll_once(Deadline deadline) {
   model_->add_poll_fds(fds);
   size_t hub_first = fds.size();
   if (hub_) hub_->add_poll_fds(fds);
-  Deadline wait_until = accepting ? deadline : deadline.earlier(Deadline::at(acceptor_.paused_until()));
+  Deadline wait_until =
+      accepting ? deadline : deadline.earlier(Deadline::at(acceptor_.paused_until()));
   bool served = false;
   if (client_io().wait(fds, wait_until)) {
     if (fds[0].revents != 0) process_wakeups();
@@ -129,7 +138,9 @@ void Server::receive_datagram(const Listener& listener) {
   request_done(request.id);
 }
 
-bool Server::finish_request(Request& request, IoContext& io) { return runner_.run(request, io, hub_.get()); }
+bool Server::finish_request(Request& request, IoContext& io) {
+  return runner_.run(request, io, hub_.get());
+}
 
 void Server::serve_one_connection(UniqueFd socket) {
   Request request;
@@ -151,6 +162,12 @@ void Server::prepare_child(bool keep_listeners) {
   }
   wakeup_.release_in_child();
   drain_.enter_child();
+  // A child never outlives its server: if the parent dies (even by SIGKILL, with no chance to
+  // stop its children), the kernel sends the child kDrainSignal, which ends its connection.
+  // (A prefork worker asks for SIGTERM instead: it finishes its connection, then exits.)
+  if (::prctl(PR_SET_PDEATHSIG, kDrainSignal) < 0) throw_errno("prctl PR_SET_PDEATHSIG");
+  // The parent may have died before the prctl: then nobody will send the signal.
+  if (::getppid() != main_pid_) ::raise(kDrainSignal);
 }
 
 }  // namespace sockserv

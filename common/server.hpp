@@ -29,12 +29,14 @@
 //   finish_request()             finish_request()
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "access.hpp"
 #include "acceptor.hpp"
+#include "access.hpp"
 #include "admission.hpp"
 #include "drain.hpp"
 #include "fd.hpp"
@@ -120,7 +122,8 @@ class Server : private ServerCore {
   Admission admission_;
   Wakeup wakeup_;
   DrainDeadline drain_;
-  Acceptor acceptor_;  // the main loop's, for models whose main thread accepts
+  Acceptor acceptor_;           // the main loop's, for models whose main thread accepts
+  pid_t main_pid_;              // the server's process: children check it is still their parent
   size_t reported_active_ = 0;  // the count in the last STATUS= sent to systemd
   bool started_ = false;
   bool stopping_ = false;

@@ -38,10 +38,17 @@ void poke_pipe() {
 void on_signal(int signo) {
   switch (signo) {
     case SIGTERM:
-    case SIGINT: g_stop = true; break;
-    case SIGCHLD: g_child = true; break;
-    case SIGUSR1: g_status = true; break;
-    default: break;
+    case SIGINT:
+      g_stop = true;
+      break;
+    case SIGCHLD:
+      g_child = true;
+      break;
+    case SIGUSR1:
+      g_status = true;
+      break;
+    default:
+      break;
   }
   poke_pipe();
 }
@@ -58,7 +65,9 @@ void set_handler(int signo, void (*handler)(int)) {
 
 }  // namespace
 
-void ignore_sigpipe() { set_handler(SIGPIPE, SIG_IGN); }
+void ignore_sigpipe() {
+  set_handler(SIGPIPE, SIG_IGN);
+}
 
 Wakeup::Wakeup() {
   Pipe pipe = make_pipe(/*nonblocking=*/true);
@@ -78,7 +87,9 @@ Wakeup::~Wakeup() {
   UniqueFd(g_pipe_read_fd.exchange(-1));
 }
 
-int Wakeup::fd() const { return g_pipe_read_fd.load(); }
+int Wakeup::fd() const {
+  return g_pipe_read_fd.load();
+}
 
 void Wakeup::request_stop() {
   g_stop = true;

@@ -10,10 +10,10 @@ namespace sockserv {
 
 /// What woke the main loop since it last looked.
 struct WakeupReasons {
-  bool stop = false;         // SIGTERM, SIGINT or shutdown()
-  bool child_exited = false; // SIGCHLD
-  bool worker_done = false;  // a connection thread finished
-  bool status = false;       // SIGUSR1: log a status line
+  bool stop = false;          // SIGTERM, SIGINT or shutdown()
+  bool child_exited = false;  // SIGCHLD
+  bool worker_done = false;   // a connection thread finished
+  bool status = false;        // SIGUSR1: log a status line
 };
 
 class Wakeup {

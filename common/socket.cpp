@@ -50,17 +50,20 @@ void set_listener_options(int fd, const SocketAddress& address, Transport transp
   if (options.rcvbuf > 0) set_int_option(fd, SOL_SOCKET, SO_RCVBUF, options.rcvbuf, "SO_RCVBUF");
 }
 
-[[noreturn]] void throw_bind_error(int err, const Endpoint& endpoint, const SocketAddress& address) {
+[[noreturn]] void throw_bind_error(int err, const Endpoint& endpoint,
+                                   const SocketAddress& address) {
   std::string where = is_unix(endpoint.transport) ? to_string(endpoint) : to_string(address);
   std::string message = "bind " + where + ": " + std::strerror(err);
   if (err == EACCES && !is_unix(endpoint.transport) && endpoint.port < 1024) {
-    throw FatalError(EX_NOPERM, message + " (ports below 1024 need root or CAP_NET_BIND_SERVICE;"
-                                          " use --listen with a higher port, e.g. --listen [::]:" +
+    throw FatalError(EX_NOPERM, message +
+                                    " (ports below 1024 need root or CAP_NET_BIND_SERVICE;"
+                                    " use --listen with a higher port, e.g. --listen [::]:" +
                                     std::to_string(endpoint.port + 7000) + ")");
   }
   if (err == EADDRINUSE) {
     throw FatalError(EX_UNAVAILABLE, message + " (another server is using port " +
-                                         std::to_string(endpoint.port) + "; pick another with --listen)");
+                                         std::to_string(endpoint.port) +
+                                         "; pick another with --listen)");
   }
   throw FatalError(EX_UNAVAILABLE, message);
 }
@@ -82,13 +85,16 @@ void bind_unix(int fd, const Endpoint& endpoint, const SocketAddress& address) {
   if (errno != EADDRINUSE) throw_bind_error(errno, endpoint, address);
   struct stat st {};
   if (::lstat(endpoint.path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
-    throw FatalError(EX_UNAVAILABLE, "bind " + to_string(endpoint) + ": a file that is not a socket is there");
+    throw FatalError(EX_UNAVAILABLE,
+                     "bind " + to_string(endpoint) + ": a file that is not a socket is there");
   }
   if (unix_socket_is_alive(address, socket_type(endpoint.transport))) {
-    throw FatalError(EX_UNAVAILABLE, "bind " + to_string(endpoint) + ": another server answers on it");
+    throw FatalError(EX_UNAVAILABLE,
+                     "bind " + to_string(endpoint) + ": another server answers on it");
   }
   // Nobody answers: the file is left over from a server that died. Replace it.
-  if (::unlink(endpoint.path.c_str()) < 0 && errno != ENOENT) throw_errno("unlink " + endpoint.path);
+  if (::unlink(endpoint.path.c_str()) < 0 && errno != ENOENT)
+    throw_errno("unlink " + endpoint.path);
   if (::bind(fd, address.get(), address.length) < 0) throw_bind_error(errno, endpoint, address);
 }
 
@@ -124,17 +130,20 @@ Listener open_listener(const Endpoint& endpoint, const SocketOptions& options) {
     Listener listener(endpoint.transport, std::move(fd), path);
     // chmod between bind and listen: until listen() nobody can connect, so no client ever
     // meets the socket with the wrong permissions.
-    if (options.unix_mode >= 0 && ::chmod(path.c_str(), static_cast<mode_t>(options.unix_mode)) < 0) {
+    if (options.unix_mode >= 0 &&
+        ::chmod(path.c_str(), static_cast<mode_t>(options.unix_mode)) < 0) {
       throw_errno("chmod " + path);
     }
-    if (type == SOCK_STREAM && ::listen(listener.fd(), options.backlog) < 0) throw_errno("listen " + path);
+    if (type == SOCK_STREAM && ::listen(listener.fd(), options.backlog) < 0)
+      throw_errno("listen " + path);
     return listener;
   }
   std::vector<SocketAddress> addresses = resolve(endpoint, /*passive=*/true);
   const SocketAddress& address = addresses.front();
   UniqueFd fd = new_socket(address.family(), type);
   set_listener_options(fd.get(), address, endpoint.transport, options);
-  if (::bind(fd.get(), address.get(), address.length) < 0) throw_bind_error(errno, endpoint, address);
+  if (::bind(fd.get(), address.get(), address.length) < 0)
+    throw_bind_error(errno, endpoint, address);
   // listen() turns the socket into a passive one; the backlog bounds how many finished
   // handshakes may wait for accept().
   if (type == SOCK_STREAM && ::listen(fd.get(), options.backlog) < 0) {

@@ -38,7 +38,10 @@ class Listener {
   const SocketAddress& local() const { return local_; }
   /// Closes the socket (a forked child does this: the parent keeps listening) without
   /// removing the unix socket file, which still belongs to the parent.
-  void close_in_child() { fd_.reset(); unlink_path_.clear(); }
+  void close_in_child() {
+    fd_.reset();
+    unlink_path_.clear();
+  }
 
  private:
   Transport transport_;

@@ -85,7 +85,7 @@ void Server::begin_stop() {
 }
 
 void Server::on_drain_over() {
-  drain_.fire();  // threads' blocking sockets are shut down
+  drain_.fire();         // threads' blocking sockets are shut down
   model_->drain_over();  // children are told with kDrainSignal
 }
 
@@ -100,12 +100,14 @@ void Server::drain_all() {
   std::optional<Clock::time_point> force_at;
   bool forced = false;
   while (model_->active() > 0) {
-    std::vector<pollfd> fds{{wakeup_.fd(), POLLIN, 0}, {drain_.fd(), static_cast<short>(force_at ? 0 : POLLIN), 0}};
+    std::vector<pollfd> fds{{wakeup_.fd(), POLLIN, 0},
+                            {drain_.fd(), static_cast<short>(force_at ? 0 : POLLIN), 0}};
     size_t model_first = fds.size();
     model_->add_poll_fds(fds);
     size_t hub_first = fds.size();  // children still talking need the relay while draining
     if (hub_) hub_->add_poll_fds(fds);
-    Deadline deadline = force_at && !forced ? Deadline::at(*force_at) : Deadline::after(Millis(1000));
+    Deadline deadline =
+        force_at && !forced ? Deadline::at(*force_at) : Deadline::after(Millis(1000));
     client_io().wait(fds, deadline);
     if (fds[0].revents != 0) process_wakeups();
     if (!force_at && fds[1].revents != 0) {
@@ -118,7 +120,8 @@ void Server::drain_all() {
       forced = true;
       if (!model_->force_stop()) {
         // A thread that ignores the drain cannot be killed; waiting for it could take forever.
-        log_error(model_->active(), " connections did not end after the drain time: exiting without them");
+        log_error(model_->active(),
+                  " connections did not end after the drain time: exiting without them");
         log_stats();
         std::_Exit(EX_SOFTWARE);
       }

@@ -44,7 +44,10 @@ class ChargenDatagramHandler : public sockserv::DatagramHandler {
 
 int main(int argc, char** argv) {
   return sockserv::run<ChargenHandler, ChargenDatagramHandler>(
-      {.name = "chargen-server", .port = 19, .summary = "Character generator (RFC 864).",
-       .udp_reply_allowance = 512, .udp_opt_in = "udp-chargen"},
+      {.name = "chargen-server",
+       .port = 19,
+       .summary = "Character generator (RFC 864).",
+       .udp_reply_allowance = 512,
+       .udp_opt_in = "udp-chargen"},
       argc, argv);
 }

@@ -153,6 +153,6 @@ class ChatHandler : public StreamHandler {
 
 int main(int argc, char** argv) {
   return run<ChatHandler>(
-      {.name = "chat-server", .port = 9999, .summary = "A line chat room.", .uses_hub = true},
-                          argc, argv);
+      {.name = "chat-server", .port = 9999, .summary = "A line chat room.", .uses_hub = true}, argc,
+      argv);
 }

@@ -92,8 +92,7 @@ class CmdHandler : public StreamHandler {
              Json(argv).dump(-1, ' ', false, Json::error_handler_t::replace));
     CommandResult r;
     try {
-      r = run_command(argv, {"SOCKSERV_PEER=" + connection_.peer_name()}, limits,
-                      connection_.io());
+      r = run_command(argv, {"SOCKSERV_PEER=" + connection_.peer_name()}, limits, connection_.io());
     } catch (const std::system_error& e) {
       write_frame(stream_, {{"status", "error"},
                             {"error", std::string("cannot run: ") + e.code().message()}});

@@ -27,7 +27,9 @@ class DaytimeDatagramHandler : public sockserv::DatagramHandler {
 
 int main(int argc, char** argv) {
   return sockserv::run<DaytimeHandler, DaytimeDatagramHandler>(
-      {.name = "daytime-server", .port = 13, .summary = "Daytime (RFC 867): the date as text.",
+      {.name = "daytime-server",
+       .port = 13,
+       .summary = "Daytime (RFC 867): the date as text.",
        .udp_reply_allowance = 64},
       argc, argv);
 }

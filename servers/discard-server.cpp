@@ -1,7 +1,8 @@
 // discard-server: reads and throws away everything it receives (RFC 863, port 9).
 //
 // Useful to measure how fast a client can send: nothing ever comes back.
-// Try it:   discard-server --listen 127.0.0.1:9009 &   head -c 100M /dev/zero | socat - TCP:127.0.0.1:9009
+// Try it:   discard-server --listen 127.0.0.1:9009 &   head -c 100M /dev/zero | socat -
+// TCP:127.0.0.1:9009
 #include <array>
 
 #include "run.hpp"
@@ -30,6 +31,8 @@ class DiscardDatagramHandler : public sockserv::DatagramHandler {
 
 int main(int argc, char** argv) {
   return sockserv::run<DiscardHandler, DiscardDatagramHandler>(
-      {.name = "discard-server", .port = 9, .summary = "Discard (RFC 863): reads and drops everything."},
+      {.name = "discard-server",
+       .port = 9,
+       .summary = "Discard (RFC 863): reads and drops everything."},
       argc, argv);
 }

@@ -34,7 +34,9 @@ class TimeDatagramHandler : public sockserv::DatagramHandler {
 
 int main(int argc, char** argv) {
   return sockserv::run<TimeHandler, TimeDatagramHandler>(
-      {.name = "time-server", .port = 37, .summary = "Time (RFC 868): seconds since 1900, 4 bytes.",
+      {.name = "time-server",
+       .port = 37,
+       .summary = "Time (RFC 868): seconds since 1900, 4 bytes.",
        .udp_reply_allowance = 4},
       argc, argv);
 }

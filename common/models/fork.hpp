@@ -32,9 +32,9 @@ class ForkModel : public Model {
 
  private:
   size_t max_children_;
-  Children children_;            // child -> the request it serves
-  ServerCore* core_ = nullptr;   // told when a child is reaped
-  ProcessHub* hub_ = nullptr;    // owned by the server; set when the service has a hub
+  Children children_;           // child -> the request it serves
+  ServerCore* core_ = nullptr;  // told when a child is reaped
+  ProcessHub* hub_ = nullptr;   // owned by the server; set when the service has a hub
 };
 
 }  // namespace sockserv

@@ -51,11 +51,11 @@ struct ModelOptions {
 
 /// One line of --stats: a worker (or the tree's total).
 struct WorkerStats {
-  std::string worker;           // "worker 3 (pid 1234)", "loop 1", "total"
-  uint64_t accepted = 0;        // connections taken
-  uint64_t empty_wakeups = 0;   // woke for a client another worker took
-  double cpu_seconds = 0;       // user + system
-  double peak_rss_mib = 0;      // VmHWM (processes), or the process's (threads)
+  std::string worker;          // "worker 3 (pid 1234)", "loop 1", "total"
+  uint64_t accepted = 0;       // connections taken
+  uint64_t empty_wakeups = 0;  // woke for a client another worker took
+  double cpu_seconds = 0;      // user + system
+  double peak_rss_mib = 0;     // VmHWM (processes), or the process's (threads)
 };
 
 class Model {

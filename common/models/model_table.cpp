@@ -19,8 +19,8 @@ std::unique_ptr<Model> make(const ModelOptions& options) {
 constexpr ModelSpec kModels[] = {
     {"iterative", "the main thread", "the main thread, one connection at a time",
      "TCPServer; UNP serv00", make<IterativeModel>},
-    {"fork", "the main thread", "a new child process per connection",
-     "ForkingMixIn; UNP serv01", make<ForkModel>},
+    {"fork", "the main thread", "a new child process per connection", "ForkingMixIn; UNP serv01",
+     make<ForkModel>},
     {"thread", "the main thread", "a new thread per connection", "ThreadingMixIn; UNP serv06",
      make<ThreadModel>},
     {"prefork", "--workers processes (the parent with --pass-fd)", "the worker process",
@@ -33,13 +33,18 @@ constexpr ModelSpec kModels[] = {
 
 }  // namespace
 
-std::unique_ptr<Hub> Model::make_hub() { return std::make_unique<ThreadHub>(); }
+std::unique_ptr<Hub> Model::make_hub() {
+  return std::make_unique<ThreadHub>();
+}
 
-std::span<const ModelSpec> model_table() { return kModels; }
+std::span<const ModelSpec> model_table() {
+  return kModels;
+}
 
 std::string model_names() {
   std::string names;
-  for (const ModelSpec& spec : kModels) names += (names.empty() ? "" : ", ") + std::string(spec.name);
+  for (const ModelSpec& spec : kModels)
+    names += (names.empty() ? "" : ", ") + std::string(spec.name);
   return names;
 }
 

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -21,7 +22,9 @@ namespace {
 
 // A worker's signal flag: SIGTERM from the parent means "finish this connection, then exit".
 std::atomic<bool> g_worker_stop{false};
-void on_worker_stop(int) { g_worker_stop = true; }
+void on_worker_stop(int) {
+  g_worker_stop = true;
+}
 
 void install_worker_stop_handler() {
   struct sigaction action {};
@@ -29,6 +32,9 @@ void install_worker_stop_handler() {
   sigemptyset(&action.sa_mask);
   // No SA_RESTART: a worker waiting for a client returns EINTR and sees the flag at once.
   if (::sigaction(SIGTERM, &action, nullptr) < 0) throw_errno("sigaction");
+  // The parent gone (killed with no chance to stop the pool): finish, then exit, rather than
+  // keep serving on a port nobody supervises.
+  if (::prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) throw_errno("prctl PR_SET_PDEATHSIG");
 }
 
 // --pass-fd: one connection and its request number over the channel (SCM_RIGHTS).
@@ -68,7 +74,8 @@ std::optional<Request> receive_descriptor(int channel) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return std::nullopt;  // the parent is gone (or closed the channel)
     cmsghdr* header = CMSG_FIRSTHDR(&message);
-    if (header == nullptr || header->cmsg_type != SCM_RIGHTS) throw std::runtime_error("pass-fd: no descriptor");
+    if (header == nullptr || header->cmsg_type != SCM_RIGHTS)
+      throw std::runtime_error("pass-fd: no descriptor");
     int fd = -1;
     std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
     Request request;
@@ -117,7 +124,8 @@ PreforkModel::PreforkModel(const ModelOptions& options)
     spare_timer_ = UniqueFd(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
     if (!spare_timer_) throw_errno("timerfd_create");
     itimerspec every_second{{1, 0}, {1, 0}};
-    if (::timerfd_settime(spare_timer_.get(), 0, &every_second, nullptr) < 0) throw_errno("timerfd_settime");
+    if (::timerfd_settime(spare_timer_.get(), 0, &every_second, nullptr) < 0)
+      throw_errno("timerfd_settime");
   }
 }
 
@@ -130,7 +138,9 @@ std::unique_ptr<Hub> PreforkModel::make_hub() {
 void PreforkModel::start(ServerCore& core) {
   core_ = &core;
   if (!pass_fd_ && core.admission_counts()) {
-    log_info("prefork: --max-per-source/--max-rate count in one place: the parent accepts and passes descriptors");
+    log_info(
+        "prefork: --max-per-source/--max-rate count in one place: the parent accepts and passes "
+        "descriptors");
     pass_fd_ = true;
   }
   for (size_t i = 0; i < options_.workers; ++i) spawn();
@@ -142,7 +152,8 @@ void PreforkModel::spawn() {
   UniqueFd parent_end, child_end;
   if (pass_fd_) {
     int ends[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) < 0) throw_errno("socketpair (pass-fd)");
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) < 0)
+      throw_errno("socketpair (pass-fd)");
     parent_end = UniqueFd(ends[0]);
     child_end = UniqueFd(ends[1]);
     set_nonblocking(parent_end.get(), true);  // the parent never waits on one worker
@@ -325,20 +336,24 @@ void PreforkModel::keep_spares() {
   if (idle < options_.min_spare) {
     // Apache doubles the spawn rate each second while short; one step to the minimum is
     // enough for a pool this size.
-    for (size_t i = idle; i < options_.min_spare && workers_.size() < options_.max_workers; ++i) spawn();
-    log_info("prefork: ", idle, " idle workers (--min-spare ", options_.min_spare, "): pool now ", workers_.size());
+    for (size_t i = idle; i < options_.min_spare && workers_.size() < options_.max_workers; ++i)
+      spawn();
+    log_info("prefork: ", idle, " idle workers (--min-spare ", options_.min_spare, "): pool now ",
+             workers_.size());
   } else if (idle > options_.max_spare && workers_.size() > options_.workers) {
     for (const auto& [pid, worker] : workers_) {
       if (scoreboard_.slot(worker.slot).busy) continue;
       ::kill(pid, SIGTERM);  // finishes nothing: it is idle; it exits and is not replaced
-      log_info("prefork: ", idle, " idle workers (--max-spare ", options_.max_spare, "): retiring ", pid);
+      log_info("prefork: ", idle, " idle workers (--max-spare ", options_.max_spare, "): retiring ",
+               pid);
       break;
     }
   }
 }
 
 void PreforkModel::collect_finished() {
-  children_.reap([this](pid_t pid, uint64_t slot) { on_worker_exit(pid, static_cast<size_t>(slot)); });
+  children_.reap(
+      [this](pid_t pid, uint64_t slot) { on_worker_exit(pid, static_cast<size_t>(slot)); });
 }
 
 void PreforkModel::on_worker_exit(pid_t pid, size_t slot) {
@@ -355,7 +370,8 @@ void PreforkModel::on_worker_exit(pid_t pid, size_t slot) {
   if (stopping_) return;
   bool retired = options_.max_requests > 0 && served >= options_.max_requests;
   if (retired) {
-    log_info("prefork: worker ", pid, " served ", served, " connections (--max-requests): replacing it");
+    log_info("prefork: worker ", pid, " served ", served,
+             " connections (--max-requests): replacing it");
   } else if (options_.min_spare > 0 && workers_.size() >= options_.workers) {
     return;  // retired by keep_spares: the pool was larger than it needed to be
   } else {
@@ -370,7 +386,9 @@ void PreforkModel::begin_stop() {
   children_.signal_all(SIGTERM);
 }
 
-void PreforkModel::drain_over() { children_.signal_all(kDrainSignal); }
+void PreforkModel::drain_over() {
+  children_.signal_all(kDrainSignal);
+}
 
 bool PreforkModel::force_stop() {
   children_.kill_all("worker still running after the drain time");
@@ -385,7 +403,8 @@ std::vector<WorkerStats> PreforkModel::stats() const {
   total.empty_wakeups = retired_empty_;
   for (const auto& [pid, worker] : workers_) {
     const WorkerSlot& entry = scoreboard_.slot(worker.slot);
-    WorkerStats line{.worker = "worker " + std::to_string(worker.slot + 1) + " (pid " + std::to_string(pid) + ")"};
+    WorkerStats line{.worker = "worker " + std::to_string(worker.slot + 1) + " (pid " +
+                               std::to_string(pid) + ")"};
     line.accepted = entry.counts.accepted;
     line.empty_wakeups = entry.counts.empty_wakeups;
     read_proc_usage(pid, line);

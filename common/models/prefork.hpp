@@ -48,8 +48,8 @@ class PreforkModel : public Model {
  private:
   struct Worker {
     size_t slot = 0;
-    UniqueFd channel;          // --pass-fd: the parent's end of the descriptor channel
-    bool busy = false;         // --pass-fd: a descriptor was passed and not yet answered
+    UniqueFd channel;   // --pass-fd: the parent's end of the descriptor channel
+    bool busy = false;  // --pass-fd: a descriptor was passed and not yet answered
     uint64_t request_id = 0;
   };
   void spawn();
@@ -70,10 +70,10 @@ class PreforkModel : public Model {
   UniqueFd spare_timer_;  // --min-spare: the pool is checked each second
   ServerCore* core_ = nullptr;
   ProcessHub* hub_ = nullptr;
-  Children children_;                 // pid -> slot
+  Children children_;  // pid -> slot
   std::map<pid_t, Worker> workers_;
   bool stopping_ = false;
-  uint64_t retired_accepted_ = 0;     // counts of workers that have exited, for --stats
+  uint64_t retired_accepted_ = 0;  // counts of workers that have exited, for --stats
   uint64_t retired_empty_ = 0;
 };
 

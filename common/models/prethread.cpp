@@ -142,7 +142,8 @@ std::vector<WorkerStats> PrethreadModel::stats() const {
     clockid_t clock{};
     timespec cpu{};
     if (worker.thread.joinable() &&
-        ::pthread_getcpuclockid(const_cast<std::thread&>(worker.thread).native_handle(), &clock) == 0 &&
+        ::pthread_getcpuclockid(const_cast<std::thread&>(worker.thread).native_handle(), &clock) ==
+            0 &&
         ::clock_gettime(clock, &cpu) == 0) {
       line.cpu_seconds = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
     }

@@ -52,8 +52,8 @@ class PrethreadModel : public Model {
   bool want_stats_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> busy_{0};
-  UniqueFd stop_event_;       // eventfd: readable once stopping, wakes workers in epoll_wait
-  std::mutex accept_mutex_;   // --accept-lock mutex
+  UniqueFd stop_event_;             // eventfd: readable once stopping, wakes workers in epoll_wait
+  std::mutex accept_mutex_;         // --accept-lock mutex
   mutable std::mutex queue_mutex_;  // --main-accept: guards queue_
   std::condition_variable queue_ready_;
   std::deque<Request> queue_;

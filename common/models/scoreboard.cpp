@@ -13,7 +13,8 @@ namespace sockserv {
 
 Scoreboard::Scoreboard(size_t slots)
     : slots_(slots), bytes_(sizeof(Shared) + slots * sizeof(WorkerSlot)) {
-  static_assert(std::atomic<uint64_t>::is_always_lock_free, "atomics in shared memory must be lock-free");
+  static_assert(std::atomic<uint64_t>::is_always_lock_free,
+                "atomics in shared memory must be lock-free");
   memory_ = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory_ == MAP_FAILED) throw_errno("mmap (scoreboard)");
   shared_ = new (memory_) Shared;
@@ -27,7 +28,9 @@ Scoreboard::Scoreboard(size_t slots)
   if (err != 0) throw_errno(err, "pthread_mutex_init (accept lock)");
 }
 
-Scoreboard::~Scoreboard() { ::munmap(memory_, bytes_); }
+Scoreboard::~Scoreboard() {
+  ::munmap(memory_, bytes_);
+}
 
 size_t Scoreboard::free_slot() const {
   for (size_t i = 0; i < slots_; ++i) {
@@ -43,6 +46,8 @@ void Scoreboard::lock_accept() {
   if (err != 0) throw_errno(err, "pthread_mutex_lock (accept lock)");
 }
 
-void Scoreboard::unlock_accept() { pthread_mutex_unlock(&shared_->accept_mutex); }
+void Scoreboard::unlock_accept() {
+  pthread_mutex_unlock(&shared_->accept_mutex);
+}
 
 }  // namespace sockserv

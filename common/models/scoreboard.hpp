@@ -16,8 +16,8 @@
 namespace sockserv {
 
 struct WorkerSlot {
-  std::atomic<pid_t> pid{0};       // 0: free
-  std::atomic<bool> busy{false};   // serving a connection
+  std::atomic<pid_t> pid{0};      // 0: free
+  std::atomic<bool> busy{false};  // serving a connection
   std::atomic<uint64_t> served{0};
   AcceptStats counts;
 };

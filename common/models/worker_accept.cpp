@@ -17,15 +17,18 @@ WorkerAccept::WorkerAccept(const std::vector<Listener>& listeners, int wake_fd)
     if (!is_stream(listener.transport())) continue;
     // EPOLLEXCLUSIVE: one new client wakes one waiting worker, not the whole pool.
     epoll_event event{EPOLLIN | EPOLLEXCLUSIVE, {.fd = listener.fd()}};
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener.fd(), &event) < 0) throw_errno("epoll_ctl (listener)");
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listener.fd(), &event) < 0)
+      throw_errno("epoll_ctl (listener)");
   }
   if (wake_fd >= 0) {
     epoll_event event{EPOLLIN, {.fd = wake_fd}};
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_fd, &event) < 0) throw_errno("epoll_ctl (wake)");
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_fd, &event) < 0)
+      throw_errno("epoll_ctl (wake)");
   }
 }
 
-std::optional<Request> WorkerAccept::next(Acceptor& acceptor, const std::function<bool()>& stopping) {
+std::optional<Request> WorkerAccept::next(Acceptor& acceptor,
+                                          const std::function<bool()>& stopping) {
   bool woken = false;
   while (!stopping()) {
     for (size_t tried = 0; tried < listeners_.size(); ++tried) {

@@ -28,7 +28,9 @@ using namespace sockserv::test;
 
 namespace {
 
-std::string unit_path(const std::string& name) { return source_dir() + "/scripts/systemd/" + name; }
+std::string unit_path(const std::string& name) {
+  return source_dir() + "/scripts/systemd/" + name;
+}
 
 // The ExecStart= words of a shipped unit, with the program taken from the build.
 // A unit with DynamicUser=yes runs as an unprivileged user, never root; the test does the
@@ -46,7 +48,8 @@ std::vector<std::string> exec_start(const std::string& unit, const std::string& 
 
 std::vector<std::string> activate_command(uint16_t port, const std::vector<std::string>& flags,
                                           const std::vector<std::string>& program) {
-  std::vector<std::string> argv{"systemd-socket-activate", "-l", "127.0.0.1:" + std::to_string(port)};
+  std::vector<std::string> argv{"systemd-socket-activate", "-l",
+                                "127.0.0.1:" + std::to_string(port)};
   argv.insert(argv.end(), flags.begin(), flags.end());
   argv.insert(argv.end(), program.begin(), program.end());
   return argv;
@@ -66,7 +69,10 @@ fs::path temp_dir(const std::string& stem) {
 struct TempDir {
   fs::path path;
   explicit TempDir(const std::string& stem) : path(temp_dir(stem)) {}
-  ~TempDir() { std::error_code ignored; fs::remove_all(path, ignored); }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
 };
 
 std::string xinetd_path() {
@@ -98,7 +104,8 @@ std::string with_port(const std::string& text, uint16_t port) {
   std::istringstream in(text);
   std::string out, line;
   while (std::getline(in, line)) {
-    out += (line.rfind("\tport\t\t= ", 0) == 0 ? "\tport\t\t= " + std::to_string(port) : line) + "\n";
+    out +=
+        (line.rfind("\tport\t\t= ", 0) == 0 ? "\tport\t\t= " + std::to_string(port) : line) + "\n";
   }
   return out;
 }
@@ -117,7 +124,7 @@ bool refused(uint16_t port) {
   } catch (const TimeoutError&) {
     return false;  // still open: the server is serving it
   } catch (const std::system_error&) {
-    return true;   // reset
+    return true;  // reset
   }
 }
 
@@ -169,23 +176,31 @@ BOOST_AUTO_TEST_CASE(shipped_files_are_what_services_tsv_says) {
 
 BOOST_AUTO_TEST_CASE(install_puts_programs_man_pages_units_and_snippets_in_place) {
   TempDir stage("install");
-  Spawned install({source_dir() + "/scripts/install", stage.path.string(), "/opt/sockserv", bin_path("")});
+  Spawned install(
+      {source_dir() + "/scripts/install", stage.path.string(), "/opt/sockserv", bin_path("")});
   BOOST_TEST_REQUIRE(install.wait_exit(120000ms) == 0, install.log());
   fs::path root = stage.path / "opt/sockserv";
   BOOST_TEST(::access((root / "bin/echo-server").c_str(), X_OK) == 0);
-  BOOST_TEST(file_text((root / "share/man/man1/echo-server.1").string()).find(".TH ECHO-SERVER \"1\"") != std::string::npos);
-  BOOST_TEST(file_text((root / "share/man/man1/echo-server.1").string()).find("allow\\-from") != std::string::npos);
+  BOOST_TEST(
+      file_text((root / "share/man/man1/echo-server.1").string()).find(".TH ECHO-SERVER \"1\"") !=
+      std::string::npos);
+  BOOST_TEST(file_text((root / "share/man/man1/echo-server.1").string()).find("allow\\-from") !=
+             std::string::npos);
   // The shipped /usr/local paths follow PREFIX.
-  BOOST_TEST(file_text((root / "lib/systemd/system/echo-server.service").string()).find("ExecStart=/opt/sockserv/bin/echo-server ") != std::string::npos);
+  BOOST_TEST(file_text((root / "lib/systemd/system/echo-server.service").string())
+                 .find("ExecStart=/opt/sockserv/bin/echo-server ") != std::string::npos);
   BOOST_TEST(fs::exists(root / "lib/systemd/system/echo-server-accept@.service"));
-  BOOST_TEST(file_text((root / "share/sockserv/inetd/inetd.conf").string()).find("/opt/sockserv/bin/echo-server\techo-server --inetd") != std::string::npos);
-  BOOST_TEST(file_text((root / "share/sockserv/inetd/xinetd.d/echo-server").string()).find("server\t\t= /opt/sockserv/bin/echo-server") != std::string::npos);
+  BOOST_TEST(file_text((root / "share/sockserv/inetd/inetd.conf").string())
+                 .find("/opt/sockserv/bin/echo-server\techo-server --inetd") != std::string::npos);
+  BOOST_TEST(file_text((root / "share/sockserv/inetd/xinetd.d/echo-server").string())
+                 .find("server\t\t= /opt/sockserv/bin/echo-server") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(listen_fds_of_another_process_are_ignored) {
   // LISTEN_PID names the process the fds are for; a child that inherited the variables
   // must not take fd 3 for its own (sd_listen_fds checks), and serves its --listen instead.
-  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0"}, {"LISTEN_PID=1", "LISTEN_FDS=1"});
+  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0"},
+                       {"LISTEN_PID=1", "LISTEN_FDS=1"});
   BOOST_TEST(server.log().find("socket from systemd") == std::string::npos, server.log());
   BOOST_TEST(test::exchange(server.port(), "standalone") == "standalone");
 }
@@ -223,7 +238,8 @@ BOOST_AUTO_TEST_CASE(accept_yes_units_under_systemd_socket_activate) {
     BOOST_TEST_CONTEXT(row.name + "-accept.socket + " + row.name + "-accept@.service") {
       BOOST_TEST(unit_keys(unit_path(row.name + "-accept.socket"))["Accept"].at(0) == "yes");
       uint16_t port = free_port();
-      Spawned activator(activate_command(port, {"--accept"}, exec_start(row.name + "-accept@.service", row.name)));
+      Spawned activator(activate_command(port, {"--accept"},
+                                         exec_start(row.name + "-accept@.service", row.name)));
       BOOST_TEST_REQUIRE(activator.wait_for_log("Listening on"));
       std::string why;
       BOOST_TEST(probe_tcp(row.probe, port, why), why);
@@ -237,7 +253,8 @@ BOOST_AUTO_TEST_CASE(accept_yes_units_under_systemd_socket_activate) {
 
 BOOST_AUTO_TEST_CASE(inetd_flag_serves_the_connection_on_fd_0) {
   uint16_t port = free_port();
-  Spawned activator(activate_command(port, {"--inetd", "--accept"}, {bin_path("echo-server"), "--inetd"}));
+  Spawned activator(
+      activate_command(port, {"--inetd", "--accept"}, {bin_path("echo-server"), "--inetd"}));
   BOOST_TEST_REQUIRE(activator.wait_for_log("Listening on"));
   std::string data = random_bytes(200'000, 5);
   BOOST_TEST(test::exchange(port, data) == data);
@@ -284,10 +301,12 @@ BOOST_AUTO_TEST_CASE(connected_socket_needs_a_stream_service) {
   // fd 0 that is not a socket at all: a clear usage error, not a crash.
   Spawned server({bin_path("echo-server"), "--inetd"});
   BOOST_TEST(server.wait_exit() == EX_USAGE);
-  BOOST_TEST(server.log().find("standard input is not a socket") != std::string::npos, server.log());
+  BOOST_TEST(server.log().find("standard input is not a socket") != std::string::npos,
+             server.log());
 }
 
-BOOST_AUTO_TEST_CASE(openbsd_inetd_serves_the_shipped_lines, *boost::unit_test::precondition(have_root)) {
+BOOST_AUTO_TEST_CASE(openbsd_inetd_serves_the_shipped_lines,
+                     *boost::unit_test::precondition(have_root)) {
   TempDir dir("inetd");
   std::map<std::string, ServiceRow> rows;
   for (const ServiceRow& row : built_services()) rows[row.name] = row;
@@ -305,25 +324,30 @@ BOOST_AUTO_TEST_CASE(openbsd_inetd_serves_the_shipped_lines, *boost::unit_test::
     // Only the address and the program's directory change: 127.0.0.1 and a free port.
     f[0] = "127.0.0.1:" + std::to_string(ports[name]);
     f[5] = bin_path(name);
-    for (size_t i = 0; i < f.size(); ++i) config << f[i] << (i + 1 < f.size() ? (i < 6 ? "\t" : " ") : "\n");
+    for (size_t i = 0; i < f.size(); ++i)
+      config << f[i] << (i + 1 < f.size() ? (i < 6 ? "\t" : " ") : "\n");
     lines.emplace_back(rows[name], f[1]);
   }
   BOOST_TEST_REQUIRE(!lines.empty());
   std::ofstream(dir.path / "inetd.conf") << config.str();
   Spawned inetd({"inetd", "-d", (dir.path / "inetd.conf").string()});
-  BOOST_TEST_REQUIRE(eventually([&] { return count(inetd.log(), "\n") >= lines.size(); }, 10000ms), inetd.log());
+  BOOST_TEST_REQUIRE(eventually([&] { return count(inetd.log(), "\n") >= lines.size(); }, 10000ms),
+                     inetd.log());
   for (const auto& [row, type] : lines) {
     BOOST_TEST_CONTEXT("inetd.conf: " << row.name << " " << type) {
       std::string why;
       uint16_t port = ports[row.name];
-      BOOST_TEST((type == "stream" ? probe_tcp(row.probe, port, why) : probe_udp(row.probe, port, why)),
-                 why << "\n" << inetd.log());
+      BOOST_TEST(
+          (type == "stream" ? probe_tcp(row.probe, port, why) : probe_udp(row.probe, port, why)),
+          why << "\n"
+              << inetd.log());
     }
   }
 }
 
 BOOST_AUTO_TEST_CASE(xinetd_serves_the_shipped_files,
-                     *boost::unit_test::precondition(have_xinetd) * boost::unit_test::precondition(have_root)) {
+                     *boost::unit_test::precondition(have_xinetd) *
+                         boost::unit_test::precondition(have_root)) {
   TempDir dir("xinetd");
   fs::create_directories(dir.path / "xinetd.d");
   std::vector<std::pair<ServiceRow, uint16_t>> services;
@@ -334,26 +358,32 @@ BOOST_AUTO_TEST_CASE(xinetd_serves_the_shipped_files,
     // machine's hosts.allow is not the test's business).
     text = with_port(text, port);
     text = replace_all(text, "/usr/local/bin/", bin_path(""));
-    if (text.find("\tbind\t") == std::string::npos) text = replace_all(text, "\tdisable", "\tbind\t\t= 127.0.0.1\n\tdisable");
+    if (text.find("\tbind\t") == std::string::npos)
+      text = replace_all(text, "\tdisable", "\tbind\t\t= 127.0.0.1\n\tdisable");
     text = replace_all(text, "\tdisable", "\tflags\t\t= NOLIBWRAP\n\tdisable");
     std::ofstream(dir.path / "xinetd.d" / row.name) << text;
     services.emplace_back(row, port);
   }
-  std::ofstream(dir.path / "xinetd.conf") << "defaults\n{\n\tlog_type = FILE " << (dir.path / "xinetd.log").string()
-                                         << "\n}\nincludedir " << (dir.path / "xinetd.d").string() << "\n";
-  Spawned xinetd({xinetd_path(), "-dontfork", "-stayalive", "-f", (dir.path / "xinetd.conf").string(),
-                  "-pidfile", (dir.path / "xinetd.pid").string()});
+  std::ofstream(dir.path / "xinetd.conf")
+      << "defaults\n{\n\tlog_type = FILE " << (dir.path / "xinetd.log").string()
+      << "\n}\nincludedir " << (dir.path / "xinetd.d").string() << "\n";
+  Spawned xinetd({xinetd_path(), "-dontfork", "-stayalive", "-f",
+                  (dir.path / "xinetd.conf").string(), "-pidfile",
+                  (dir.path / "xinetd.pid").string()});
   // xinetd reports to syslog, not here: it is ready when it accepts on every port.
-  BOOST_TEST_REQUIRE(eventually([&] {
-    for (const auto& entry : services) {
-      try {
-        connect_tcp(entry.second);
-      } catch (const std::system_error&) {
-        return false;
-      }
-    }
-    return true;
-  }, 15000ms), xinetd.log());
+  BOOST_TEST_REQUIRE(eventually(
+                         [&] {
+                           for (const auto& entry : services) {
+                             try {
+                               connect_tcp(entry.second);
+                             } catch (const std::system_error&) {
+                               return false;
+                             }
+                           }
+                           return true;
+                         },
+                         15000ms),
+                     xinetd.log());
   for (const auto& [row, port] : services) {
     BOOST_TEST_CONTEXT("xinetd.d/" << row.name) {
       std::string why;
@@ -371,14 +401,17 @@ BOOST_AUTO_TEST_CASE(sd_notify_ready_status_and_stopping) {
   BOOST_TEST_REQUIRE(::bind(notify.get(), address.get(), address.length) == 0);
   std::string received;
   auto heard = [&](const std::string& needle) {
-    return eventually([&] {
-      char buffer[4096];
-      ssize_t n = ::recv(notify.get(), buffer, sizeof buffer, MSG_DONTWAIT);
-      if (n > 0) received.append(buffer, static_cast<size_t>(n)).append("\n");
-      return received.find(needle) != std::string::npos;
-    }, 10000ms);
+    return eventually(
+        [&] {
+          char buffer[4096];
+          ssize_t n = ::recv(notify.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+          if (n > 0) received.append(buffer, static_cast<size_t>(n)).append("\n");
+          return received.find(needle) != std::string::npos;
+        },
+        10000ms);
   };
-  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", "fork"}, {"NOTIFY_SOCKET=" + path});
+  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", "fork"},
+                       {"NOTIFY_SOCKET=" + path});
   BOOST_TEST(heard("READY=1\nSTATUS=serving; 0 requests in flight (model=fork)"), received);
   {
     UniqueFd a = served_connection(server.port());
@@ -412,7 +445,8 @@ boost::test_tools::assertion_result dev_log_is_free(boost::unit_test::test_unit_
 }
 
 BOOST_AUTO_TEST_CASE(syslog_flag_sends_lines_to_dev_log,
-                     *boost::unit_test::precondition(have_root) * boost::unit_test::precondition(dev_log_is_free)) {
+                     *boost::unit_test::precondition(have_root) *
+                         boost::unit_test::precondition(dev_log_is_free)) {
   // /dev/log is where syslog(3) writes; this machine runs no syslog daemon, so the test
   // plays one for a moment (and leaves a real one alone).
   UniqueFd log(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
@@ -421,12 +455,14 @@ BOOST_AUTO_TEST_CASE(syslog_flag_sends_lines_to_dev_log,
   std::string lines;
   {
     Spawned server({bin_path("echo-server"), "--listen", "127.0.0.1:0", "--syslog"});
-    eventually([&] {
-      char buffer[4096];
-      ssize_t n = ::recv(log.get(), buffer, sizeof buffer, MSG_DONTWAIT);
-      if (n > 0) lines.append(buffer, static_cast<size_t>(n)).append("\n");
-      return lines.find("listening on") != std::string::npos;
-    }, 10000ms);
+    eventually(
+        [&] {
+          char buffer[4096];
+          ssize_t n = ::recv(log.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+          if (n > 0) lines.append(buffer, static_cast<size_t>(n)).append("\n");
+          return lines.find("listening on") != std::string::npos;
+        },
+        10000ms);
     BOOST_TEST(server.log() == "", "nothing on stderr with --syslog");
   }
   ::unlink("/dev/log");
@@ -435,35 +471,45 @@ BOOST_AUTO_TEST_CASE(syslog_flag_sends_lines_to_dev_log,
   BOOST_TEST(lines.find("listening on 127.0.0.1:") != std::string::npos, lines);
 }
 
-BOOST_AUTO_TEST_CASE(user_and_group_drop_root_after_binding, *boost::unit_test::precondition(have_root)) {
-  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--user", "nobody", "--group", "nogroup"});
+BOOST_AUTO_TEST_CASE(user_and_group_drop_root_after_binding,
+                     *boost::unit_test::precondition(have_root)) {
+  ServerProcess server("echo-server",
+                       {"--listen", "127.0.0.1:0", "--user", "nobody", "--group", "nogroup"});
   std::string status = file_text("/proc/" + std::to_string(server.pid()) + "/status");
   BOOST_TEST(status.find("Uid:\t65534\t65534\t65534\t65534") != std::string::npos, status);
   BOOST_TEST(status.find("Gid:\t65534\t65534\t65534\t65534") != std::string::npos, status);
   BOOST_TEST((status.find("Groups:\t65534\n") != std::string::npos ||
-              status.find("Groups:\t65534 \n") != std::string::npos), status);
+              status.find("Groups:\t65534 \n") != std::string::npos),
+             status);
   BOOST_TEST(test::exchange(server.port(), "as nobody") == "as nobody");
   BOOST_TEST(server.log().find("running as user nobody") != std::string::npos);
   BOOST_TEST(server.log().find("running as root") == std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(root_without_user_is_warned_about_once, *boost::unit_test::precondition(have_root)) {
+BOOST_AUTO_TEST_CASE(root_without_user_is_warned_about_once,
+                     *boost::unit_test::precondition(have_root)) {
   ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--listen", "udp:127.0.0.1:0"});
   test::exchange(server.port(), "x");
   BOOST_TEST(count(server.log(), "running as root") == 1u, server.log());
 }
 
 BOOST_AUTO_TEST_CASE(unknown_user_is_a_clear_error) {
-  RunResult result = run_program("echo-server", {"--listen", "127.0.0.1:0", "--user", "no-such-user-here"});
+  RunResult result =
+      run_program("echo-server", {"--listen", "127.0.0.1:0", "--user", "no-such-user-here"});
   BOOST_TEST(result.exit_code == EX_NOUSER);
-  BOOST_TEST(result.err.find("--user no-such-user-here: no such user") != std::string::npos, result.err);
+  BOOST_TEST(result.err.find("--user no-such-user-here: no such user") != std::string::npos,
+             result.err);
 }
 
 BOOST_AUTO_TEST_CASE(refuse_root_and_udp_opt_in_are_enforced_by_run) {
   // A service that runs programs for its clients (cmd-server) sets refuse_root; chargen sets
   // udp_opt_in. Checked in this process with a stand-in service.
   ServiceDefinition service;
-  service.info = {.name = "stand-in", .port = 0, .summary = "test", .refuse_root = true, .udp_opt_in = "udp-stand-in"};
+  service.info = {.name = "stand-in",
+                  .port = 0,
+                  .summary = "test",
+                  .refuse_root = true,
+                  .udp_opt_in = "udp-stand-in"};
   service.add_options = [](po::options_description&) {};
   service.validate = [] {};
   service.stream = [](Connection&) {};
@@ -480,7 +526,8 @@ BOOST_AUTO_TEST_CASE(refuse_root_and_udp_opt_in_are_enforced_by_run) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(chroot_then_user_for_services_that_offer_it, *boost::unit_test::precondition(have_root)) {
+BOOST_AUTO_TEST_CASE(chroot_then_user_for_services_that_offer_it,
+                     *boost::unit_test::precondition(have_root)) {
   // file-server offers --chroot (ServiceInfo::chroot_option); a stand-in service does here,
   // run in a forked child of the test so that the test itself stays where it is.
   TempDir dir("chroot");
@@ -489,19 +536,23 @@ BOOST_AUTO_TEST_CASE(chroot_then_user_for_services_that_offer_it, *boost::unit_t
   service.add_options = [](po::options_description&) {};
   service.validate = [] {};
   service.stream = [](Connection&) {};
-  std::vector<std::string> args{"stand-in", "--listen", "127.0.0.1:0", "--chroot", dir.path.string(),
-                                "--user", "nobody"};
+  std::vector<std::string> args{"stand-in",        "--listen", "127.0.0.1:0", "--chroot",
+                                dir.path.string(), "--user",   "nobody"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   pid_t pid = ::fork();
   BOOST_TEST_REQUIRE(pid >= 0);
   if (pid == 0) ::_exit(run_service(service, static_cast<int>(argv.size()), argv.data()));
   std::string proc = "/proc/" + std::to_string(pid);
-  BOOST_TEST(eventually([&] {
-    std::error_code ignored;
-    return fs::read_symlink(proc + "/root", ignored) == dir.path &&
-           file_text(proc + "/status").find("Uid:\t65534\t65534\t65534\t65534") != std::string::npos;
-  }, 10000ms), file_text(proc + "/status"));
+  BOOST_TEST(eventually(
+                 [&] {
+                   std::error_code ignored;
+                   return fs::read_symlink(proc + "/root", ignored) == dir.path &&
+                          file_text(proc + "/status").find("Uid:\t65534\t65534\t65534\t65534") !=
+                              std::string::npos;
+                 },
+                 10000ms),
+             file_text(proc + "/status"));
   ::kill(pid, SIGTERM);
   int status = 0;
   BOOST_TEST(eventually([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 15000ms));
@@ -514,20 +565,23 @@ BOOST_AUTO_TEST_CASE(allow_and_deny_ranges) {
                                          "--allow-from", "10.0.0.0/8", "--allow-from", "::1"});
     for (int i = 0; i < 5; ++i) BOOST_TEST(refused(server.port()));
     UniqueFd udp = udp_socket();
-    for (int i = 0; i < 5; ++i) BOOST_TEST(udp_exchange(udp.get(), server.port(1), "no", 300ms) == "");
+    for (int i = 0; i < 5; ++i)
+      BOOST_TEST(udp_exchange(udp.get(), server.port(1), "no", 300ms) == "");
     // Logged, but once per source per interval: not ten times.
     BOOST_TEST(server.wait_for_log("not in --allow-from"));
     BOOST_TEST(count(server.log(), "refused 127.0.0.1:") == 1u, server.log());
   }
   {
     // A v4 client matches the v4 rule written in its mapped form, and a deny elsewhere is no bar.
-    ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--allow-from", "::ffff:127.0.0.0/104",
-                                         "--deny-from", "10.1.2.3", "--deny-from", "2001:db8::/32"});
+    ServerProcess server("echo-server",
+                         {"--listen", "127.0.0.1:0", "--allow-from", "::ffff:127.0.0.0/104",
+                          "--deny-from", "10.1.2.3", "--deny-from", "2001:db8::/32"});
     BOOST_TEST(test::exchange(server.port(), "allowed") == "allowed");
   }
   {
-    ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--listen", "udp:127.0.0.1:0",
-                                         "--allow-from", "127.0.0.0/8", "--deny-from", "127.0.0.1/32"});
+    ServerProcess server("echo-server",
+                         {"--listen", "127.0.0.1:0", "--listen", "udp:127.0.0.1:0", "--allow-from",
+                          "127.0.0.0/8", "--deny-from", "127.0.0.1/32"});
     BOOST_TEST(refused(server.port()));
     UniqueFd udp = udp_socket();
     BOOST_TEST(udp_exchange(udp.get(), server.port(1), "no", 500ms) == "");
@@ -541,8 +595,10 @@ BOOST_AUTO_TEST_CASE(bad_ranges_are_usage_errors) {
   BOOST_TEST(result.err.find("bad address range '300.1.2.3/8'") != std::string::npos, result.err);
 }
 
-BOOST_DATA_TEST_CASE(max_per_source_counts_requests_in_flight, bdata::make(concurrent_models()), model) {
-  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", model, "--max-per-source", "2"});
+BOOST_DATA_TEST_CASE(max_per_source_counts_requests_in_flight, bdata::make(concurrent_models()),
+                     model) {
+  ServerProcess server("echo-server",
+                       {"--listen", "127.0.0.1:0", "--model", model, "--max-per-source", "2"});
   UniqueFd first = served_connection(server.port());
   {
     UniqueFd second = served_connection(server.port());
@@ -564,18 +620,22 @@ BOOST_AUTO_TEST_CASE(max_rate_limits_new_connections_and_datagrams_per_second) {
   to.sin_port = htons(server.port(1));
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   for (int i = 0; i < 10; ++i) {
-    BOOST_TEST_REQUIRE(::sendto(udp.get(), "burst", 5, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == 5);
+    BOOST_TEST_REQUIRE(
+        ::sendto(udp.get(), "burst", 5, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == 5);
   }
   size_t replies = 0;
   char buffer[64];
-  while (eventually([&] { return ::recv(udp.get(), buffer, sizeof buffer, MSG_DONTWAIT) > 0; }, 1000ms)) ++replies;
+  while (eventually([&] { return ::recv(udp.get(), buffer, sizeof buffer, MSG_DONTWAIT) > 0; },
+                    1000ms))
+    ++replies;
   BOOST_TEST(replies == 3u);
   BOOST_TEST(server.wait_for_log("more than 3 requests per second (--max-rate)"));
   BOOST_TEST(count(server.log(), "refused 127.0.0.1:") == 1u, server.log());
 }
 
 BOOST_AUTO_TEST_CASE(max_rate_refuses_connections_past_the_rate) {
-  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", "thread", "--max-rate", "3"});
+  ServerProcess server("echo-server",
+                       {"--listen", "127.0.0.1:0", "--model", "thread", "--max-rate", "3"});
   // Six clients connect at once; the server takes them from its backlog in one burst.
   std::vector<UniqueFd> clients;
   for (int i = 0; i < 6; ++i) clients.push_back(connect_tcp(server.port()));

@@ -22,12 +22,15 @@ namespace {
 const auto kModels = bdata::make(all_models());
 
 ServerProcess start(const std::string& program, const std::string& model) {
-  std::vector<std::string> args{"--listen", "127.0.0.1:0", "--listen", "udp:127.0.0.1:0", "--model", model};
+  std::vector<std::string> args{"--listen",        "127.0.0.1:0", "--listen",
+                                "udp:127.0.0.1:0", "--model",     model};
   if (program == "chargen-server") args.push_back("--udp-chargen");  // UDP chargen is opt-in
   return ServerProcess(program, args);
 }
 
-bool near_now(int64_t unix_seconds) { return std::llabs(unix_seconds - std::time(nullptr)) <= 5; }
+bool near_now(int64_t unix_seconds) {
+  return std::llabs(unix_seconds - std::time(nullptr)) <= 5;
+}
 
 int64_t parse_daytime(const std::string& text) {
   std::tm tm{};
@@ -52,12 +55,14 @@ BOOST_DATA_TEST_CASE(chargen_tcp_sends_the_rotating_pattern, kModels, model) {
   std::string expected;
   for (size_t i = 0; i < 300; ++i) expected += chargen_line(i);
   std::string got(expected.size(), '\0');
-  BOOST_REQUIRE(read_full(fd.get(), std::as_writable_bytes(std::span(got)), Deadline::after(10000ms)) == got.size());
+  BOOST_REQUIRE(read_full(fd.get(), std::as_writable_bytes(std::span(got)),
+                          Deadline::after(10000ms)) == got.size());
   BOOST_TEST((got == expected));
   fd.reset();  // the client leaves; the server must notice and carry on
   UniqueFd again = connect_tcp(server.port(0));
   std::string first(74, '\0');
-  BOOST_REQUIRE(read_full(again.get(), std::as_writable_bytes(std::span(first)), Deadline::after(10000ms)) == 74u);
+  BOOST_REQUIRE(read_full(again.get(), std::as_writable_bytes(std::span(first)),
+                          Deadline::after(10000ms)) == 74u);
   BOOST_TEST(first == chargen_line(0));
 }
 
@@ -79,7 +84,10 @@ BOOST_AUTO_TEST_CASE(udp_chargen_is_refused_without_udp_chargen) {
 BOOST_DATA_TEST_CASE(daytime_over_tcp_and_udp, kModels, model) {
   ServerProcess server = start("daytime-server", model);
   std::string line = exchange(server.port(0), "");
-  BOOST_TEST(std::regex_match(line, std::regex(R"([A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\r\n)")), line);
+  BOOST_TEST(
+      std::regex_match(
+          line, std::regex(R"([A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\r\n)")),
+      line);
   BOOST_TEST(near_now(parse_daytime(line)));
   UniqueFd udp = udp_socket();
   std::string datagram = udp_exchange(udp.get(), server.port(1), "");
@@ -110,14 +118,17 @@ BOOST_AUTO_TEST_CASE(clients_print_dates) {
   ServerProcess time = start("time-server", "fork");
   for (const std::string& prefix : {std::string(""), std::string("udp:")}) {
     size_t i = prefix.empty() ? 0 : 1;
-    RunResult d = run_program("daytime-client", {prefix + "127.0.0.1:" + std::to_string(daytime.port(i))});
+    RunResult d =
+        run_program("daytime-client", {prefix + "127.0.0.1:" + std::to_string(daytime.port(i))});
     BOOST_TEST(d.exit_code == 0, d.err);
     BOOST_TEST(near_now(parse_daytime(d.out)), d.out);
-    RunResult t = run_program("time-client", {prefix + "127.0.0.1:" + std::to_string(time.port(i))});
+    RunResult t =
+        run_program("time-client", {prefix + "127.0.0.1:" + std::to_string(time.port(i))});
     BOOST_TEST(t.exit_code == 0, t.err);
     BOOST_TEST(near_now(parse_daytime(t.out)), t.out);
     BOOST_TEST(t.out.find(" UTC (") != std::string::npos);
-    RunResult raw = run_program("time-client", {prefix + "127.0.0.1:" + std::to_string(time.port(i)), "--raw"});
+    RunResult raw =
+        run_program("time-client", {prefix + "127.0.0.1:" + std::to_string(time.port(i)), "--raw"});
     BOOST_TEST(near_now(std::stoll(raw.out) - 2'208'988'800), raw.out);
   }
 }

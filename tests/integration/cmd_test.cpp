@@ -1,9 +1,8 @@
 // cmd-server and cmd-client: allowed commands under every model, exit statuses and signals,
 // the timeout that kills a whole process group, output limits, refusals.
 #include <signal.h>
-
-#include <unistd.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
@@ -38,8 +37,7 @@ bool process_gone(pid_t pid) {
 
 BOOST_AUTO_TEST_SUITE(cmd)
 
-BOOST_DATA_TEST_CASE(commands_run_with_their_output_and_status,
-                     bdata::make(all_models()), model) {
+BOOST_DATA_TEST_CASE(commands_run_with_their_output_and_status, bdata::make(all_models()), model) {
   ServerProcess server = start_cmd(model, {"--allow", "echo", "--allow", "sh"});
   RunResult echo = run_program("cmd-client", {server.address(), "--", "echo", "hello", "world"});
   BOOST_TEST(echo.exit_code == 0, echo.err);
@@ -141,7 +139,8 @@ BOOST_AUTO_TEST_CASE(cmd_server_refuses_to_run_as_root_without_user_or_allow_roo
                      *boost::unit_test::precondition([](boost::unit_test::test_unit_id) {
                        return ::geteuid() == 0;  // only meaningful as root
                      })) {
-  RunResult r = run_program("cmd-server", {"--listen", "127.0.0.1:0", "--allow", "echo"}, "", 5000ms);
+  RunResult r =
+      run_program("cmd-server", {"--listen", "127.0.0.1:0", "--allow", "echo"}, "", 5000ms);
   BOOST_TEST(r.exit_code == EX_CONFIG, r.err);
   BOOST_TEST(r.err.find("--allow-root") != std::string::npos, r.err);
 }

@@ -1,18 +1,18 @@
 // echo-server under every model: sizes, concurrency, transports, signals, limits, leaks.
 #include <signal.h>
-#include <sysexits.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sysexits.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <sstream>
-#include <atomic>
-#include <cstring>
 #include <thread>
 
 #include "address.hpp"
@@ -93,13 +93,14 @@ BOOST_DATA_TEST_CASE(unix_stream_and_datagram, kModels, model) {
   std::string stream_path = unique_path("echo");
   std::string dgram_path = unique_path("echo-dg");
   {
-    ServerProcess server("echo-server", {"--listen", "unix:" + stream_path, "--listen",
-                                         "unixgram:" + dgram_path, "--model", model, "--upper",
-                                         "--unix-mode", "0600"});
+    ServerProcess server("echo-server",
+                         {"--listen", "unix:" + stream_path, "--listen", "unixgram:" + dgram_path,
+                          "--model", model, "--upper", "--unix-mode", "0600"});
     struct stat st {};
     BOOST_REQUIRE(::stat(stream_path.c_str(), &st) == 0);
     BOOST_TEST((st.st_mode & 0777) == 0600u);
-    RunResult r = run_program("echo-client", {"unix:" + stream_path, "--message", "abc", "--count", "3"});
+    RunResult r =
+        run_program("echo-client", {"unix:" + stream_path, "--message", "abc", "--count", "3"});
     BOOST_TEST(r.exit_code == 0, r.err);
     BOOST_TEST(r.out == "ABC\nABC\nABC\n");
     RunResult d = run_program("echo-client", {"unixgram:" + dgram_path, "--message", "xyz"});
@@ -215,7 +216,8 @@ BOOST_DATA_TEST_CASE(sigterm_during_a_transfer_lets_it_finish_and_exits_0, kMode
   UniqueFd fd = connect_tcp(server.port());
   write_all(fd.get(), "first half ");
   char echoed[11];
-  BOOST_REQUIRE(read_full(fd.get(), std::as_writable_bytes(std::span(echoed)), Deadline::after(5000ms)) == 11);
+  BOOST_REQUIRE(read_full(fd.get(), std::as_writable_bytes(std::span(echoed)),
+                          Deadline::after(5000ms)) == 11);
   ::kill(server.pid(), SIGTERM);
   ::usleep(200'000);
   write_all(fd.get(), "second half");
@@ -229,14 +231,16 @@ BOOST_DATA_TEST_CASE(drain_timeout_ends_a_connection_that_will_not_finish, kMode
   UniqueFd fd = connect_tcp(server.port());
   write_all(fd.get(), "hi");
   char echoed[2];
-  BOOST_REQUIRE(read_full(fd.get(), std::as_writable_bytes(std::span(echoed)), Deadline::after(5000ms)) == 2);
+  BOOST_REQUIRE(
+      read_full(fd.get(), std::as_writable_bytes(std::span(echoed)), Deadline::after(5000ms)) == 2);
   auto start = Clock::now();
   BOOST_TEST(server.stop(SIGTERM, 10000ms) == 0);
   BOOST_TEST((Clock::now() - start) < 5000ms);
   BOOST_TEST(read_to_eof(fd.get(), 5000ms) == "");
 }
 
-BOOST_DATA_TEST_CASE(a_client_that_resets_mid_stream_does_not_disturb_others, bdata::make(concurrent_models()), model) {
+BOOST_DATA_TEST_CASE(a_client_that_resets_mid_stream_does_not_disturb_others,
+                     bdata::make(concurrent_models()), model) {
   ServerProcess server = start_echo(model);
   std::string data = random_bytes(4 * 1024 * 1024, 3);
   auto other = std::async(std::launch::async, [&] { return exchange(server.port(), data); });
@@ -261,7 +265,8 @@ BOOST_AUTO_TEST_CASE(thousand_connections_to_thread_model_leak_no_threads_or_fds
   for (int i = 0; i < 1000; ++i) BOOST_REQUIRE(exchange(server.port(), "y") == "y");
   BOOST_TEST(eventually([&] { return thread_count(server.pid()) == threads_before; }),
              "threads: " << thread_count(server.pid()) << " before: " << threads_before);
-  BOOST_TEST(eventually([&] { return fd_count(server.pid()) == fds_before; }), "fds: " << fd_count(server.pid()));
+  BOOST_TEST(eventually([&] { return fd_count(server.pid()) == fds_before; }),
+             "fds: " << fd_count(server.pid()));
 }
 
 BOOST_DATA_TEST_CASE(a_storm_of_unrelated_signals_fails_no_request, kModels, model) {
@@ -301,10 +306,15 @@ BOOST_AUTO_TEST_CASE(second_server_on_the_same_port_fails_naming_the_port) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_listen_forms_and_unknown_options_are_usage_errors) {
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"--listen", "1.2.3"}, {"--listen", "127.0.0.1:99999"}, {"--listen", "[::1:7"},
-           {"--listen", "::1:7"}, {"--listen", "unix:"}, {"--no-such-option"},
-           {"--model", "telepathy"}, {"--idle-timeout", "-1"}}) {
+  for (std::vector<std::string> args :
+       std::vector<std::vector<std::string>>{{"--listen", "1.2.3"},
+                                             {"--listen", "127.0.0.1:99999"},
+                                             {"--listen", "[::1:7"},
+                                             {"--listen", "::1:7"},
+                                             {"--listen", "unix:"},
+                                             {"--no-such-option"},
+                                             {"--model", "telepathy"},
+                                             {"--idle-timeout", "-1"}}) {
     RunResult r = run_program("echo-server", args, "", 5000ms);
     BOOST_TEST(r.exit_code == EX_USAGE, args[0] << " " << (args.size() > 1 ? args[1] : ""));
     BOOST_TEST(r.err.find("--help") != std::string::npos, r.err);
@@ -338,16 +348,19 @@ BOOST_AUTO_TEST_CASE(running_out_of_descriptors_neither_spins_nor_floods_the_log
   BOOST_TEST(cpu_ticks() - before < 50);
   std::string text = server.log();
   size_t lines = 0;
-  for (size_t at = 0; (at = text.find("too many open files", at)) != std::string::npos; ++at) ++lines;
+  for (size_t at = 0; (at = text.find("too many open files", at)) != std::string::npos; ++at)
+    ++lines;
   BOOST_TEST(lines <= 4u, lines << " EMFILE lines in about 2 s");
   held.clear();  // the held clients leave: descriptors come back
-  BOOST_TEST(eventually([&] {
-    try {
-      return exchange(server.port(), "back", 2000ms) == "back";
-    } catch (const std::exception&) {
-      return false;
-    }
-  }, 10000ms));
+  BOOST_TEST(eventually(
+      [&] {
+        try {
+          return exchange(server.port(), "back", 2000ms) == "back";
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      10000ms));
 }
 
 BOOST_AUTO_TEST_CASE(idle_client_is_disconnected_after_idle_timeout) {

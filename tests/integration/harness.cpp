@@ -1,8 +1,6 @@
 // The test harness: processes, sockets and /proc.
 #include "harness.hpp"
 
-#include "models/model.hpp"
-
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -22,6 +20,7 @@
 #include <thread>
 
 #include "error.hpp"
+#include "models/model.hpp"
 
 namespace sockserv::test {
 
@@ -64,10 +63,12 @@ std::vector<char*> to_argv(const std::string& path, std::vector<std::string>& ar
 // Waits for `pid` up to `timeout`; returns the raw status or -1.
 int wait_bounded(pid_t pid, Millis timeout) {
   int status = 0;
-  bool done = eventually([&] {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    return r == pid || (r < 0 && errno != EINTR);
-  }, timeout);
+  bool done = eventually(
+      [&] {
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        return r == pid || (r < 0 && errno != EINTR);
+      },
+      timeout);
   return done ? status : -1;
 }
 
@@ -107,17 +108,20 @@ ServerProcess::ServerProcess(const std::string& program, std::vector<std::string
   }
   std::regex listening(R"(listening on (\S+) \()");
   std::regex port_suffix(R"(:(\d+)$)");
-  bool ready = eventually([&] {
-    std::string text = log();
-    ports_.clear();
-    for (auto it = std::sregex_iterator(text.begin(), text.end(), listening); it != std::sregex_iterator(); ++it) {
-      std::smatch port;
-      std::string where = (*it)[1];
-      bool inet = std::regex_search(where, port, port_suffix) && where.rfind("unix", 0) != 0;
-      ports_.push_back(inet ? static_cast<uint16_t>(std::stoi(port[1])) : 0);
-    }
-    return ports_.size() >= expected || !running();
-  }, 10000ms);
+  bool ready = eventually(
+      [&] {
+        std::string text = log();
+        ports_.clear();
+        for (auto it = std::sregex_iterator(text.begin(), text.end(), listening);
+             it != std::sregex_iterator(); ++it) {
+          std::smatch port;
+          std::string where = (*it)[1];
+          bool inet = std::regex_search(where, port, port_suffix) && where.rfind("unix", 0) != 0;
+          ports_.push_back(inet ? static_cast<uint16_t>(std::stoi(port[1])) : 0);
+        }
+        return ports_.size() >= expected || !running();
+      },
+      10000ms);
   if (!ready || ports_.size() < expected) {
     std::string text = log();
     stop(SIGKILL, 2000ms);
@@ -133,9 +137,13 @@ ServerProcess::~ServerProcess() {
   if (!log_path_.empty()) ::unlink(log_path_.c_str());
 }
 
-std::string ServerProcess::address(size_t i) const { return "127.0.0.1:" + std::to_string(port(i)); }
+std::string ServerProcess::address(size_t i) const {
+  return "127.0.0.1:" + std::to_string(port(i));
+}
 
-std::string ServerProcess::log() const { return read_file(log_path_); }
+std::string ServerProcess::log() const {
+  return read_file(log_path_);
+}
 
 bool ServerProcess::wait_for_log(const std::string& needle, Millis timeout) const {
   return eventually([&] { return log().find(needle) != std::string::npos; }, timeout);
@@ -149,7 +157,9 @@ bool process_running(pid_t pid) {
   return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
 }
 
-bool ServerProcess::running() const { return process_running(pid_); }
+bool ServerProcess::running() const {
+  return process_running(pid_);
+}
 
 int ServerProcess::stop(int signo, Millis timeout) {
   if (pid_ <= 0) return -1;
@@ -219,7 +229,8 @@ UniqueFd udp_socket() {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) throw_errno("bind");
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
+    throw_errno("bind");
   int size = 1 << 20;
   ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
   return fd;

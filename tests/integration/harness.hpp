@@ -7,11 +7,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <span>
-#include <string_view>
-#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fd.hpp"
@@ -25,13 +25,15 @@ using namespace std::chrono_literals;
 inline size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline) {
   return sockserv::read_some(fd, buffer, deadline, client_io());
 }
-inline size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline = Deadline::never()) {
+inline size_t read_full(int fd, std::span<std::byte> buffer,
+                        Deadline deadline = Deadline::never()) {
   return sockserv::read_full(fd, buffer, deadline, client_io());
 }
 inline void write_all(int fd, std::string_view text, Deadline deadline = Deadline::never()) {
   sockserv::write_all(fd, text, deadline, client_io());
 }
-inline void write_all(int fd, std::span<const std::byte> data, Deadline deadline = Deadline::never()) {
+inline void write_all(int fd, std::span<const std::byte> data,
+                      Deadline deadline = Deadline::never()) {
   sockserv::write_all(fd, data, deadline, client_io());
 }
 
@@ -94,7 +96,8 @@ UniqueFd connect_tcp(uint16_t port);
 /// A bound udp socket on 127.0.0.1 with a receive timeout, for datagram tests.
 UniqueFd udp_socket();
 /// Sends `payload` to 127.0.0.1:port from `socket` and returns the reply ("" on timeout).
-std::string udp_exchange(int socket, uint16_t port, const std::string& payload, Millis timeout = 2000ms);
+std::string udp_exchange(int socket, uint16_t port, const std::string& payload,
+                         Millis timeout = 2000ms);
 
 /// Sends `data`, half-closes, reads everything until EOF (bounded by `timeout`).
 std::string exchange(uint16_t port, const std::string& data, Millis timeout = 20000ms);
@@ -118,7 +121,9 @@ bool eventually(Condition condition, Millis timeout = 5000ms) {
   for (;;) {
     if (condition()) return true;
     if (Clock::now() >= end) return false;
-    struct timespec ts {0, 20'000'000};
+    struct timespec ts {
+      0, 20'000'000
+    };
     nanosleep(&ts, nullptr);
   }
 }

@@ -63,7 +63,8 @@ BOOST_AUTO_TEST_CASE(prefork_worker_past_max_requests_is_replaced) {
   BOOST_REQUIRE(eventually([&] { return children_of(server.pid()).size() == 1; }));
   pid_t first = children_of(server.pid()).front();
   for (int i = 0; i < 7; ++i) BOOST_TEST(echoes(server.port()));
-  BOOST_TEST(server.wait_for_log("served 3 connections (--max-requests): replacing it"), server.log());
+  BOOST_TEST(server.wait_for_log("served 3 connections (--max-requests): replacing it"),
+             server.log());
   BOOST_TEST(eventually([&] {
     std::vector<pid_t> now = children_of(server.pid());
     return now.size() == 1 && now.front() != first;
@@ -90,12 +91,14 @@ BOOST_AUTO_TEST_CASE(prefork_spare_pool_grows_under_load_and_shrinks_after) {
 }
 
 BOOST_DATA_TEST_CASE(prefork_accept_locks_and_pass_fd_serve_every_client,
-                     bdata::make({"--accept-lock=flock", "--accept-lock=mutex", "--pass-fd"}), variant) {
+                     bdata::make({"--accept-lock=flock", "--accept-lock=mutex", "--pass-fd"}),
+                     variant) {
   ServerProcess server = start_echo("prefork", {"--workers", "3", variant});
   std::vector<std::thread> clients;
   std::atomic<int> good{0};
   for (int i = 0; i < 12; ++i) {
-    clients.emplace_back([&, i] { good += echoes(server.port(), "client " + std::to_string(i)) ? 1 : 0; });
+    clients.emplace_back(
+        [&, i] { good += echoes(server.port(), "client " + std::to_string(i)) ? 1 : 0; });
   }
   for (std::thread& t : clients) t.join();
   BOOST_TEST(good.load() == 12);
@@ -135,13 +138,16 @@ BOOST_DATA_TEST_CASE(a_handler_stuck_past_the_drain_does_not_hang_the_exit,
   ServerProcess server("file-server", {"--listen", "127.0.0.1:0", "--model", model, "--root",
                                        root.string(), "--drain-timeout", "0.5"});
   UniqueFd client = connect_tcp(server.port());
-  std::thread get([&] { run_program("file-client", {server.address(), "get", "huge", "-o", "/dev/null"}, "", 10000ms); });
+  std::thread get([&] {
+    run_program("file-client", {server.address(), "get", "huge", "-o", "/dev/null"}, "", 10000ms);
+  });
   std::this_thread::sleep_for(500ms);  // the handler is hashing by now
   auto begin = Clock::now();
   int status = server.stop(SIGTERM, 10000ms);
   BOOST_TEST((Clock::now() - begin < 5000ms));
   BOOST_TEST(status != -1);
-  BOOST_TEST(server.log().find("did not end after the drain time") != std::string::npos, server.log());
+  BOOST_TEST(server.log().find("did not end after the drain time") != std::string::npos,
+             server.log());
   get.join();
   fs::remove_all(root);
 }

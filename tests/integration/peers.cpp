@@ -20,7 +20,9 @@
 namespace sockserv::test {
 namespace {
 
-bool is_executable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
+bool is_executable(const std::string& path) {
+  return ::access(path.c_str(), X_OK) == 0;
+}
 
 uint32_t big_endian_u32(const std::string& bytes) {
   uint32_t value = 0;
@@ -93,10 +95,13 @@ uint16_t free_port() {
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof address;
-    if (::bind(tcp.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) throw_errno("bind");
-    if (::getsockname(tcp.get(), reinterpret_cast<sockaddr*>(&address), &length) < 0) throw_errno("getsockname");
+    if (::bind(tcp.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0)
+      throw_errno("bind");
+    if (::getsockname(tcp.get(), reinterpret_cast<sockaddr*>(&address), &length) < 0)
+      throw_errno("getsockname");
     UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (::bind(udp.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return ntohs(address.sin_port);
+    if (::bind(udp.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
+      return ntohs(address.sin_port);
   }
   throw std::runtime_error("no free port for tcp and udp");
 }
@@ -128,7 +133,8 @@ bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {
     }
     if (probe == "cmd") {
       RunResult r = run_program("cmd-client", {address, "--", "uname"}, "", 20000ms);
-      why = "cmd-client -- uname: exit " + std::to_string(r.exit_code) + " '" + r.out + "' " + r.err;
+      why =
+          "cmd-client -- uname: exit " + std::to_string(r.exit_code) + " '" + r.out + "' " + r.err;
       return r.exit_code == 0 && r.out == "Linux\n";
     }
     UniqueFd fd = connect_tcp(port);
@@ -139,7 +145,8 @@ bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {
       std::string text;
       char buffer[512];
       while (text.find('\n') == std::string::npos) {
-        size_t n = read_some(fd.get(), std::as_writable_bytes(std::span(buffer)), deadline, client_io());
+        size_t n =
+            read_some(fd.get(), std::as_writable_bytes(std::span(buffer)), deadline, client_io());
         if (n == 0) break;
         text.append(buffer, n);
       }
@@ -153,7 +160,8 @@ bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {
       Deadline deadline = Deadline::after(10000ms);
       char buffer[512];
       while (text.size() < 74) {
-        size_t n = read_some(fd.get(), std::as_writable_bytes(std::span(buffer)), deadline, client_io());
+        size_t n =
+            read_some(fd.get(), std::as_writable_bytes(std::span(buffer)), deadline, client_io());
         if (n == 0) break;
         text.append(buffer, n);
       }
@@ -171,7 +179,8 @@ bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {
 bool probe_udp(const std::string& probe, uint16_t port, std::string& why) {
   try {
     UniqueFd socket = udp_socket();
-    std::string reply = udp_exchange(socket.get(), port, "hello sockserv", probe == "discard" ? 1000ms : 5000ms);
+    std::string reply =
+        udp_exchange(socket.get(), port, "hello sockserv", probe == "discard" ? 1000ms : 5000ms);
     why = probe + " udp reply of " + std::to_string(reply.size()) + " bytes";
     if (probe == "echo") return reply == "hello sockserv";
     if (probe == "discard") return reply.empty();
@@ -223,15 +232,19 @@ bool Spawned::wait_for_log(const std::string& needle, Millis timeout) const {
   return eventually([&] { return log().find(needle) != std::string::npos; }, timeout);
 }
 
-bool Spawned::running() const { return process_running(pid_); }
+bool Spawned::running() const {
+  return process_running(pid_);
+}
 
 int Spawned::wait_exit(Millis timeout) {
   if (pid_ <= 0) return -1;
   int status = 0;
-  bool done = eventually([&] {
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    return r == pid_ || (r < 0 && errno != EINTR);
-  }, timeout);
+  bool done = eventually(
+      [&] {
+        pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        return r == pid_ || (r < 0 && errno != EINTR);
+      },
+      timeout);
   if (!done) {
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);

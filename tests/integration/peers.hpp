@@ -15,8 +15,8 @@ namespace sockserv::test {
 
 /// One row of scripts/services.tsv.
 struct ServiceRow {
-  std::string name;   // echo-server
-  std::string port;   // "7"
+  std::string name;  // echo-server
+  std::string port;  // "7"
   bool udp = false;
   bool accept = false;
   std::string probe;  // echo, discard, chargen, daytime, time, file, cmd, chat

@@ -31,7 +31,8 @@ BOOST_DATA_TEST_CASE(echo_ten_clients_then_stop_on_sigterm, kReferences, model) 
   BOOST_REQUIRE_MESSAGE(std::filesystem::exists(path), path << " is missing: run make");
   // Port 0, and four workers where the model has a pool: fewer than the clients, so some wait.
   bool pooled = std::string(model) != "fork" && std::string(model) != "thread";
-  ServerProcess server(path, pooled ? std::vector<std::string>{"0", "4"} : std::vector<std::string>{"0"});
+  ServerProcess server(path,
+                       pooled ? std::vector<std::string>{"0", "4"} : std::vector<std::string>{"0"});
   std::vector<std::future<bool>> results;
   for (unsigned i = 0; i < 10; ++i) {
     results.push_back(std::async(std::launch::async, [&server, i] {

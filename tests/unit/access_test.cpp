@@ -1,11 +1,12 @@
 // Address ranges (--allow-from, --deny-from) and the per-source counting of AccessPolicy.
+#include "access.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cstring>
 
-#include "access.hpp"
 #include "error.hpp"
 
 using namespace sockserv;
@@ -107,8 +108,8 @@ BOOST_AUTO_TEST_CASE(per_source_counts_open_and_closed_requests) {
   BOOST_TEST(policy.check(v4("192.0.2.1", 3)).has_value());
   BOOST_TEST(!policy.check(v4("192.0.2.2", 3)), "another source has its own count");
   policy.closed(1);
-  policy.closed(1);  // twice: no harm
-  policy.closed(99); // unknown: no harm
+  policy.closed(1);   // twice: no harm
+  policy.closed(99);  // unknown: no harm
   BOOST_TEST(policy.in_flight("192.0.2.1") == 1u);
   BOOST_TEST(!policy.check(v4("192.0.2.1", 4)));
 }

@@ -1,10 +1,11 @@
 // Address parsing and printing, without any socket.
+#include "address.hpp"
+
 #include <netinet/in.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cstring>
 
-#include "address.hpp"
 #include "error.hpp"
 
 using namespace sockserv;
@@ -42,9 +43,9 @@ BOOST_AUTO_TEST_CASE(good_forms) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_forms_are_usage_errors) {
-  for (const char* bad : {"", "7", "127.0.0.1", "127.0.0.1:", ":7", "127.0.0.1:65536",
-                          "127.0.0.1:-1", "127.0.0.1:7x", "::1:7", "[::1:7", "[::1]7", "[]:7",
-                          "unix:", "unixgram:", "udp:", "tcp:1.2.3.4"}) {
+  for (const char* bad :
+       {"", "7", "127.0.0.1", "127.0.0.1:", ":7", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:7x",
+        "::1:7", "[::1:7", "[::1]7", "[]:7", "unix:", "unixgram:", "udp:", "tcp:1.2.3.4"}) {
     BOOST_CHECK_THROW(parse_endpoint(bad), UsageError);
   }
   std::string long_path = "unix:/" + std::string(200, 'x');

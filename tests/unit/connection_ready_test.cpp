@@ -35,7 +35,8 @@ BOOST_AUTO_TEST_CASE(write_some_never_blocks_and_wait_ready_reports_room) {
   BOOST_TEST(!piped.writable);
   BOOST_TEST(piped.others.size() == 1u);
   std::string sink(sent, '\0');
-  BOOST_TEST(read_full(theirs.get(), std::as_writable_bytes(std::span(sink)), Deadline::never(), client_io()) == sent);
+  BOOST_TEST(read_full(theirs.get(), std::as_writable_bytes(std::span(sink)), Deadline::never(),
+                       client_io()) == sent);
   Readiness room = connection.wait_ready({}, true, Deadline::after(1000ms));
   BOOST_TEST(room.writable);
   BOOST_TEST(!room.connection);

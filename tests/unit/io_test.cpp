@@ -1,4 +1,6 @@
 // io helpers and Connection against a socketpair whose other end moves one byte at a time.
+#include "io.hpp"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,7 +10,6 @@
 #include "connection.hpp"
 #include "error.hpp"
 #include "fd.hpp"
-#include "io.hpp"
 
 using namespace sockserv;
 using namespace std::chrono_literals;
@@ -40,7 +41,9 @@ std::thread trickle(UniqueFd fd, std::string data) {
 std::string drain_one_by_one(int fd) {
   std::string got;
   char c;
-  while (read_some(fd, std::as_writable_bytes(std::span(&c, 1)), Deadline::after(5000ms), client_io()) == 1) got += c;
+  while (read_some(fd, std::as_writable_bytes(std::span(&c, 1)), Deadline::after(5000ms),
+                   client_io()) == 1)
+    got += c;
   return got;
 }
 
@@ -52,7 +55,8 @@ BOOST_AUTO_TEST_CASE(read_full_collects_single_bytes) {
   SocketPair pair;
   std::thread writer = trickle(std::move(pair.theirs), "hello, world");
   char buffer[12];
-  BOOST_TEST(read_full(pair.ours.get(), std::as_writable_bytes(std::span(buffer)), Deadline::after(5000ms), client_io()) == 12u);
+  BOOST_TEST(read_full(pair.ours.get(), std::as_writable_bytes(std::span(buffer)),
+                       Deadline::after(5000ms), client_io()) == 12u);
   BOOST_TEST(std::string(buffer, 12) == "hello, world");
   writer.join();
 }
@@ -61,7 +65,8 @@ BOOST_AUTO_TEST_CASE(read_full_stops_short_at_eof) {
   SocketPair pair;
   std::thread writer = trickle(std::move(pair.theirs), "abc");
   char buffer[10];
-  BOOST_TEST(read_full(pair.ours.get(), std::as_writable_bytes(std::span(buffer)), Deadline::never(), client_io()) == 3u);
+  BOOST_TEST(read_full(pair.ours.get(), std::as_writable_bytes(std::span(buffer)),
+                       Deadline::never(), client_io()) == 3u);
   writer.join();
 }
 
@@ -84,13 +89,15 @@ BOOST_AUTO_TEST_CASE(read_some_times_out) {
   SocketPair pair;
   set_nonblocking(pair.ours.get(), true);
   char c;
-  BOOST_CHECK_THROW(read_some(pair.ours.get(), std::as_writable_bytes(std::span(&c, 1)), Deadline::after(50ms), client_io()),
+  BOOST_CHECK_THROW(read_some(pair.ours.get(), std::as_writable_bytes(std::span(&c, 1)),
+                              Deadline::after(50ms), client_io()),
                     TimeoutError);
 }
 
 BOOST_AUTO_TEST_CASE(connection_read_line_over_single_bytes) {
   SocketPair pair;
-  std::thread writer = trickle(std::move(pair.theirs), "first\r\nsecond\n" + std::string(50, 'z') + "\nlast");
+  std::thread writer =
+      trickle(std::move(pair.theirs), "first\r\nsecond\n" + std::string(50, 'z') + "\nlast");
   Connection connection(std::move(pair.ours), SocketAddress{}, client_io(), 5000ms);
   Line line = connection.read_line(20);
   BOOST_TEST((line.status == Line::Status::ok));

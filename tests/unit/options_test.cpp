@@ -1,4 +1,6 @@
 // Shared option parsing: command line, environment, config file, errors.
+#include "options.hpp"
+
 #include <stdlib.h>
 
 #include <boost/test/unit_test.hpp>
@@ -7,7 +9,6 @@
 #include <sstream>
 
 #include "error.hpp"
-#include "options.hpp"
 
 using namespace sockserv;
 
@@ -38,9 +39,9 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_documentation) {
 }
 
 BOOST_AUTO_TEST_CASE(command_line_values) {
-  ServerOptions o = *parse({"--listen", "127.0.0.1:0", "--listen", "udp:[::1]:7", "--model",
-                            "thread", "--max-threads", "3", "--nodelay", "--idle-timeout", "0.25",
-                            "--unix-mode", "0660"});
+  ServerOptions o =
+      *parse({"--listen", "127.0.0.1:0", "--listen", "udp:[::1]:7", "--model", "thread",
+              "--max-threads", "3", "--nodelay", "--idle-timeout", "0.25", "--unix-mode", "0660"});
   BOOST_REQUIRE(o.listen.size() == 2u);
   BOOST_TEST((o.listen[1].transport == Transport::udp));
   BOOST_TEST(o.model == "thread");
@@ -67,10 +68,16 @@ BOOST_AUTO_TEST_CASE(environment_then_config_file_with_command_line_winning) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_values_are_usage_errors) {
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"--model", "nope"}, {"--max-children", "0"}, {"--max-children", "x"},
-           {"--listen", "nowhere"}, {"--idle-timeout", "-3"}, {"--unix-mode", "999"},
-           {"--log-level", "loud"}, {"--frobnicate"}, {"--backlog", "0"}}) {
+  for (std::vector<std::string> args :
+       std::vector<std::vector<std::string>>{{"--model", "nope"},
+                                             {"--max-children", "0"},
+                                             {"--max-children", "x"},
+                                             {"--listen", "nowhere"},
+                                             {"--idle-timeout", "-3"},
+                                             {"--unix-mode", "999"},
+                                             {"--log-level", "loud"},
+                                             {"--frobnicate"},
+                                             {"--backlog", "0"}}) {
     BOOST_CHECK_THROW(parse(args), UsageError);
   }
   BOOST_CHECK_THROW(parse({"--config", "/nonexistent/file"}), UsageError);
