@@ -22,32 +22,7 @@ namespace {
 // start an endless exchange between two servers (the classic UDP "ping-pong" attack).
 constexpr std::array<uint16_t, 5> kEchoLikePorts{7, 13, 17, 19, 37};
 
-// Replies dropped because the peer's receive queue was full. One peer that never reads can
-// cause thousands a second, so they are counted and reported in one warning a second at most.
-struct DroppedReplies {
-  std::atomic<uint64_t> count{0};           // dropped since the last warning
-  std::atomic<int64_t> last_warning_ms{0};  // CLOCK_MONOTONIC milliseconds
-};
-// The atomics are shared with forked children, which must see one count and one clock.
-static_assert(std::atomic<uint64_t>::is_always_lock_free &&
-              std::atomic<int64_t>::is_always_lock_free);
-
-// Mapped MAP_SHARED at program start, before any fork(), so that the fork model's children
-// (one per datagram) count into the same place as the parent; like a signal flag, it is
-// process-wide state by nature. Falls back to a private copy if the mapping fails.
-DroppedReplies& dropped_replies() {
-  static DroppedReplies* const shared = [] {
-    void* memory = ::mmap(nullptr, sizeof(DroppedReplies), PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    static DroppedReplies fallback;
-    return memory == MAP_FAILED ? &fallback : new (memory) DroppedReplies;
-  }();
-  return *shared;
-}
-[[maybe_unused]] DroppedReplies& mapped_at_start = dropped_replies();
-
-void count_dropped_reply(const std::string& peer, int err) {
-  DroppedReplies& dropped = dropped_replies();
+void count_dropped_reply(DroppedReplies& dropped, const std::string& peer, int err) {
   dropped.count.fetch_add(1, std::memory_order_relaxed);
   int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now().time_since_epoch())
@@ -65,9 +40,26 @@ void count_dropped_reply(const std::string& peer, int err) {
 
 }  // namespace
 
+SharedDroppedReplies::SharedDroppedReplies() {
+  // MAP_SHARED, made before any fork(): the fork model's children (one per datagram) count
+  // into the same place as the parent, so the warning stays one a second for the server.
+  void* memory = ::mmap(nullptr, sizeof(DroppedReplies), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) throw_errno("mmap (dropped replies)");
+  counts_ = new (memory) DroppedReplies;
+}
+
+SharedDroppedReplies::~SharedDroppedReplies() {
+  ::munmap(counts_, sizeof(DroppedReplies));
+}
+
 DatagramRequest::DatagramRequest(int socket, std::string data, SocketAddress peer,
-                                 size_t reply_allowance)
-    : socket_(socket), data_(std::move(data)), peer_(peer), reply_allowance_(reply_allowance) {}
+                                 size_t reply_allowance, DroppedReplies& dropped)
+    : socket_(socket),
+      data_(std::move(data)),
+      peer_(peer),
+      reply_allowance_(reply_allowance),
+      dropped_(&dropped) {}
 
 bool DatagramRequest::may_reply() const {
   if (peer_.family() == AF_UNIX) return !host_of(peer_).empty();  // unnamed: nowhere to send
@@ -100,7 +92,7 @@ void DatagramRequest::reply(std::string_view payload) {
   // A full queue drops the reply, as the network itself could: a datagram service promises
   // nothing. ENOBUFS is the same for udp when the interface queue is full.
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-    count_dropped_reply(peer_name(), errno);
+    count_dropped_reply(*dropped_, peer_name(), errno);
     return;
   }
   if (n < 0) throw_errno("sendto " + peer_name());

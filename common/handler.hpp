@@ -2,6 +2,8 @@
 // as in Python's socketserver: setup(), handle(), finish().
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -27,10 +29,34 @@ class StreamHandler {
   Connection& connection_;
 };
 
+/// Replies dropped because the peer's receive queue was full. One peer that never reads can
+/// cause thousands a second, so they are counted and reported in one warning a second at most.
+struct DroppedReplies {
+  std::atomic<uint64_t> count{0};           // dropped since the last warning
+  std::atomic<int64_t> last_warning_ms{0};  // CLOCK_MONOTONIC milliseconds
+};
+static_assert(std::atomic<uint64_t>::is_always_lock_free &&
+              std::atomic<int64_t>::is_always_lock_free);  // they live in shared memory
+
+/// DroppedReplies in memory shared with the children forked after it (the server owns one).
+class SharedDroppedReplies {
+ public:
+  SharedDroppedReplies();
+  ~SharedDroppedReplies();
+  SharedDroppedReplies(const SharedDroppedReplies&) = delete;
+  SharedDroppedReplies& operator=(const SharedDroppedReplies&) = delete;
+  DroppedReplies& get() const { return *counts_; }
+
+ private:
+  DroppedReplies* counts_;
+};
+
 /// One datagram received, and the way to answer it.
 class DatagramRequest {
  public:
-  DatagramRequest(int socket, std::string data, SocketAddress peer, size_t reply_allowance);
+  /// `dropped` counts the replies a full queue refused (see reply()).
+  DatagramRequest(int socket, std::string data, SocketAddress peer, size_t reply_allowance,
+                  DroppedReplies& dropped);
 
   std::string_view data() const { return data_; }
   const SocketAddress& peer() const { return peer_; }
@@ -48,6 +74,7 @@ class DatagramRequest {
   std::string data_;
   SocketAddress peer_;
   size_t reply_allowance_;
+  DroppedReplies* dropped_;
 };
 
 /// Base of every datagram service; one object per datagram.

@@ -45,7 +45,7 @@ void RequestRunner::run_stream(Request& request, IoContext& io, Hub* hub) const 
 
 void RequestRunner::run_datagram(Request& request) const {
   DatagramRequest datagram(request.socket.get(), std::move(request.datagram), request.peer,
-                           udp_reply_allowance_);
+                           udp_reply_allowance_, dropped_replies_.get());
   datagram_(datagram);
 }
 

@@ -35,6 +35,7 @@ class RequestRunner {
   DatagramService datagram_;
   Millis idle_timeout_;
   size_t udp_reply_allowance_;
+  SharedDroppedReplies dropped_replies_;  // made before any fork: children share the counts
 };
 
 }  // namespace sockserv

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "../error.hpp"
+#include "worker_stats.hpp"
 
 namespace sockserv {
 namespace {
@@ -94,22 +95,9 @@ bool EpollModel::force_stop() {
 std::vector<WorkerStats> EpollModel::stats() const {
   if (!want_stats_) return {};
   std::vector<WorkerStats> lines;
-  WorkerStats total{.worker = "total"};
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  total.peak_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;
-  // The whole process: the loops, the helper threads and the main thread.
-  total.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-                      static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-  for (const EventLoop& loop : loops_) {
-    WorkerStats line = loop.stats();
-    line.peak_rss_mib = total.peak_rss_mib;  // the loops share one address space
-    total.accepted += line.accepted;
-    total.empty_wakeups += line.empty_wakeups;
-    lines.push_back(line);
-  }
-  lines.push_back(total);
-  return lines;
+  for (const EventLoop& loop : loops_) lines.push_back(loop.stats());
+  // The total is the whole process: the loops, the helper threads and the main thread.
+  return with_process_total(std::move(lines));
 }
 
 }  // namespace sockserv

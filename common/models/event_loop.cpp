@@ -9,6 +9,7 @@
 #include "../log.hpp"
 #include "../signals.hpp"
 #include "../socket.hpp"
+#include "worker_stats.hpp"
 
 namespace sockserv {
 namespace {
@@ -127,14 +128,8 @@ WorkerStats EventLoop::stats() const {
   line.accepted = counts_.accepted;
   line.empty_wakeups = counts_.empty_wakeups;
   line.cpu_seconds = cpu_at_end_;
-  clockid_t clock{};
-  timespec cpu{};
   // The thread's own CPU clock: user + system time of this loop alone.
-  if (!done_ && thread_.joinable() &&
-      ::pthread_getcpuclockid(const_cast<std::thread&>(thread_).native_handle(), &clock) == 0 &&
-      ::clock_gettime(clock, &cpu) == 0) {
-    line.cpu_seconds = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
-  }
+  if (!done_) line.cpu_seconds = thread_cpu_seconds(thread_);
   return line;
 }
 

@@ -37,43 +37,48 @@ void install_worker_stop_handler() {
   if (::prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) throw_errno("prctl PR_SET_PDEATHSIG");
 }
 
-// --pass-fd: one connection and its request number over the channel (SCM_RIGHTS).
-bool send_descriptor(int channel, int fd, uint64_t id) {
+// --pass-fd: one connection and its request number over the channel. The descriptor travels
+// as SCM_RIGHTS ancillary data: the kernel installs a copy in the receiving process.
+struct PassMessage {
+  uint64_t id = 0;
   iovec data{&id, sizeof id};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  cmsghdr* header = CMSG_FIRSTHDR(&message);
+  msghdr header{};
+  PassMessage() {
+    header.msg_iov = &data;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof control;
+  }
+  PassMessage(const PassMessage&) = delete;  // the header points into this object
+  PassMessage& operator=(const PassMessage&) = delete;
+};
+
+bool send_descriptor(int channel, int fd, uint64_t id) {
+  PassMessage message;
+  message.id = id;
+  cmsghdr* header = CMSG_FIRSTHDR(&message.header);
   header->cmsg_level = SOL_SOCKET;
   header->cmsg_type = SCM_RIGHTS;
   header->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
   for (;;) {
-    if (::sendmsg(channel, &message, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof id)) return true;
+    if (::sendmsg(channel, &message.header, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof id))
+      return true;
     if (errno != EINTR) return false;
   }
 }
 
 // The worker's side: waits for the next descriptor; nullopt when told to stop or orphaned.
 std::optional<Request> receive_descriptor(int channel) {
-  uint64_t id = 0;
-  iovec data{&id, sizeof id};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &data;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
+  PassMessage message;
   for (;;) {
     if (g_worker_stop) return std::nullopt;
     // MSG_CMSG_CLOEXEC: the passed descriptor must not leak into programs we exec either.
-    ssize_t n = ::recvmsg(channel, &message, MSG_CMSG_CLOEXEC);
+    ssize_t n = ::recvmsg(channel, &message.header, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return std::nullopt;  // the parent is gone (or closed the channel)
-    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    cmsghdr* header = CMSG_FIRSTHDR(&message.header);
     if (header == nullptr || header->cmsg_type != SCM_RIGHTS)
       throw std::runtime_error("pass-fd: no descriptor");
     int fd = -1;
@@ -81,7 +86,7 @@ std::optional<Request> receive_descriptor(int channel) {
     Request request;
     request.socket = UniqueFd(fd);
     request.peer = peer_address(fd);
-    request.id = id;
+    request.id = message.id;
     return request;
   }
 }

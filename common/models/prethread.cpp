@@ -2,14 +2,13 @@
 #include "prethread.hpp"
 
 #include <sys/eventfd.h>
-#include <sys/resource.h>
-#include <time.h>
 
 #include "../error.hpp"
 #include "../io_contexts.hpp"
 #include "../log.hpp"
 #include "../signals.hpp"
 #include "worker_accept.hpp"
+#include "worker_stats.hpp"
 
 namespace sockserv {
 
@@ -128,32 +127,14 @@ void PrethreadModel::collect_finished() {
 std::vector<WorkerStats> PrethreadModel::stats() const {
   if (!want_stats_) return {};
   std::vector<WorkerStats> lines;
-  WorkerStats total{.worker = "total"};
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  total.peak_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;
-  total.cpu_seconds = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-                      static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
-  size_t i = 0;
   for (const Worker& worker : workers_) {
-    WorkerStats line{.worker = "thread " + std::to_string(++i)};
+    WorkerStats& line = lines.emplace_back();
+    line.worker = "thread " + std::to_string(lines.size());
     line.accepted = worker.counts.accepted;
     line.empty_wakeups = worker.counts.empty_wakeups;
-    clockid_t clock{};
-    timespec cpu{};
-    if (worker.thread.joinable() &&
-        ::pthread_getcpuclockid(const_cast<std::thread&>(worker.thread).native_handle(), &clock) ==
-            0 &&
-        ::clock_gettime(clock, &cpu) == 0) {
-      line.cpu_seconds = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
-    }
-    line.peak_rss_mib = total.peak_rss_mib;  // threads share one address space
-    total.accepted += line.accepted;
-    total.empty_wakeups += line.empty_wakeups;
-    lines.push_back(line);
+    line.cpu_seconds = thread_cpu_seconds(worker.thread);
   }
-  lines.push_back(total);
-  return lines;
+  return with_process_total(std::move(lines));
 }
 
 }  // namespace sockserv
