@@ -72,6 +72,10 @@ class Hub {
   /// Adds a member. A taken nick gets a suffix ("-2", "-3"...). More than `max_queue` bytes
   /// waiting for it drop the member. `io` is the connection's: the hub waits only with it.
   virtual std::unique_ptr<HubMember> join(MemberInfo me, size_t max_queue, IoContext& io) = 0;
+  /// Before fork(): what the child will need to reach the hub (a process hub's link; nothing
+  /// for an in-process hub). After fork(), in the child: take it (enter_child).
+  virtual UniqueFd open_link() { return UniqueFd(); }
+  virtual void enter_child(UniqueFd link) { (void)link; }
   /// For the server's main loop: descriptors it must poll on the hub's behalf (none here).
   virtual void add_poll_fds(std::vector<pollfd>& fds) { (void)fds; }
   /// The main loop's poll results for the descriptors added by add_poll_fds, in order.

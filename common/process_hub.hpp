@@ -30,10 +30,10 @@ class ProcessHub : public Hub {
   /// `reusable_links`: a child serves one member after another on the same link (prefork).
   explicit ProcessHub(bool reusable_links = false) : reusable_links_(reusable_links) {}
   /// Parent, before fork(): makes the socketpair, keeps its end, returns the child's end.
-  UniqueFd open_link();
+  UniqueFd open_link() override;
   /// Child, after fork(): closes the parent's ends (the other children's links too) and keeps
   /// `link` for this process's member.
-  void enter_child(UniqueFd link);
+  void enter_child(UniqueFd link) override;
   /// Child only: joins through the link and waits for the parent's answer.
   std::unique_ptr<HubMember> join(MemberInfo me, size_t max_queue, IoContext& io) override;
   /// Parent: every link is polled for input, and for output while its queue is not empty.

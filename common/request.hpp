@@ -39,9 +39,12 @@ class ServerCore {
   /// Once the request numbered `id` is over (its child reaped, its thread done, or served in
   /// place): per-source limits count requests in flight. Safe from any thread.
   virtual void request_done(uint64_t id) = 0;
-  /// In a child right after fork(): drop what belongs to the parent (the wakeup pipe, and
-  /// the listening sockets unless `keep_listeners`: a prefork worker accepts on them).
-  virtual void prepare_child(bool keep_listeners) = 0;
+  /// Right before fork(), in the parent: what the child will need (its link to the hub).
+  virtual UniqueFd before_fork() = 0;
+  /// In the child right after fork(), given what before_fork() made: drop what belongs to the
+  /// parent (the wakeup pipe, other children's hub links, and the listening sockets unless
+  /// `keep_listeners`: a prefork worker accepts on them) and join the hub.
+  virtual void in_child(UniqueFd hub_link, bool keep_listeners) = 0;
   /// The listening sockets (stream and datagram), for models whose workers accept.
   virtual const std::vector<Listener>& listeners() const = 0;
   /// A new acceptor for one worker: accept4 with EMFILE handling and admission.

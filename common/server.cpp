@@ -154,7 +154,7 @@ void Server::serve_one_connection(UniqueFd socket) {
   request_done(request.id);
 }
 
-void Server::prepare_child(bool keep_listeners) {
+void Server::in_child(UniqueFd hub_link, bool keep_listeners) {
   // A forked child serves one client; the listening sockets belong to the parent. (A
   // prefork worker keeps them: accepting is its job.)
   if (!keep_listeners) {
@@ -168,6 +168,7 @@ void Server::prepare_child(bool keep_listeners) {
   if (::prctl(PR_SET_PDEATHSIG, kDrainSignal) < 0) throw_errno("prctl PR_SET_PDEATHSIG");
   // The parent may have died before the prctl: then nobody will send the signal.
   if (::getppid() != main_pid_) ::raise(kDrainSignal);
+  if (hub_) hub_->enter_child(std::move(hub_link));
 }
 
 }  // namespace sockserv

@@ -94,7 +94,8 @@ class Server : private ServerCore {
   // ServerCore, for the models.
   bool finish_request(Request& request, IoContext& io) override;
   void request_done(uint64_t id) override { admission_.done(id); }
-  void prepare_child(bool keep_listeners) override;
+  UniqueFd before_fork() override { return hub_ ? hub_->open_link() : UniqueFd(); }
+  void in_child(UniqueFd hub_link, bool keep_listeners) override;
   Acceptor make_acceptor(bool blocking_sockets, AcceptStats* stats) override;
   bool admission_counts() const override { return admission_.counts(); }
   DrainDeadline& drain() override { return drain_; }

@@ -12,16 +12,13 @@
 namespace sockserv {
 
 std::unique_ptr<Hub> ForkModel::make_hub() {
-  auto hub = std::make_unique<ProcessHub>();
-  hub_ = hub.get();
-  return hub;
+  return std::make_unique<ProcessHub>();
 }
 
 void ForkModel::process_request(Request request, ServerCore& core) {
   core_ = &core;
-  // The child's link to the hub is made before fork() so that both processes have it. If
-  // fork fails, its end closes below and the hub sees the link end at once.
-  UniqueFd hub_link = hub_ != nullptr ? hub_->open_link() : UniqueFd();
+  // Made before fork() so that both processes have it: the child's link to the chat hub.
+  UniqueFd hub_link = core.before_fork();
   pid_t pid = ::fork();
   if (pid < 0) {
     // Out of processes: this client is closed (it reads EOF) and the server carries on.
@@ -31,8 +28,7 @@ void ForkModel::process_request(Request request, ServerCore& core) {
   }
   if (pid == 0) {
     // Child: drop the listening sockets (the parent keeps accepting on them) and serve.
-    core.prepare_child(/*keep_listeners=*/false);
-    if (hub_ != nullptr) hub_->enter_child(std::move(hub_link));
+    core.in_child(std::move(hub_link), /*keep_listeners=*/false);
     BlockingContext io(core.drain());
     bool ok = core.finish_request(request, io);
     // _exit, not exit: the child must not run the parent's atexit handlers or destructors

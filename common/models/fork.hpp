@@ -7,8 +7,6 @@
 
 #include <sys/types.h>
 
-#include <map>
-
 #include "../drain.hpp"
 #include "../process_hub.hpp"
 #include "children.hpp"
@@ -34,7 +32,6 @@ class ForkModel : public Model {
   size_t max_children_;
   Children children_;           // child -> the request it serves
   ServerCore* core_ = nullptr;  // told when a child is reaped
-  ProcessHub* hub_ = nullptr;   // owned by the server; set when the service has a hub
 };
 
 }  // namespace sockserv

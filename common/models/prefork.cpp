@@ -135,9 +135,7 @@ PreforkModel::PreforkModel(const ModelOptions& options)
 }
 
 std::unique_ptr<Hub> PreforkModel::make_hub() {
-  auto hub = std::make_unique<ProcessHub>(/*reusable_links=*/true);
-  hub_ = hub.get();
-  return hub;
+  return std::make_unique<ProcessHub>(/*reusable_links=*/true);
 }
 
 void PreforkModel::start(ServerCore& core) {
@@ -163,7 +161,7 @@ void PreforkModel::spawn() {
     child_end = UniqueFd(ends[1]);
     set_nonblocking(parent_end.get(), true);  // the parent never waits on one worker
   }
-  UniqueFd hub_link = hub_ != nullptr ? hub_->open_link() : UniqueFd();
+  UniqueFd hub_link = core_->before_fork();
   WorkerSlot& entry = scoreboard_.slot(slot);
   entry.busy = false;
   entry.served = 0;
@@ -188,8 +186,7 @@ void PreforkModel::run_child(size_t slot, UniqueFd channel, UniqueFd hub_link) {
     // The parent's ends of the other workers' channels are not ours (the parent must see
     // EOF when a worker dies); with --pass-fd the listeners are the parent's too.
     workers_.clear();
-    core_->prepare_child(/*keep_listeners=*/!pass_fd_);
-    if (hub_ != nullptr) hub_->enter_child(std::move(hub_link));
+    core_->in_child(std::move(hub_link), /*keep_listeners=*/!pass_fd_);
     install_worker_stop_handler();
     WorkerSlot& entry = scoreboard_.slot(slot);
     if (pass_fd_) {

@@ -69,7 +69,6 @@ class PreforkModel : public Model {
   UniqueFd lock_file_;    // --accept-lock flock
   UniqueFd spare_timer_;  // --min-spare: the pool is checked each second
   ServerCore* core_ = nullptr;
-  ProcessHub* hub_ = nullptr;
   Children children_;  // pid -> slot
   std::map<pid_t, Worker> workers_;
   bool stopping_ = false;
