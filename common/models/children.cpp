@@ -10,7 +10,7 @@
 
 namespace sockserv {
 
-void Children::reap(const std::function<void(pid_t, uint64_t)>& on_exit) {
+void Children::reap(const std::function<void(pid_t, uint64_t, int)>& on_exit) {
   // One SIGCHLD may stand for many children (signals do not queue), so loop until no
   // finished child is left. WNOHANG: never block here, the server has clients to accept.
   for (;;) {
@@ -25,7 +25,7 @@ void Children::reap(const std::function<void(pid_t, uint64_t)>& on_exit) {
     if (child != children_.end()) {
       uint64_t tag = child->second;
       children_.erase(child);
-      on_exit(pid, tag);
+      on_exit(pid, tag, status);
     }
     if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
       log_warning("child ", pid, " killed by signal ", WTERMSIG(status));

@@ -17,8 +17,9 @@ class Children {
   size_t size() const { return children_.size(); }
   bool empty() const { return children_.empty(); }
   const std::map<pid_t, uint64_t>& all() const { return children_; }
-  /// Reaps every child that has finished and calls `on_exit(pid, tag)` for each of ours.
-  void reap(const std::function<void(pid_t, uint64_t)>& on_exit);
+  /// Reaps every child that has finished and calls `on_exit(pid, tag, status)` for each of
+  /// ours (`status` as waitpid(2) gives it).
+  void reap(const std::function<void(pid_t, uint64_t, int)>& on_exit);
   /// Sends `signo` to every child.
   void signal_all(int signo) const;
   /// SIGKILL to every child, logged with `why`.

@@ -41,7 +41,7 @@ void ForkModel::process_request(Request request, ServerCore& core) {
 }
 
 void ForkModel::collect_finished() {
-  children_.reap([this](pid_t, uint64_t id) { core_->request_done(id); });
+  children_.reap([this](pid_t, uint64_t id, int) { core_->request_done(id); });
 }
 
 bool ForkModel::force_stop() {

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -213,8 +214,8 @@ void PreforkModel::serve_one(WorkerSlot& slot, Request& request) {
 void PreforkModel::serve_accepting(WorkerSlot& slot) {
   Acceptor acceptor = core_->make_acceptor(/*blocking_sockets=*/true, &slot.counts);
   WorkerAccept waiting(core_->listeners(), -1);
-  auto stopping = [] { return g_worker_stop.load(); };
-  while (!g_worker_stop && (options_.max_requests == 0 || slot.served < options_.max_requests)) {
+  auto stopping = [this] { return g_worker_stop || scoreboard_.stopping(); };
+  while (!stopping() && (options_.max_requests == 0 || slot.served < options_.max_requests)) {
     lock_accept();
     std::optional<Request> request;
     try {
@@ -354,11 +355,12 @@ void PreforkModel::keep_spares() {
 }
 
 void PreforkModel::collect_finished() {
-  children_.reap(
-      [this](pid_t pid, uint64_t slot) { on_worker_exit(pid, static_cast<size_t>(slot)); });
+  children_.reap([this](pid_t pid, uint64_t slot, int status) {
+    on_worker_exit(pid, static_cast<size_t>(slot), status);
+  });
 }
 
-void PreforkModel::on_worker_exit(pid_t pid, size_t slot) {
+void PreforkModel::on_worker_exit(pid_t pid, size_t slot, int status) {
   WorkerSlot& entry = scoreboard_.slot(slot);
   retired_accepted_ += entry.counts.accepted;
   retired_empty_ += entry.counts.empty_wakeups;
@@ -374,8 +376,11 @@ void PreforkModel::on_worker_exit(pid_t pid, size_t slot) {
   if (retired) {
     log_info("prefork: worker ", pid, " served ", served,
              " connections (--max-requests): replacing it");
-  } else if (options_.min_spare > 0 && workers_.size() >= options_.workers) {
-    return;  // retired by keep_spares: the pool was larger than it needed to be
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    // It was asked to stop (SIGTERM: keep_spares retiring an idle worker, or an admin, or a
+    // signal to the whole process group that reached it before us): not replaced.
+    log_info("prefork: worker ", pid, " stopped when asked; the pool is ", workers_.size());
+    return;
   } else {
     log_warning("prefork: worker ", pid, " ended unexpectedly: replacing it");
   }
@@ -384,6 +389,7 @@ void PreforkModel::on_worker_exit(pid_t pid, size_t slot) {
 
 void PreforkModel::begin_stop() {
   stopping_ = true;
+  scoreboard_.set_stopping();
   // Each worker finishes the connection it serves (if any), then exits.
   children_.signal_all(SIGTERM);
 }

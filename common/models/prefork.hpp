@@ -59,7 +59,7 @@ class PreforkModel : public Model {
   void serve_one(WorkerSlot& slot, Request& request);
   void lock_accept();
   void unlock_accept();
-  void on_worker_exit(pid_t pid, size_t slot);
+  void on_worker_exit(pid_t pid, size_t slot, int status);
   void keep_spares();
   size_t idle_workers() const;
 

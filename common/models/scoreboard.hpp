@@ -38,10 +38,15 @@ class Scoreboard {
   /// does not leave the others waiting forever).
   void lock_accept();
   void unlock_accept();
+  /// The parent is stopping: set before the workers are signalled, so that a worker forked
+  /// just before (which may have missed the signal) sees it too.
+  void set_stopping() { shared_->stopping = true; }
+  bool stopping() const { return shared_->stopping; }
 
  private:
   struct Shared {
     pthread_mutex_t accept_mutex;
+    std::atomic<bool> stopping{false};
   };
   size_t slots_;
   size_t bytes_;
