@@ -90,7 +90,10 @@ void Server::on_drain_over() {
 }
 
 void Server::drain_all() {
-  server_close();  // refuse new connections from now on
+  // Refuse new connections from now on. Where workers accept (pools, event loops), they stop
+  // on begin_stop(); threads among them may still be inside accept4 on the listeners, so
+  // those are closed only once the workers are gone (below).
+  if (model_->main_thread_accepts()) server_close();
   if (!drain_.armed()) {
     stopping_ = true;
     drain_.arm(settings_.drain_timeout);
@@ -128,6 +131,7 @@ void Server::drain_all() {
     }
     model_->collect_finished();
   }
+  server_close();
   log_stats();
   log_info("stopped");
 }

@@ -124,10 +124,13 @@ BOOST_DATA_TEST_CASE(a_unixgram_peer_that_never_reads_does_not_block_the_server,
   BOOST_REQUIRE(::bind(deaf.get(), own.get(), own.length) == 0);
   SocketAddress to = unix_address(server_path);
   // MSG_DONTWAIT and a deadline: a server stuck in sendto stops reading its own queue, and
-  // this loop must not then block forever in its turn.
+  // this loop must not then block forever in its turn. 1,000 replies are many times what the
+  // deaf peer's queue holds (net.unix.max_dgram_qlen: 10 to a few hundred). The deadline is
+  // generous for sanitizer builds, where the fork model's fork per datagram takes ~25 ms.
+  constexpr int kDatagrams = 1000;
   int sent = 0;
-  Deadline deadline = Deadline::after(20000ms);
-  while (sent < 2000 && !deadline.expired()) {
+  Deadline deadline = Deadline::after(60000ms);
+  while (sent < kDatagrams && !deadline.expired()) {
     if (::sendto(deaf.get(), "ping", 4, MSG_DONTWAIT, to.get(), to.length) == 4) {
       ++sent;
     } else {
@@ -135,7 +138,7 @@ BOOST_DATA_TEST_CASE(a_unixgram_peer_that_never_reads_does_not_block_the_server,
       std::this_thread::sleep_for(1ms);
     }
   }
-  BOOST_TEST(sent == 2000, "the server stopped reading after " << sent << " datagrams");
+  BOOST_TEST(sent == kDatagrams, "the server stopped reading after " << sent << " datagrams");
   std::vector<std::string> ask{"unixgram:" + server_path, "--message", "still there?", "--timeout",
                                "2"};
   RunResult other = run_program("echo-client", ask, "", 5000ms);
