@@ -1,6 +1,10 @@
 // Fibers on pooled, guarded, lazily backed stacks.
 #include "fiber.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #include <cxxabi.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -25,7 +29,8 @@ size_t page_size() {
 // What boost::context::fiber copies into each fiber: a pointer to the loop's pool.
 struct PooledStack {
   StackPool* pool;
-  ctx::stack_context allocate() { return pool->allocate(); }
+  ctx::stack_context* given;  // the fiber learns its stack's bounds here
+  ctx::stack_context allocate() { return *given = pool->allocate(); }
   void deallocate(ctx::stack_context& stack) { pool->deallocate(stack); }
 };
 
@@ -34,6 +39,22 @@ struct PooledStack {
 // inside a catch block (chat writing its last words, a framing error reply) would have another
 // fiber's catch pop its exception off the list. Each fiber therefore gets its own copy,
 // swapped in and out around every switch: two words, no system call.
+// AddressSanitizer keeps the bounds of the stack each thread runs on; a switch to a fiber's
+// stack it was not told of looks like a wild stack access (and its no-return handling of a
+// throw then reports a false stack-buffer-overflow). Each switch is announced: start before
+// it, finish after it. Without AddressSanitizer these are empty and vanish.
+#if defined(__SANITIZE_ADDRESS__)
+void start_switch(void** fake_stack, const void* bottom, size_t size) {
+  __sanitizer_start_switch_fiber(fake_stack, bottom, size);
+}
+void finish_switch(void* fake_stack, const void** bottom_old, size_t* size_old) {
+  __sanitizer_finish_switch_fiber(fake_stack, bottom_old, size_old);
+}
+#else
+void start_switch(void**, const void*, size_t) {}
+void finish_switch(void*, const void**, size_t*) {}
+#endif
+
 ExceptionState& thread_exception_state() {
   return *reinterpret_cast<ExceptionState*>(abi::__cxa_get_globals());
 }
@@ -81,10 +102,11 @@ void StackPool::deallocate(ctx::stack_context& stack) {
 
 Fiber::Fiber(StackPool& stacks, std::function<void()> body)
     : body_(std::move(body)),
-      context_(std::allocator_arg, PooledStack{&stacks},
+      context_(std::allocator_arg, PooledStack{&stacks, &stack_},
                [this](ctx::fiber&& loop) { return run(std::move(loop)); }) {}
 
 ctx::fiber Fiber::run(ctx::fiber&& loop) {
+  finish_switch(nullptr, &loop_stack_bottom_, &loop_stack_size_);  // arrived from the loop
   loop_ = std::move(loop);
   try {
     body_();
@@ -96,6 +118,7 @@ ctx::fiber Fiber::run(ctx::fiber&& loop) {
     log_error("fiber: unknown exception");
   }
   body_ = nullptr;  // what the body captured goes now, on the fiber's stack
+  start_switch(nullptr, loop_stack_bottom_, loop_stack_size_);  // null: this stack is done
   return std::move(loop_);
 }
 
@@ -103,14 +126,20 @@ bool Fiber::resume() {
   ExceptionState& state = thread_exception_state();
   ExceptionState loop_state = state;
   state = exceptions_;
+  void* loop_fake_stack = nullptr;
+  start_switch(&loop_fake_stack, static_cast<char*>(stack_.sp) - stack_.size, stack_.size);
   context_ = std::move(context_).resume();
+  finish_switch(loop_fake_stack, nullptr, nullptr);
   exceptions_ = state;
   state = loop_state;
   return !finished();
 }
 
 void Fiber::suspend() {
+  void* fiber_fake_stack = nullptr;
+  start_switch(&fiber_fake_stack, loop_stack_bottom_, loop_stack_size_);
   loop_ = std::move(loop_).resume();
+  finish_switch(fiber_fake_stack, &loop_stack_bottom_, &loop_stack_size_);
 }
 
 }  // namespace sockserv

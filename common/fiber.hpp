@@ -62,9 +62,13 @@ class Fiber {
   boost::context::fiber run(boost::context::fiber&& loop);
 
   std::function<void()> body_;
-  boost::context::fiber context_;  // where resume() continues this fiber
-  boost::context::fiber loop_;     // where suspend() continues the loop
+  boost::context::stack_context stack_{};  // this fiber's stack (set before context_ starts)
+  boost::context::fiber context_;          // where resume() continues this fiber
+  boost::context::fiber loop_;             // where suspend() continues the loop
   ExceptionState exceptions_;
+  // AddressSanitizer must be told of every switch of stacks (see fiber.cpp).
+  const void* loop_stack_bottom_ = nullptr;
+  size_t loop_stack_size_ = 0;
 };
 
 }  // namespace sockserv
