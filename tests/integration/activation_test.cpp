@@ -55,26 +55,6 @@ std::vector<std::string> activate_command(uint16_t port, const std::vector<std::
   return argv;
 }
 
-fs::path temp_dir(const std::string& stem) {
-  fs::path dir = fs::temp_directory_path() /
-                 ("sockserv-" + stem + "-" + std::to_string(::getpid()) + "-" +
-                  std::to_string(Clock::now().time_since_epoch().count() % 1000000));
-  fs::create_directories(dir);
-  // inetd starts the servers as "nobody": they must be able to reach their files here.
-  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                           fs::perms::others_read | fs::perms::others_exec);
-  return dir;
-}
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& stem) : path(temp_dir(stem)) {}
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
 std::string xinetd_path() {
   const char* dir = std::getenv("SOCKSERV_PEERS");
   return std::string(dir != nullptr ? dir : "build/peers") + "/xinetd/usr/sbin/xinetd";

@@ -76,22 +76,6 @@ class ChatLine {
   std::string pending_;
 };
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char name[] = "/tmp/sockserv-epoll-XXXXXX";
-    BOOST_REQUIRE(::mkdtemp(name) != nullptr);
-    path = name;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  void write(const std::string& name, const std::string& data) const {
-    std::ofstream(path / name, std::ios::binary) << data;
-  }
-  std::string read(const std::string& name) const {
-    std::ifstream in(path / name, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-  }
-};
 
 std::string sha256(const std::string& data) {
   Sha256 hash;

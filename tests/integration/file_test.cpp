@@ -24,25 +24,6 @@ using namespace sockserv::test;
 // with members of anonymous-namespace types inside Boost's test-case templates.
 namespace file_test {
 
-// A fresh directory tree under /tmp, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char name[] = "/tmp/sockserv-files-XXXXXX";
-    BOOST_REQUIRE(::mkdtemp(name) != nullptr);
-    path = name;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  void write(const std::string& name, const std::string& data) const {
-    fs::create_directories((path / name).parent_path());
-    std::ofstream(path / name, std::ios::binary) << data;
-  }
-  std::string read(const std::string& name) const {
-    std::ifstream in(path / name, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-  }
-};
-
 ServerProcess start_files(const TempDir& root, const std::string& model,
                           std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"--listen", "127.0.0.1:0", "--model",

@@ -24,6 +24,34 @@
 
 namespace sockserv::test {
 
+TempDir::TempDir(const std::string& stem) {
+  std::string name = "/tmp/sockserv-" + stem + "-XXXXXX";  // mkdtemp(3) fills in the end
+  if (::mkdtemp(name.data()) == nullptr)
+    throw std::system_error(errno, std::generic_category(), "mkdtemp");
+  path = name;
+  // mkdtemp makes it 0700; inetd and DynamicUser units start servers as "nobody", which
+  // must reach their files here.
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                std::filesystem::perms::others_exec);
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;  // a destructor must not throw: a leftover is only untidy
+  std::filesystem::remove_all(path, ignored);
+}
+
+void TempDir::write(const std::string& name, const std::string& data) const {
+  std::filesystem::create_directories((path / name).parent_path());
+  std::ofstream(path / name, std::ios::binary) << data;
+}
+
+std::string TempDir::read(const std::string& name) const {
+  std::ifstream in(path / name, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
 std::vector<std::string> all_models() {
   std::vector<std::string> names;
   for (const ModelSpec& spec : model_table()) names.emplace_back(spec.name);

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <ctime>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,6 +47,19 @@ std::vector<std::string> concurrent_models();
 /// Options that let `model` serve `connections` clients at once: a pool (prefork,
 /// prethread) needs that many workers, since each serves one connection at a time.
 std::vector<std::string> room_for(const std::string& model, size_t connections);
+
+/// A fresh directory /tmp/sockserv-STEM-XXXXXX (mkdtemp), removed with everything in it.
+struct TempDir {
+  explicit TempDir(const std::string& stem = "test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  /// Writes `data` to the file `name` below the directory (making its parent directories).
+  void write(const std::string& name, const std::string& data) const;
+  /// The whole content of the file `name` below the directory ("" if it cannot be read).
+  std::string read(const std::string& name) const;
+  std::filesystem::path path;
+};
 
 /// Path of a built program: $SOCKSERV_BIN/name (set by scripts/run-tests), else bin/name.
 std::string bin_path(const std::string& name);
