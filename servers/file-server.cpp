@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include "beneath.hpp"
+#include "digest_cache.hpp"
 #include "framing.hpp"
 #include "log.hpp"
 #include "run.hpp"
-#include "sha256.hpp"
+#include "staging.hpp"
+#include "upload.hpp"
 
 using namespace sockserv;
 
@@ -38,7 +40,12 @@ struct FileSettings {
     struct stat st {};
     if (::stat(root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
       throw UsageError("--root " + root + " is not a directory");
+    // Uploads a killed server was receiving (docs/protocols.md, "Uploads").
+    if (size_t stale = allow_upload ? remove_stale_staging(root) : 0)
+      log_info("removed ", stale, " unfinished upload(s) from ", root, "/", kStagingDirectory);
   }
+  // The sha256 of served files, in this process's memory: shared by its connections.
+  mutable DigestCache digests;
 };
 
 class FileHandler : public StreamHandler {
@@ -104,7 +111,7 @@ class FileHandler : public StreamHandler {
     if (!S_ISREG(st.st_mode)) throw Refusal("not a regular file");
     uint64_t total = static_cast<uint64_t>(st.st_size);
     if (offset > total) throw Refusal("offset beyond end of file");
-    std::string digest = cached_sha256_of_file(file.get());
+    std::string digest = settings_.digests.sha256_of(file.get());
     // Into the page cache now, off the event loop, so that sendfile copies from memory.
     ::readahead(file.get(), static_cast<off_t>(offset), total - offset);
     return {std::move(file), total, std::move(digest)};
@@ -125,20 +132,17 @@ class FileHandler : public StreamHandler {
     if (!settings_.allow_upload) throw Refusal("uploads not allowed");
     if (length > settings_.max_upload) throw Refusal("too large");
     IoContext& io = connection_.io();
-    std::unique_ptr<StagedFile> staged = offloaded(
-        io, [&] { return tree_->stage(name, settings_.overwrite, connection_.peer_name()); });
+    std::unique_ptr<StagedFile> staged = offloaded(io, [&] {
+      return tree_->stage(name, length, settings_.overwrite, connection_.peer_name());
+    });
     write_frame(stream_, {{"status", "ready"}});
     std::optional<FrameHeader> data = read_frame_header(stream_, {.max_body = length});
     if (!data || data->body_size != length)
       throw ProtocolError("put: expected a " + std::to_string(length) + "-byte body");
-    Sha256 hash;
-    read_body(stream_, length, [&](std::span<const std::byte> chunk) {
-      offloaded(io, [&] {
-        hash.update(chunk);
-        write_all(staged->fd(), chunk, Deadline::never(), client_io());  // a file: no waits
-      });
-    });
-    if (hash.hex_digest() != sha256) throw Refusal("sha256 mismatch: upload discarded");
+    std::optional<std::string> received =
+        receive_upload(stream_, io, staged->fd(), length, connection_.peer_name());
+    if (!received) return;  // not stored, and the client has been told why
+    if (*received != sha256) throw Refusal("sha256 mismatch: upload discarded");
     if (!offloaded(io, [&] { return staged->commit(settings_.overwrite); }))
       throw Refusal("exists");
     log_info(connection_.peer_name(), ": put ", name, " (", length, " bytes)");
