@@ -119,11 +119,11 @@ std::string errno_reason(int err) {
   return std::string(std::strerror(err)) + " (" + (name ? name : std::to_string(err)) + ")";
 }
 
-StagedFile::StagedFile(int root, UniqueFd parent, std::string name)
+StagedFile::StagedFile(int root, UniqueFd parent, std::string name, bool unnamed_allowed)
     : staging_(open_staging_directory(root)), parent_(std::move(parent)), name_(std::move(name)) {
   // rename and link work within one file system only: say so now, not after the upload.
   if (!same_file_system(staging_.get(), parent_.get())) throw_errno(EXDEV, "stage " + name_);
-  fd_ = open_unnamed(staging_.get());
+  if (unnamed_allowed) fd_ = open_unnamed(staging_.get());
   if (fd_ && can_name_unnamed(fd_.get(), staging_.get())) return;
   fd_.reset();
   temp_name_ = random_name();

@@ -39,9 +39,10 @@ std::string errno_reason(int err);
 class StagedFile {
  public:
   /// Stages an upload that will be called `name` in the directory `parent` (under the served
-  /// root `root`). Throws std::system_error (EXDEV: `parent` is on another file system than
+  /// root `root`): unnamed where possible, unless `unnamed_allowed` is false (tests of the
+  /// named way). Throws std::system_error (EXDEV: `parent` is on another file system than
   /// the staging directory).
-  StagedFile(int root, UniqueFd parent, std::string name);
+  StagedFile(int root, UniqueFd parent, std::string name, bool unnamed_allowed = true);
   ~StagedFile();
   StagedFile(const StagedFile&) = delete;
   StagedFile& operator=(const StagedFile&) = delete;

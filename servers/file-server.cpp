@@ -4,6 +4,9 @@
 // Every request and reply is a frame: 4-byte big-endian header length, JSON header, body.
 // Bodies stream: a file goes out with sendfile(2) and comes in 256 KiB at a time, so memory
 // stays small whatever the file size. Names are resolved with openat2(RESOLVE_BENEATH).
+// An upload stays invisible until it is complete and its sha256 checked (common/staging);
+// a full disk is answered with an error frame (common/upload). Digests are cached in this
+// process's memory, never in the served tree (common/digest_cache).
 // Everything that may wait for a disk (opening, listing, hashing, writing, renaming) goes
 // through offloaded(): a helper thread under the epoll model, right here under the others.
 //
@@ -15,6 +18,7 @@
 
 #include "beneath.hpp"
 #include "digest_cache.hpp"
+#include "download.hpp"
 #include "framing.hpp"
 #include "log.hpp"
 #include "run.hpp"
@@ -83,13 +87,6 @@ class FileHandler : public StreamHandler {
     }
   }
 
-  // What get() needs to know before it answers; found on a helper thread.
-  struct Opened {
-    UniqueFd file;
-    uint64_t total;
-    std::string digest;
-  };
-
   void list(const std::string& dir) {
     Json entries = Json::array();
     std::vector<DirEntry> found = offloaded(connection_.io(), [&] {
@@ -103,23 +100,10 @@ class FileHandler : public StreamHandler {
     write_frame(stream_, {{"status", "ok"}}, as_bytes(body));
   }
 
-  Opened open_for_get(const std::string& name, uint64_t offset) {
-    // O_NONBLOCK: opening a FIFO must not hang the connection; it is refused just below.
-    UniqueFd file = tree_->open(name, O_RDONLY | O_NONBLOCK, connection_.peer_name());
-    struct stat st {};
-    if (::fstat(file.get(), &st) < 0) throw_errno("fstat " + name);
-    if (!S_ISREG(st.st_mode)) throw Refusal("not a regular file");
-    uint64_t total = static_cast<uint64_t>(st.st_size);
-    if (offset > total) throw Refusal("offset beyond end of file");
-    std::string digest = settings_.digests.sha256_of(file.get());
-    // Into the page cache now, off the event loop, so that sendfile copies from memory.
-    ::readahead(file.get(), static_cast<off_t>(offset), total - offset);
-    return {std::move(file), total, std::move(digest)};
-  }
-
   void get(const std::string& name, uint64_t offset) {
-    auto [file, total, digest] =
-        offloaded(connection_.io(), [&] { return open_for_get(name, offset); });
+    auto [file, total, digest] = offloaded(connection_.io(), [&] {
+      return open_download(*tree_, settings_.digests, name, offset, connection_.peer_name());
+    });
     log_info(connection_.peer_name(), ": get ", name, " from ", offset, " (", total - offset,
              " bytes)");
     write_frame_header(stream_,
