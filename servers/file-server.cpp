@@ -36,7 +36,8 @@ struct FileSettings {
   uint64_t max_upload = uint64_t{1} << 40;
   void add_options(po::options_description& desc) {
     desc.add_options()("root", po::value(&root)->required(), "directory to serve")(
-        "allow-upload", po::bool_switch(&allow_upload), "accept put requests")(
+        "allow-upload", po::bool_switch(&allow_upload),
+        "accept put requests (staged unseen in ROOT/.sockserv-staging until complete)")(
         "overwrite", po::bool_switch(&overwrite), "let put replace existing files")(
         "max-upload", po::value(&max_upload)->default_value(max_upload), "largest upload in bytes");
   }
