@@ -242,4 +242,24 @@ BOOST_AUTO_TEST_CASE(a_planted_xattr_digest_is_ignored_and_none_is_written) {
   BOOST_TEST(get.exit_code == 0, get.err);
 }
 
+// Same size, new content, and the old mtime put back (touch -d, tar, rsync -t do that): the
+// cached digest must not be served; ctime, which no user can set, tells.
+BOOST_AUTO_TEST_CASE(a_file_rewritten_with_its_old_mtime_is_hashed_again) {
+  TempDir root;
+  root.write("f", random_bytes(50'000, 17));
+  ServerProcess server = start_files(root, "thread");
+  RawClient raw(server.port());
+  BOOST_TEST(raw.ask({{"op", "get"}, {"name", "f"}}).header["sha256"] == sha256(root.read("f")));
+  fs::path f = root.path / "f";
+  struct stat st {};
+  BOOST_REQUIRE(::stat(f.c_str(), &st) == 0);
+  ::usleep(20'000);
+  root.write("f", random_bytes(50'000, 18));
+  const timespec times[2] = {st.st_atim, st.st_mtim};
+  BOOST_REQUIRE(::utimensat(AT_FDCWD, f.c_str(), times, 0) == 0);
+  Frame again = raw.ask({{"op", "get"}, {"name", "f"}});
+  BOOST_TEST(again.header["sha256"] == sha256(root.read("f")));
+  BOOST_TEST((again.body == root.read("f")));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
