@@ -2,15 +2,40 @@
 #include "allow_list.hpp"
 
 #include <algorithm>
-#include <boost/program_options/parsers.hpp>
+#include <utility>
 
 #include "error.hpp"
 
 namespace sockserv {
 namespace {
 
+// Words split on blanks; '...' or "..." quote blanks into a word. Backslashes are plain
+// characters (a shell's escapes would eat the ones regular expressions need).
 std::vector<std::string> split_entry(const std::string& entry, const char* option) {
-  std::vector<std::string> words = boost::program_options::split_unix(entry);
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (char c : entry) {
+    if (quote != 0) {
+      if (c == quote)
+        quote = 0;
+      else
+        word += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t') {
+      if (in_word) words.push_back(std::exchange(word, {}));
+      in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (quote != 0)
+    throw UsageError(std::string("bad --") + option + " '" + entry + "': a quote is not closed");
+  if (in_word) words.push_back(word);
   if (words.empty() || words[0].empty())
     throw UsageError(std::string("bad --") + option + " '" + entry + "': no program named");
   return words;

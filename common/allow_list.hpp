@@ -9,7 +9,8 @@
 //                                 ECMAScript regular expression that must match all of it;
 //                                 a last word `...` repeats the pattern before it (0 or more)
 //
-// Words are split as a shell would (quotes and backslashes; Boost's split_unix). An argument
+// Words are split on blanks; '...' or "..." quote a word with blanks in it; a backslash is
+// a plain character (the patterns need it: `\+`, `\d`). An argument
 // containing '/' matches only a pattern that itself contains a '/': a path must be allowed
 // in so many words. An argument with a ".." path component never matches a pattern.
 #pragma once

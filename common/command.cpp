@@ -55,8 +55,13 @@ class Reaper {
     if (reaped_) return;
     ask_to_stop();  // it kills the command and all it started, then exits
     std::array<pollfd, 1> fds{{{exited_.get(), POLLIN, 0}}};
-    PollContext waiter;
-    if (!waiter.wait(fds, Deadline::after(kGraceAfterKill))) ::kill(pid_, SIGKILL);
+    bool exited = false;
+    try {
+      exited = PollContext().wait(fds, Deadline::after(kGraceAfterKill));
+    } catch (const std::system_error&) {
+      // poll failed: do not wait; the reaper's own children are then orphaned to init.
+    }
+    if (!exited) ::kill(pid_, SIGKILL);
     reap();
   }
   Reaper(const Reaper&) = delete;
