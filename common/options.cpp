@@ -59,12 +59,13 @@ po::options_description shared_server_options() {
       "nodelay", po::bool_switch(), "set TCP_NODELAY on connections (no Nagle delay)")(
       "unix-mode", po::value<std::string>(), "permissions of unix socket files, octal (e.g. 0660)")(
       "idle-timeout", po::value<double>()->default_value(300),
-      "seconds a client may stay silent before it is disconnected (0: forever)")(
+      "seconds a client may stay silent before it is disconnected (0: no limit)")(
       "drain-timeout", po::value<double>()->default_value(10),
-      "on SIGTERM/SIGINT, seconds to let connections finish before ending them")(
-      "log-level", po::value<std::string>()->default_value("info"),
-      "error, warning, notice, info or debug")("syslog", po::bool_switch(),
-                                               "log to syslog instead of stderr");
+      "on SIGTERM/SIGINT, seconds to let connections finish before ending them (0: no limit; "
+      "a second signal ends them at once)")("log-level",
+                                            po::value<std::string>()->default_value("info"),
+                                            "error, warning, notice, info or debug")(
+      "syslog", po::bool_switch(), "log to syslog instead of stderr");
   return desc;
 }
 
@@ -74,8 +75,9 @@ po::options_description activation_options(const ServiceInfo& info) {
                      "serve the socket inetd passes on fd 0: one connection "
                      "(nowait), or a listening or udp socket (wait)")(
       "exit-idle", po::value<double>()->default_value(10),
-      "a udp service started by systemd or inetd exits after this many idle seconds (0: never)")(
-      "user", po::value<std::string>(), "after binding, drop privileges to this user")(
+      "a udp service started by systemd or inetd exits after this many idle seconds (0: no "
+      "limit, never)")("user", po::value<std::string>(),
+                       "after binding, drop privileges to this user")(
       "group", po::value<std::string>(), "with --user: this group instead of the user's own")(
       "allow-from", po::value<std::vector<std::string>>()->composing(),
       "serve only clients in this range, repeatable: 127.0.0.1, 10.0.0.0/8, ::1, 2001:db8::/32")(
