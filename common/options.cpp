@@ -86,7 +86,13 @@ po::options_description activation_options(const ServiceInfo& info) {
       "max-per-source", non_negative<size_t>()->default_value(0),
       "at most this many requests in flight from one address (0: no limit)")(
       "max-rate", non_negative<size_t>()->default_value(0),
-      "at most this many new connections or datagrams per second from one address (0: no limit)");
+      "at most this many new connections or datagrams per second from one address (0: no limit)")(
+      "proxy-protocol", po::bool_switch(),
+      "clients come through a proxy (HAProxy send-proxy or send-proxy-v2) that names each in "
+      "a PROXY header, v1 or v2: logs, limits and SOCKSERV_PEER then see the real client")(
+      "trusted-proxy", po::value<std::vector<std::string>>()->composing(),
+      "with --proxy-protocol: the proxies' address range, repeatable; a tcp client from "
+      "anywhere else is refused");
   if (info.chroot_option) {
     desc.add_options()("chroot", po::value<std::string>(),
                        "after binding, chroot(2) to this directory");
@@ -128,6 +134,16 @@ void read_activation_options(const ServiceInfo& info, const po::variables_map& v
   access.deny = ranges(values, "deny-from");
   access.max_per_source = values["max-per-source"].as<size_t>();
   access.max_rate = values["max-rate"].as<size_t>();
+  ProxySettings& proxy = options.server.proxy;
+  proxy.enabled = values["proxy-protocol"].as<bool>();
+  proxy.trusted = ranges(values, "trusted-proxy");
+  // Believing a PROXY header from anyone would let any client claim any address.
+  if (proxy.enabled && proxy.trusted.empty()) {
+    throw UsageError("--proxy-protocol needs --trusted-proxy: who may name the clients?");
+  }
+  if (!proxy.enabled && !proxy.trusted.empty()) {
+    throw UsageError("--trusted-proxy is only meaningful with --proxy-protocol");
+  }
 }
 
 po::options_description generic_options() {
