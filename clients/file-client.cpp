@@ -7,6 +7,7 @@
 // Try it:   file-client 127.0.0.1:5566 list       file-client 127.0.0.1:5566 get notes.txt -o
 // /tmp/n
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -96,7 +97,14 @@ int get(FdStream& stream, const std::string& name, std::string path, bool resume
   return EX_OK;
 }
 
-int put(FdStream& stream, const std::string& path, std::string name) {
+// True when the server has already said something while we are still sending: it only does
+// that to refuse the upload (a full disk), and then there is no point in sending on.
+bool server_spoke(int socket) {
+  pollfd p{.fd = socket, .events = POLLIN, .revents = 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+int put(FdStream& stream, int socket, const std::string& path, std::string name) {
   if (name.empty()) name = path.substr(path.rfind('/') + 1);
   UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
@@ -110,6 +118,7 @@ int put(FdStream& stream, const std::string& path, std::string name) {
   write_frame_header(stream, Json::object(), length);
   Progress progress(0, length);
   for (uint64_t sent = 0; sent < length;) {  // sendfile in 4 MiB steps, to move the bar
+    if (server_spoke(socket)) break;         // expect_ok below reads why
     uint64_t step = std::min<uint64_t>(length - sent, 4 << 20);
     stream.send_file(file.get(), sent, step);
     sent += step;
@@ -151,7 +160,7 @@ int main(int argc, char** argv) {
         if (command == "get")
           return get(stream, arg(0), values["output"].as<std::string>(),
                      values["continue"].as<bool>());
-        if (command == "put") return put(stream, arg(0), arg(1));
+        if (command == "put") return put(stream, socket.get(), arg(0), arg(1));
         throw UsageError("unknown command '" + command + "'");
       });
 }

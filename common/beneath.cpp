@@ -12,10 +12,10 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <random>
 
 #include "error.hpp"
 #include "log.hpp"
+#include "staging.hpp"
 
 namespace sockserv {
 
@@ -27,7 +27,9 @@ std::string name_problem(std::string_view name) {
   while (start <= name.size()) {
     size_t end = name.find('/', start);
     if (end == std::string_view::npos) end = name.size();
-    if (name.substr(start, end - start) == "..") return "outside root";
+    std::string_view component = name.substr(start, end - start);
+    if (component == "..") return "outside root";
+    if (is_reserved_name(component)) return "reserved name";
     start = end + 1;
   }
   return "";
@@ -94,14 +96,15 @@ std::pair<UniqueFd, std::string> ServedTree::open_parent(const std::string& name
   return {open(dir, O_RDONLY | O_DIRECTORY, peer), base};
 }
 
-std::unique_ptr<StagedFile> ServedTree::stage(const std::string& name, bool overwrite,
-                                              const std::string& peer) const {
+std::unique_ptr<StagedFile> ServedTree::stage(const std::string& name, uint64_t length,
+                                              bool overwrite, const std::string& peer) const {
   auto [dir, base] = open_parent(name, peer);
   struct stat st {};
   if (!overwrite && ::fstatat(dir.get(), base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0)
     throw Refusal("exists");  // checked early; commit() checks again, atomically
+  check_room(dir.get(), length);
   try {
-    return std::make_unique<StagedFile>(std::move(dir), base);
+    return std::make_unique<StagedFile>(root_.get(), std::move(dir), base);
   } catch (const std::system_error& e) {
     throw Refusal("cannot create: " + e.code().message());
   }
@@ -109,7 +112,7 @@ std::unique_ptr<StagedFile> ServedTree::stage(const std::string& name, bool over
 
 void ServedTree::refuse(const std::string& name, const std::string& problem,
                         const std::string& peer) {
-  if (problem == "outside root" || problem == "invalid name") {
+  if (problem == "outside root" || problem == "invalid name" || problem == "reserved name") {
     // Escaped, so that a name with a newline or NUL cannot forge or cut a log line.
     std::string shown;
     for (unsigned char c : name) {
@@ -135,7 +138,8 @@ std::vector<DirEntry> list_directory(int dir) {
   while (const dirent* d = ::readdir(stream.get())) {
     std::string_view name = d->d_name;
     struct stat st {};
-    if (name == "." || name == ".." || ::fstatat(dir, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    if (name == "." || name == ".." || is_reserved_name(name) ||
+        ::fstatat(dir, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
       continue;
     const char* type = S_ISREG(st.st_mode)   ? "file"
                        : S_ISDIR(st.st_mode) ? "dir"
@@ -145,30 +149,6 @@ std::vector<DirEntry> list_directory(int dir) {
         {std::string(name), type, static_cast<uint64_t>(st.st_size), st.st_mtim.tv_sec});
   }
   return entries;
-}
-
-StagedFile::StagedFile(UniqueFd dir, const std::string& name)
-    : dir_(std::move(dir)),
-      name_(name),
-      temp_name_("." + name + "." + std::to_string(std::random_device{}()) + ".part") {
-  fd_.reset(::openat(dir_.get(), temp_name_.c_str(),
-                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
-  if (!fd_) throw_errno("openat " + temp_name_);
-}
-
-StagedFile::~StagedFile() {
-  if (!temp_name_.empty()) ::unlinkat(dir_.get(), temp_name_.c_str(), 0);
-}
-
-bool StagedFile::commit(bool overwrite) {
-  // renameat2(RENAME_NOREPLACE) checks and renames in one step: no window for a race.
-  if (::renameat2(dir_.get(), temp_name_.c_str(), dir_.get(), name_.c_str(),
-                  overwrite ? 0 : RENAME_NOREPLACE) < 0) {
-    if (errno == EEXIST) return false;
-    throw_errno("renameat2 " + name_);
-  }
-  temp_name_.clear();
-  return true;
 }
 
 }  // namespace sockserv

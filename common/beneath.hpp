@@ -20,7 +20,8 @@
 namespace sockserv {
 
 /// Why a name is refused: "" when it is acceptable as a relative name under a root, else
-/// "outside root" (absolute, ".." components) or "invalid name" (empty, NUL byte).
+/// "outside root" (absolute, ".." components), "invalid name" (empty, NUL byte) or
+/// "reserved name" (a component that is the server's own, such as its staging directory).
 std::string name_problem(std::string_view name);
 
 /// openat2(root, name, flags) that cannot leave `root`. Throws std::system_error with errno
@@ -49,9 +50,10 @@ class ServedTree {
   std::pair<UniqueFd, std::string> open_parent(const std::string& name,
                                                const std::string& peer) const;
 
-  /// For an upload of `name`: a StagedFile in its parent directory. Throws Refusal (a bad
-  /// name, "exists" when the name is taken and not `overwrite`, "cannot create: ...").
-  std::unique_ptr<class StagedFile> stage(const std::string& name, bool overwrite,
+  /// For an upload of `length` bytes to `name`: a StagedFile (staging.hpp), invisible until
+  /// committed. Throws Refusal (a bad name, "exists" when the name is taken and not
+  /// `overwrite`, no room for `length` bytes, "cannot create: ...").
+  std::unique_ptr<class StagedFile> stage(const std::string& name, uint64_t length, bool overwrite,
                                           const std::string& peer) const;
 
  private:
@@ -67,30 +69,8 @@ struct DirEntry {
   uint64_t size;
   time_t mtime;
 };
-/// The entries of the open directory `dir` ("." and ".." left out), in readdir order.
+/// The entries of the open directory `dir` in readdir order; ".", ".." and the server's own
+/// names (is_reserved_name: the staging directory) left out.
 std::vector<DirEntry> list_directory(int dir);
-
-/// A file being written under a hidden temporary name in `dir`, renamed to its real name by
-/// commit() only when complete; removed if it is never committed (error, lost client).
-class StagedFile {
- public:
-  /// Creates ".NAME.RANDOM.part" in `dir`, which it keeps open (O_EXCL, O_NOFOLLOW). Throws
-  /// std::system_error.
-  StagedFile(UniqueFd dir, const std::string& name);
-  ~StagedFile();
-  StagedFile(const StagedFile&) = delete;
-  StagedFile& operator=(const StagedFile&) = delete;
-
-  int fd() const { return fd_.get(); }
-  /// Renames into place atomically: readers see no file or the whole file. Without
-  /// `overwrite` an existing name is kept and false returned. Throws on other errors.
-  bool commit(bool overwrite);
-
- private:
-  UniqueFd dir_;
-  std::string name_;
-  std::string temp_name_;
-  UniqueFd fd_;
-};
 
 }  // namespace sockserv

@@ -1,8 +1,6 @@
 // SHA-256 through OpenSSL's EVP interface (the low-level SHA256_* calls are deprecated).
 #include "sha256.hpp"
 
-#include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <array>
@@ -60,24 +58,6 @@ std::string sha256_of_file(int fd, uint64_t offset, uint64_t count) {
   Sha256 hash;
   hash_file(hash, fd, offset, count);
   return hash.hex_digest();
-}
-
-std::string cached_sha256_of_file(int fd) {
-  struct stat st {};
-  if (::fstat(fd, &st) < 0) throw_errno("fstat");
-  // The key: size and mtime in nanoseconds. Setting the attribute changes ctime, not mtime.
-  std::string key = std::to_string(st.st_size) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
-                    std::to_string(st.st_mtim.tv_nsec) + " ";
-  constexpr const char* kAttribute = "user.sockserv.sha256";
-  std::array<char, 256> stored{};
-  ssize_t n = ::fgetxattr(fd, kAttribute, stored.data(), stored.size() - 1);
-  if (n > 0 && std::string_view(stored.data(), static_cast<size_t>(n)).starts_with(key)) {
-    return std::string(stored.data() + key.size(), static_cast<size_t>(n) - key.size());
-  }
-  std::string digest = sha256_of_file(fd, 0, static_cast<uint64_t>(st.st_size));
-  std::string value = key + digest;
-  ::fsetxattr(fd, kAttribute, value.data(), value.size(), 0);  // a cache: failing is fine
-  return digest;
 }
 
 }  // namespace sockserv

@@ -30,10 +30,4 @@ void hash_file(Sha256& hash, int fd, uint64_t offset, uint64_t count);
 /// untouched). Throws std::system_error, or runtime_error when the file is shorter.
 std::string sha256_of_file(int fd, uint64_t offset, uint64_t count);
 
-/// Digest of a whole regular file, remembered in its "user.sockserv.sha256" extended
-/// attribute together with the size and mtime it was computed for, so that the next request
-/// for an unchanged file does not read it all again. Where the attribute cannot be read or
-/// written (no permission, a file system without xattrs), the digest is simply computed.
-std::string cached_sha256_of_file(int fd);
-
 }  // namespace sockserv

@@ -4,6 +4,9 @@
 // Every request and reply is a frame: 4-byte big-endian header length, JSON header, body.
 // Bodies stream: a file goes out with sendfile(2) and comes in 256 KiB at a time, so memory
 // stays small whatever the file size. Names are resolved with openat2(RESOLVE_BENEATH).
+// An upload stays invisible until it is complete and its sha256 checked (common/staging);
+// a full disk is answered with an error frame (common/upload). Digests are cached in this
+// process's memory, never in the served tree (common/digest_cache).
 // Everything that may wait for a disk (opening, listing, hashing, writing, renaming) goes
 // through offloaded(): a helper thread under the epoll model, right here under the others.
 //
@@ -14,10 +17,13 @@
 #include <unistd.h>
 
 #include "beneath.hpp"
+#include "digest_cache.hpp"
+#include "download.hpp"
 #include "framing.hpp"
 #include "log.hpp"
 #include "run.hpp"
-#include "sha256.hpp"
+#include "staging.hpp"
+#include "upload.hpp"
 
 using namespace sockserv;
 
@@ -30,7 +36,8 @@ struct FileSettings {
   uint64_t max_upload = uint64_t{1} << 40;
   void add_options(po::options_description& desc) {
     desc.add_options()("root", po::value(&root)->required(), "directory to serve")(
-        "allow-upload", po::bool_switch(&allow_upload), "accept put requests")(
+        "allow-upload", po::bool_switch(&allow_upload),
+        "accept put requests (staged unseen in ROOT/.sockserv-staging until complete)")(
         "overwrite", po::bool_switch(&overwrite), "let put replace existing files")(
         "max-upload", po::value(&max_upload)->default_value(max_upload), "largest upload in bytes");
   }
@@ -38,7 +45,12 @@ struct FileSettings {
     struct stat st {};
     if (::stat(root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
       throw UsageError("--root " + root + " is not a directory");
+    // Uploads a killed server was receiving (docs/protocols.md, "Uploads").
+    if (size_t stale = allow_upload ? remove_stale_staging(root) : 0)
+      log_info("removed ", stale, " unfinished upload(s) from ", root, "/", kStagingDirectory);
   }
+  // The sha256 of served files, in this process's memory: shared by its connections.
+  mutable DigestCache digests;
 };
 
 class FileHandler : public StreamHandler {
@@ -76,13 +88,6 @@ class FileHandler : public StreamHandler {
     }
   }
 
-  // What get() needs to know before it answers; found on a helper thread.
-  struct Opened {
-    UniqueFd file;
-    uint64_t total;
-    std::string digest;
-  };
-
   void list(const std::string& dir) {
     Json entries = Json::array();
     std::vector<DirEntry> found = offloaded(connection_.io(), [&] {
@@ -96,23 +101,10 @@ class FileHandler : public StreamHandler {
     write_frame(stream_, {{"status", "ok"}}, as_bytes(body));
   }
 
-  Opened open_for_get(const std::string& name, uint64_t offset) {
-    // O_NONBLOCK: opening a FIFO must not hang the connection; it is refused just below.
-    UniqueFd file = tree_->open(name, O_RDONLY | O_NONBLOCK, connection_.peer_name());
-    struct stat st {};
-    if (::fstat(file.get(), &st) < 0) throw_errno("fstat " + name);
-    if (!S_ISREG(st.st_mode)) throw Refusal("not a regular file");
-    uint64_t total = static_cast<uint64_t>(st.st_size);
-    if (offset > total) throw Refusal("offset beyond end of file");
-    std::string digest = cached_sha256_of_file(file.get());
-    // Into the page cache now, off the event loop, so that sendfile copies from memory.
-    ::readahead(file.get(), static_cast<off_t>(offset), total - offset);
-    return {std::move(file), total, std::move(digest)};
-  }
-
   void get(const std::string& name, uint64_t offset) {
-    auto [file, total, digest] =
-        offloaded(connection_.io(), [&] { return open_for_get(name, offset); });
+    auto [file, total, digest] = offloaded(connection_.io(), [&] {
+      return open_download(*tree_, settings_.digests, name, offset, connection_.peer_name());
+    });
     log_info(connection_.peer_name(), ": get ", name, " from ", offset, " (", total - offset,
              " bytes)");
     write_frame_header(stream_,
@@ -125,20 +117,17 @@ class FileHandler : public StreamHandler {
     if (!settings_.allow_upload) throw Refusal("uploads not allowed");
     if (length > settings_.max_upload) throw Refusal("too large");
     IoContext& io = connection_.io();
-    std::unique_ptr<StagedFile> staged = offloaded(
-        io, [&] { return tree_->stage(name, settings_.overwrite, connection_.peer_name()); });
+    std::unique_ptr<StagedFile> staged = offloaded(io, [&] {
+      return tree_->stage(name, length, settings_.overwrite, connection_.peer_name());
+    });
     write_frame(stream_, {{"status", "ready"}});
     std::optional<FrameHeader> data = read_frame_header(stream_, {.max_body = length});
     if (!data || data->body_size != length)
       throw ProtocolError("put: expected a " + std::to_string(length) + "-byte body");
-    Sha256 hash;
-    read_body(stream_, length, [&](std::span<const std::byte> chunk) {
-      offloaded(io, [&] {
-        hash.update(chunk);
-        write_all(staged->fd(), chunk, Deadline::never(), client_io());  // a file: no waits
-      });
-    });
-    if (hash.hex_digest() != sha256) throw Refusal("sha256 mismatch: upload discarded");
+    std::optional<std::string> received =
+        receive_upload(stream_, io, staged->fd(), length, connection_.peer_name());
+    if (!received) return;  // not stored, and the client has been told why
+    if (*received != sha256) throw Refusal("sha256 mismatch: upload discarded");
     if (!offloaded(io, [&] { return staged->commit(settings_.overwrite); }))
       throw Refusal("exists");
     log_info(connection_.peer_name(), ": put ", name, " (", length, " bytes)");

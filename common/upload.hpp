@@ -1,0 +1,22 @@
+// receive_upload: the body of a file-server upload, from the connection into a staged file.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "framing.hpp"
+
+namespace sockserv {
+
+/// Reads an upload body of `length` bytes from `stream` into the file `fd`, hashing it on
+/// the way; the writes run through `io`'s offload (they may wait for a disk). Returns the
+/// body's sha256. When a write fails (disk full, quota, file too large, I/O error) the client
+/// is told at once in an error frame naming the reason ("No space left on device (ENOSPC)"),
+/// so that a client that reads while it sends can stop; the rest of the body is then read
+/// and dropped, which keeps the connection in step for its next request, and nullopt is
+/// returned: the request has had its answer. The failure is logged with `peer`.
+std::optional<std::string> receive_upload(ConnectionStream& stream, IoContext& io, int fd,
+                                          uint64_t length, const std::string& peer);
+
+}  // namespace sockserv
