@@ -35,6 +35,31 @@ std::string name_problem(std::string_view name) {
   return "";
 }
 
+UniqueFd open_by_components(int root, const std::string& name, int flags, int mode) {
+  UniqueFd dir;  // the directory reached so far; empty: still `root`
+  size_t start = 0;
+  for (;;) {
+    size_t slash = name.find('/', start);
+    bool last = slash == std::string::npos;
+    std::string part = name.substr(start, last ? std::string::npos : slash - start);
+    if (part.empty()) part = ".";
+    if (part == "..") throw std::system_error(EXDEV, std::generic_category(), "open " + name);
+    int at = dir ? dir.get() : root;
+    // O_NOFOLLOW on every step: a symlink anywhere in the name is refused (ELOOP, or ENOTDIR
+    // for a directory step), so no step can leave the tree, whatever the link points to.
+    int step_flags =
+        last ? flags | O_NOFOLLOW | O_CLOEXEC : O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int fd;
+    do {
+      fd = ::openat(at, part.c_str(), step_flags, static_cast<mode_t>(mode));
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) throw_errno("openat " + name);
+    if (last) return UniqueFd(fd);
+    dir.reset(fd);
+    start = slash + 1;
+  }
+}
+
 UniqueFd open_beneath(int root, const std::string& name, int flags, int mode) {
   open_how how{};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
@@ -46,6 +71,9 @@ UniqueFd open_beneath(int root, const std::string& name, int flags, int mode) {
     // glibc 2.36 has no wrapper for openat2, hence syscall(2).
     long fd = ::syscall(SYS_openat2, root, name.c_str(), &how, sizeof how);
     if (fd >= 0) return UniqueFd(static_cast<int>(fd));
+    // systemd's RestrictSUIDSGID= (which DynamicUser= implies, as in the shipped units)
+    // refuses openat2 with ENOSYS: its seccomp filter cannot see the mode in open_how.
+    if (errno == ENOSYS) return open_by_components(root, name, flags, mode);
     if (errno != EINTR && errno != EAGAIN) throw_errno("openat2 " + name);
   }
 }

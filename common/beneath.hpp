@@ -4,7 +4,8 @@
 // symlink that points outside, a NUL byte that cuts the name short in C. The text is checked
 // first (so the refusal can be named), then the kernel resolves it with openat2(2) and
 // RESOLVE_BENEATH, which refuses any step out of the directory, symlinks included, with no
-// race between checking and opening.
+// race between checking and opening. Under a systemd sandbox that refuses openat2, the name
+// is opened one component at a time with O_NOFOLLOW instead (open_by_components).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,12 @@ std::string name_problem(std::string_view name);
 /// openat2(root, name, flags) that cannot leave `root`. Throws std::system_error with errno
 /// EXDEV (escape, e.g. through a symlink), ENOENT, ELOOP... naming the call and the name.
 UniqueFd open_beneath(int root, const std::string& name, int flags, int mode = 0);
+
+/// What open_beneath falls back to where openat2 is refused with ENOSYS (a systemd unit with
+/// RestrictSUIDSGID= or DynamicUser=): one component at a time, each with O_NOFOLLOW, so
+/// every symlink is refused, even one that stays inside. Throws std::system_error (EXDEV for
+/// "..", ELOOP or ENOTDIR for a symlink, ENOENT...).
+UniqueFd open_by_components(int root, const std::string& name, int flags, int mode = 0);
 
 /// The client-facing message for a failed open_beneath: "not found", "outside root"...
 std::string open_error_message(int err);
