@@ -129,7 +129,7 @@ void Server::receive_datagram(const Listener& listener) {
     request_done(request.id);
     return;
   }
-  if (model_->main_thread_accepts()) {
+  if (model_->takes_datagrams()) {
     model_->process_request(std::move(request), *this);
     return;
   }

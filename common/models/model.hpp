@@ -68,6 +68,9 @@ class Model {
   /// True: the server's main loop accepts and calls process_request. False: start() makes
   /// workers that accept on their own.
   virtual bool main_thread_accepts() const { return true; }
+  /// True when process_request takes datagrams too; false: the main loop answers them
+  /// itself (a pool whose workers take only passed connection descriptors).
+  virtual bool takes_datagrams() const { return main_thread_accepts(); }
   /// Starts the workers, once the listeners are open (pools and event loops).
   virtual void start(ServerCore& core) { (void)core; }
   /// Gets `request` served: here and now, in a child process, in a thread, by a worker.

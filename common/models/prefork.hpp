@@ -32,6 +32,8 @@ class PreforkModel : public Model {
   std::string_view name() const override { return "prefork"; }
   IoStyle io_style() const override { return IoStyle::blocking; }
   bool main_thread_accepts() const override { return pass_fd_; }
+  // A passed descriptor carries no datagram: the parent answers those itself.
+  bool takes_datagrams() const override { return false; }
   void start(ServerCore& core) override;
   void process_request(Request request, ServerCore& core) override;
   bool has_capacity() const override;

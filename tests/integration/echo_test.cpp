@@ -89,6 +89,17 @@ BOOST_DATA_TEST_CASE(udp_datagrams_of_9000_and_65507_bytes_come_back_intact, kMo
   }
 }
 
+// With --max-rate, prefork's parent accepts and passes descriptors; a datagram cannot travel
+// that way, so the parent answers it (a worker given one died, and nothing came back).
+BOOST_DATA_TEST_CASE(udp_is_answered_when_limits_count_in_one_place, kModels, model) {
+  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--listen", "udp:127.0.0.1:0",
+                                       "--model", model, "--max-rate", "50"});
+  UniqueFd socket = udp_socket();
+  BOOST_TEST(udp_exchange(socket.get(), server.port(1), "ping") == "ping");
+  BOOST_TEST(exchange(server.port(0), "pong") == "pong");
+  BOOST_TEST(server.running());
+}
+
 BOOST_DATA_TEST_CASE(unix_stream_and_datagram, kModels, model) {
   std::string stream_path = unique_path("echo");
   std::string dgram_path = unique_path("echo-dg");
