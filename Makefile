@@ -122,7 +122,7 @@ check-tsan: deps
 #   make fuzz        each target for FUZZ_TIME seconds; new inputs go to build/fuzz/corpus/NAME,
 #                    the seeds in tests/fuzz/corpus/NAME are only read
 #   make fuzz-smoke  each target for a fixed FUZZ_RUNS executions from its seeds: no crash,
-#                    leak or sanitizer report (seconds, after the clang build)
+#                    leak, hang (-timeout=10 s per input) or sanitizer report
 FUZZ_TIME    ?= 20
 FUZZ_RUNS    ?= 2000
 FUZZ_CXX     ?= clang++
@@ -150,7 +150,7 @@ build/fuzz/%_fuzz: build/fuzz/obj/tests/fuzz/%_fuzz.o $$(call fuzz_objs,$$*) $(L
 fuzz: $(FUZZ_BINS)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus/$$t && \
-	  build/fuzz/$${t}_fuzz -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	  build/fuzz/$${t}_fuzz -max_total_time=$(FUZZ_TIME) -max_len=4096 -timeout=10 \
 	    build/fuzz/corpus/$$t tests/fuzz/corpus/$$t || exit 1; \
 	done
 
@@ -160,7 +160,7 @@ fuzz-smoke: $(FUZZ_BINS)
 	@for t in $(FUZZ_TARGETS); do \
 	  rm -rf build/fuzz/smoke/$$t && mkdir -p build/fuzz/smoke/$$t && \
 	  echo "== $$t: $(FUZZ_RUNS) runs" && \
-	  build/fuzz/$${t}_fuzz -runs=$(FUZZ_RUNS) -seed=1 -max_len=4096 -print_final_stats=1 \
+	  build/fuzz/$${t}_fuzz -runs=$(FUZZ_RUNS) -seed=1 -max_len=4096 -timeout=10 -print_final_stats=1 \
 	    build/fuzz/smoke/$$t tests/fuzz/corpus/$$t > build/fuzz/smoke/$$t.log 2>&1 \
 	    || { tail -n 40 build/fuzz/smoke/$$t.log; echo "fuzz-smoke: $$t failed"; exit 1; }; \
 	  grep -E '^stat::number_of_executed_units' build/fuzz/smoke/$$t.log; \
