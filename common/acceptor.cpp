@@ -2,11 +2,15 @@
 #include "acceptor.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 
+#include "error.hpp"
 #include "log.hpp"
 
 namespace sockserv {
@@ -14,17 +18,64 @@ namespace {
 UniqueFd open_spare_fd() {
   return UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
+
+int64_t monotonic_ms() {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  return int64_t{now.tv_sec} * 1000 + now.tv_nsec / 1'000'000;
+}
 }  // namespace
 
+static_assert(std::atomic<int64_t>::is_always_lock_free &&
+              std::atomic<uint64_t>::is_always_lock_free);  // they live in shared memory
+
+DescriptorShortage::DescriptorShortage() : spare_fd_(open_spare_fd()) {
+  void* memory =
+      ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) throw_errno("mmap (descriptor shortage)");
+  shared_ = new (memory) Shared;
+}
+
+DescriptorShortage::~DescriptorShortage() {
+  ::munmap(shared_, sizeof(Shared));
+}
+
+void DescriptorShortage::drop_one_client(int listener_fd, int err) {
+  {
+    // Out of descriptors, the pending connection stays in the backlog and poll would report
+    // it again at once: a busy loop. With the spare freed, accept gets the client and closes
+    // it right away; then the spare is taken back (muduo's trick). If another thread took
+    // the freed slot first, accept fails again and the caller's pause stops the spin.
+    std::lock_guard lock(spare_mutex_);
+    spare_fd_.reset();
+    UniqueFd dropped(::accept4(listener_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (dropped) shared_->dropped.fetch_add(1, std::memory_order_relaxed);
+    dropped.reset();
+    spare_fd_ = open_spare_fd();
+  }
+  warn_at_most_once_a_second(err);
+}
+
+void DescriptorShortage::warn_at_most_once_a_second(int err) {
+  int64_t now = monotonic_ms();
+  int64_t last = shared_->last_warning_ms.load(std::memory_order_relaxed);
+  // Only the thread or process that moves the time forward warns: one line a second in all.
+  if (now - last < 1000 || !shared_->last_warning_ms.compare_exchange_strong(last, now)) return;
+  uint64_t total = shared_->dropped.load(std::memory_order_relaxed);
+  uint64_t before = shared_->dropped_at_last_warning.exchange(total);
+  log_error("accept: ", std::strerror(err), " (too many open files): dropped ", total - before,
+            " new client(s) since the last warning, ", total, " in all");
+}
+
 Acceptor::Acceptor(SocketOptions options, std::function<bool(Request&)> admit,
-                   bool blocking_sockets, AcceptStats* stats)
+                   bool blocking_sockets, DescriptorShortage& shortage, AcceptStats* stats)
     : options_(options),
       admit_(std::move(admit)),
       // SOCK_CLOEXEC: the connection must not leak into programs we exec. SOCK_NONBLOCK only
       // where the context waits with poll or epoll; a blocking context sleeps in read(2).
       accept_flags_(SOCK_CLOEXEC | (blocking_sockets ? 0 : SOCK_NONBLOCK)),
-      stats_(stats),
-      spare_fd_(open_spare_fd()) {}
+      shortage_(&shortage),
+      stats_(stats) {}
 
 std::optional<Request> Acceptor::accept(const Listener& listener) {
   Request request;
@@ -57,22 +108,12 @@ void Acceptor::on_error(int err, const Listener& listener) {
     case EPROTO:
       return;
     case EMFILE:
-    case ENFILE: {
-      // Out of descriptors. The pending connection stays in the backlog and poll would report
-      // it again at once: a busy loop. Free the spare descriptor, accept the client and close
-      // it right away (it sees EOF, not a hang), then take the spare back (muduo's trick).
-      spare_fd_.reset();
-      UniqueFd dropped(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
-      dropped.reset();
-      spare_fd_ = open_spare_fd();
-      // If even that failed, pause accepting briefly rather than spin.
+    case ENFILE:
+      shortage_->drop_one_client(listener.fd(), err);
+      // Then pause accepting briefly: the connections being served must end (and give back
+      // their descriptors) before another client can be taken.
       paused_until_ = Clock::now() + Millis(100);
-      if (Clock::now() - last_emfile_log_ >= std::chrono::seconds(1)) {
-        last_emfile_log_ = Clock::now();
-        log_error("accept: ", std::strerror(err), " (too many open files): dropping new clients");
-      }
       return;
-    }
     default:
       // ENOBUFS, ENOMEM and the like: back off briefly instead of spinning.
       paused_until_ = Clock::now() + Millis(100);

@@ -4,12 +4,14 @@
 // Listening sockets are non-blocking: when several workers wait on one listener and a client
 // arrives, all may wake but only one gets it; the others must get EAGAIN and go back to
 // waiting, not hang in accept4 (each such empty wake-up is counted: the thundering herd).
-// Out of descriptors (EMFILE), it keeps a spare one to drop the client cleanly (muduo's trick).
+// Out of descriptors (EMFILE), a spare one drops the client cleanly (muduo's trick); the
+// spare and the warning are shared by every acceptor of the server (DescriptorShortage).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 
 #include "fd.hpp"
@@ -24,12 +26,44 @@ struct AcceptStats {
   std::atomic<uint64_t> empty_wakeups{0};  // woke up for a client another worker took
 };
 
+/// Running out of descriptors, as every acceptor of one server meets it: one spare descriptor
+/// per process (not one per worker thread, which would itself eat the descriptors it is there
+/// to save), and one warning a second for the whole server, worker processes included.
+class DescriptorShortage {
+ public:
+  DescriptorShortage();
+  ~DescriptorShortage();
+  DescriptorShortage(const DescriptorShortage&) = delete;
+  DescriptorShortage& operator=(const DescriptorShortage&) = delete;
+
+  /// accept4 on `listener_fd` failed with `err` (EMFILE, ENFILE): frees the spare, takes the
+  /// waiting client and closes it at once (it sees EOF, not a hang), takes the spare back,
+  /// and warns if no warning was given in the last second.
+  void drop_one_client(int listener_fd, int err);
+  /// Clients dropped since the server started.
+  uint64_t dropped() const { return shared_->dropped.load(std::memory_order_relaxed); }
+
+ private:
+  // In MAP_SHARED memory made before any fork: prefork's workers warn and count as one.
+  struct Shared {
+    std::atomic<int64_t> last_warning_ms{-1000};  // CLOCK_MONOTONIC milliseconds
+    std::atomic<uint64_t> dropped{0};
+    std::atomic<uint64_t> dropped_at_last_warning{0};
+  };
+  void warn_at_most_once_a_second(int err);
+
+  std::mutex spare_mutex_;  // threads of one process take turns with the one spare
+  UniqueFd spare_fd_;
+  Shared* shared_;
+};
+
 class Acceptor {
  public:
   /// `admit` numbers a request and decides about its peer (false: close it at once).
   /// `blocking_sockets`: hand out blocking connections (BlockingContext) or non-blocking.
+  /// `shortage`: the server's, shared by all its acceptors (it must outlive this one).
   Acceptor(SocketOptions options, std::function<bool(Request&)> admit, bool blocking_sockets,
-           AcceptStats* stats = nullptr);
+           DescriptorShortage& shortage, AcceptStats* stats = nullptr);
 
   /// Accepts one connection if one is waiting and admitted; nullopt otherwise (nobody was
   /// waiting, the client left, it was refused, or descriptors ran out: see paused_until()).
@@ -45,10 +79,9 @@ class Acceptor {
   SocketOptions options_;
   std::function<bool(Request&)> admit_;
   int accept_flags_;
+  DescriptorShortage* shortage_;
   AcceptStats* stats_;
-  UniqueFd spare_fd_;  // kept open to survive EMFILE (see on_error)
   Clock::time_point paused_until_{};
-  Clock::time_point last_emfile_log_{};
 };
 
 }  // namespace sockserv

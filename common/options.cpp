@@ -2,10 +2,14 @@
 #include "options.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "error.hpp"
 #include "program.hpp"
@@ -166,6 +170,28 @@ std::function<std::string(std::string)> environment_mapper(const po::options_des
   };
 }
 
+// Boost.Program_options writes the user's text in place of %value%, %option% and the like in
+// its error messages, again and again until none is left: a value that itself holds such a
+// placeholder ("--max-children 'x%value%'") never ends, a hang with memory growing (found by
+// tests/fuzz/options_fuzz.cpp). A message is therefore built by Boost only when no word of
+// the command line, no SOCKSERV_ variable and no config line holds a '%'.
+bool holds_percent(int argc, char** argv, const std::string& config_text) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strchr(argv[i], '%') != nullptr) return true;
+  }
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    if (std::strncmp(*variable, "SOCKSERV_", 9) == 0 && std::strchr(*variable, '%') != nullptr)
+      return true;
+  }
+  return config_text.find('%') != std::string::npos;
+}
+
+std::string read_config_file(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw UsageError("cannot read --config file " + path);
+  return {std::istreambuf_iterator<char>(file), {}};
+}
+
 int parse_mode(const std::string& text) {
   size_t used = 0;
   int mode = -1;
@@ -226,6 +252,7 @@ Millis seconds_option(double seconds, const char* name) {
 void parse_all_sources(int argc, char** argv, const po::options_description& visible,
                        const po::positional_options_description* positional,
                        po::variables_map& values) {
+  std::string config_text;
   try {
     po::command_line_parser parser(argc, argv);
     parser.options(visible);
@@ -233,13 +260,17 @@ void parse_all_sources(int argc, char** argv, const po::options_description& vis
     po::store(parser.run(), values);
     po::store(po::parse_environment(visible, environment_mapper(visible)), values);
     if (values.count("config") != 0U) {
-      std::string path = values["config"].as<std::string>();
-      std::ifstream file(path);
-      if (!file) throw UsageError("cannot read --config file " + path);
-      po::store(po::parse_config_file(file, visible), values);
+      config_text = read_config_file(values["config"].as<std::string>());
+      std::istringstream config(config_text);
+      po::store(po::parse_config_file(config, visible), values);
     }
     // --help and --version must answer even when a required option (a client's ADDR) is missing.
     if (values.count("help") == 0U && values.count("version") == 0U) po::notify(values);
+  } catch (const po::error_with_option_name& e) {
+    if (!holds_percent(argc, argv, config_text)) throw UsageError(e.what());
+    std::string name = e.get_option_name();  // no substitution loop in the name alone
+    std::replace(name.begin(), name.end(), '%', '?');
+    throw UsageError("bad option or value for '" + name + "' (a value with '%' is not shown)");
   } catch (const po::error& e) {
     throw UsageError(e.what());
   }

@@ -46,7 +46,7 @@ void Server::server_close() {
 Acceptor Server::make_acceptor(bool blocking_sockets, AcceptStats* stats) {
   return Acceptor(
       settings_.socket, [this](Request& request) { return verify_request(request); },
-      blocking_sockets, stats);
+      blocking_sockets, shortage_, stats);
 }
 
 bool Server::handle_request(Deadline deadline) {
@@ -59,7 +59,8 @@ bool Server::poll_once(Deadline deadline) {
   std::vector<const Listener*> polled;
   // At the limit of children/threads, or backing off after EMFILE, leave the listeners out:
   // new clients then wait in the kernel's backlog instead of being accepted and dropped.
-  bool accepting = model_->has_capacity() && Clock::now() >= acceptor_.paused_until();
+  bool paused = Clock::now() < acceptor_.paused_until();
+  bool accepting = model_->has_capacity() && !paused;
   for (const Listener& listener : listeners_) {
     // Stream listeners are the workers' business when the model's workers accept.
     bool ours = !is_stream(listener.transport()) || model_->main_thread_accepts();
@@ -71,8 +72,11 @@ bool Server::poll_once(Deadline deadline) {
   model_->add_poll_fds(fds);
   size_t hub_first = fds.size();
   if (hub_) hub_->add_poll_fds(fds);
+  // Paused: wake up when the pause ends. At capacity: a finished request wakes us (SIGCHLD,
+  // a thread's notice), so wait as long as asked; the end of a pause long gone would make
+  // this a poll with timeout 0, round after round.
   Deadline wait_until =
-      accepting ? deadline : deadline.earlier(Deadline::at(acceptor_.paused_until()));
+      paused ? deadline.earlier(Deadline::at(acceptor_.paused_until())) : deadline;
   bool served = false;
   if (client_io().wait(fds, wait_until)) {
     if (fds[0].revents != 0) process_wakeups();

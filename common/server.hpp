@@ -129,6 +129,7 @@ class Server : private ServerCore {
   Admission admission_;
   Wakeup wakeup_;
   DrainDeadline drain_;
+  DescriptorShortage shortage_;  // EMFILE: one spare descriptor and one warning for all acceptors
   Acceptor acceptor_;           // the main loop's, for models whose main thread accepts
   pid_t main_pid_;              // the server's process: children check it is still their parent
   size_t reported_active_ = 0;  // the count in the last STATUS= sent to systemd

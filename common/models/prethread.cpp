@@ -85,8 +85,12 @@ std::optional<Request> PrethreadModel::take_queued() {
   std::unique_lock lock(queue_mutex_);
   queue_ready_.wait(lock, [this] { return !queue_.empty() || stopping_; });
   if (queue_.empty()) return std::nullopt;  // stopping, and nothing left to serve
+  bool was_full = queue_.size() >= queue_size_;
   Request request = std::move(queue_.front());
   queue_.pop_front();
+  // A full queue made the main loop stop accepting and sleep; there is room again, so wake it
+  // (the same poke as a finished worker's: it then checks has_capacity()).
+  if (was_full) Wakeup::notify_worker_done();
   return request;
 }
 

@@ -1,6 +1,7 @@
 // Waiting for a client in a pool worker: accept first, epoll_wait only when none is there.
 #include "worker_accept.hpp"
 
+#include <poll.h>
 #include <sys/epoll.h>
 
 #include <cerrno>
@@ -11,7 +12,7 @@
 namespace sockserv {
 
 WorkerAccept::WorkerAccept(const std::vector<Listener>& listeners, int wake_fd)
-    : listeners_(listeners), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
+    : listeners_(listeners), wake_fd_(wake_fd), epoll_(::epoll_create1(EPOLL_CLOEXEC)) {
   if (!epoll_) throw_errno("epoll_create1");
   for (const Listener& listener : listeners_) {
     if (!is_stream(listener.transport())) continue;
@@ -37,6 +38,13 @@ std::optional<Request> WorkerAccept::next(Acceptor& acceptor,
       if (!is_stream(listener.transport())) continue;
       if (std::optional<Request> request = acceptor.accept(listener)) return request;
     }
+    if (Clock::now() < acceptor.paused_until()) {
+      // Out of descriptors: the listeners stay readable (level-triggered) while clients wait
+      // in the backlog, so epoll_wait would return at once, round after round: a busy loop.
+      pause(acceptor.paused_until());
+      woken = false;
+      continue;
+    }
     // Woken for a client, and another worker had taken it: the thundering herd, counted.
     if (woken && acceptor.stats() != nullptr) acceptor.stats()->empty_wakeups.fetch_add(1);
     epoll_event events[4];
@@ -46,6 +54,13 @@ std::optional<Request> WorkerAccept::next(Acceptor& acceptor,
     woken = n > 0;
   }
   return std::nullopt;
+}
+
+void WorkerAccept::pause(Clock::time_point until) const {
+  pollfd wake{wake_fd_, POLLIN, 0};  // poll ignores a negative descriptor: then only a sleep
+  auto left = std::chrono::duration_cast<Millis>(until - Clock::now()).count() + 1;
+  // EINTR is fine here: the caller checks its stop flag and, if still paused, pauses again.
+  if (::poll(&wake, 1, static_cast<int>(left)) < 0 && errno != EINTR) throw_errno("poll (pause)");
 }
 
 }  // namespace sockserv

@@ -26,7 +26,11 @@ class WorkerAccept {
   std::optional<Request> next(Acceptor& acceptor, const std::function<bool()>& stopping);
 
  private:
+  /// Sleeps until `until` or the wake descriptor fires, without watching the listeners.
+  void pause(Clock::time_point until) const;
+
   const std::vector<Listener>& listeners_;
+  int wake_fd_;
   UniqueFd epoll_;
   size_t next_listener_ = 0;  // round robin over several listeners
 };

@@ -82,7 +82,7 @@ Outcome read_one_byte_at_a_time(const std::string& data) {
 }
 
 std::filesystem::path corpus_dir() {
-  return std::filesystem::path(__FILE__).parent_path().parent_path() / "fuzz" / "corpus";
+  return std::filesystem::path(__FILE__).parent_path().parent_path() / "fuzz" / "corpus" / "frame";
 }
 
 }  // namespace
