@@ -34,7 +34,11 @@ struct CmdSettings {
                                               po::value(&max_output)->default_value(max_output),
                                               "bytes of output kept per command");
   }
-  void validate() const { seconds_option(timeout, "timeout"); }
+  void validate() const {
+    seconds_option(timeout, "timeout");
+    // The reply holds the output in memory: a limit past 1 GiB is no limit at all.
+    if (max_output > (size_t{1} << 30)) throw UsageError("--max-output is at most 1073741824");
+  }
 };
 
 class CmdHandler : public StreamHandler {
