@@ -48,7 +48,6 @@ void open_standalone(Server& server, const ServiceDefinition& service,
                      const ServerOptions& options) {
   std::vector<Endpoint> endpoints = options.listen;
   if (endpoints.empty()) endpoints.push_back(default_endpoint(service.info));
-  for (const Endpoint& e : endpoints) check_transport(service, options, e.transport, to_string(e));
   for (const Endpoint& endpoint : endpoints) {
     server.add_listener(open_listener(endpoint, options.server.socket));
   }
@@ -112,6 +111,9 @@ int serve(const ServiceDefinition& service, int argc, char** argv) {
   // inetd passes the connection as stderr too: log lines must not go into the client's stream.
   if (options->inetd && stderr_is_stdin_socket()) options->log.syslog = true;
   configure_logging(options->log);
+  // A bad command line is a usage error before anything else is looked at.
+  for (const Endpoint& e : options->listen)
+    check_transport(service, *options, e.transport, to_string(e));
   // Users, groups and the root refusal are checked before binding: a server that is going to
   // fail must not first log that it is listening.
   PrivilegeDrop drop = plan_privilege_drop(options->privileges);

@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(every_numeric_option_of_every_program_refuses_negative_and_
     BOOST_TEST_REQUIRE(help.exit_code == 0, program.name << ": " << help.err);
     std::vector<std::string> options = numeric_options(help.out);
     bool server = program.valid_args.front() == "--listen";
-    BOOST_TEST((!server || options.size() >= 20u), program.name << " shows only " << options.size()
+    BOOST_TEST((!server || options.size() >= 15u), program.name << " shows only " << options.size()
                                                                 << " numeric options:\n"
                                                                 << help.out);
     for (const std::string& option : options) {
@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(every_numeric_option_of_every_program_refuses_negative_and_
       }
     }
   }
-  BOOST_TEST(checked >= 100u);  // the servers alone have more than 20 numeric options each
+  BOOST_TEST(checked >= 100u);  // the servers alone have more than 15 numeric options each
 }
 
 BOOST_AUTO_TEST_CASE(help_and_version_answer_for_every_program_without_its_required_options) {
