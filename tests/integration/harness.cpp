@@ -438,6 +438,7 @@ std::string describe_processes(const std::vector<pid_t>& pids) {
   for (pid_t pid : pids) {
     std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
     std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    while (!cmdline.empty() && cmdline.back() == ' ') cmdline.pop_back();
     text += (text.empty() ? "" : ", ") + std::to_string(pid) + " (" + cmdline.substr(0, 120) + ")";
   }
   return text;
