@@ -85,9 +85,11 @@ int main(int argc, char** argv) {
   return run_client(
       {"cmd-client", "ADDR [--shell] [-- PROG ARGS...]", "Runs commands on a cmd-server."}, argc,
       argv, options, positional, [](const po::variables_map& values) {
+        // Every option is checked before the first connection: a usage error is not a refusal.
+        Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
         UniqueFd socket = connect_to(parse_endpoint(values["address"].as<std::string>()));
         set_nonblocking(socket.get(), true);
-        FdStream stream(socket.get(), seconds_option(values["timeout"].as<double>(), "timeout"));
+        FdStream stream(socket.get(), timeout);
         auto command = values["command"].as<std::vector<std::string>>();
         bool shell = values["shell"].as<bool>();
         if (command.empty()) return interactive(stream, shell);

@@ -153,9 +153,11 @@ int main(int argc, char** argv) {
         size_t most = command == "put" ? 2 : 1, least = command == "list" ? 0 : 1;
         if (args.size() < least || args.size() > most)
           throw UsageError("wrong number of arguments for " + command);
+        // Every option is checked before the first connection: a usage error is not a refusal.
+        Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
         UniqueFd socket = connect_to(parse_endpoint(values["address"].as<std::string>()));
         set_nonblocking(socket.get(), true);
-        FdStream stream(socket.get(), seconds_option(values["timeout"].as<double>(), "timeout"));
+        FdStream stream(socket.get(), timeout);
         if (command == "list") return list(stream, args.empty() ? "." : args[0]);
         if (command == "get")
           return get(stream, arg(0), values["output"].as<std::string>(),

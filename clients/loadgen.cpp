@@ -88,7 +88,8 @@ Settings read_settings(const po::variables_map& values) {
   s.idle = bounded(values, "idle", 0, 100'000);
   if (s.idle > 0 && s.mode != LoadMode::idle) throw UsageError("--idle needs --mode idle");
   s.rate = values["rate"].as<double>();
-  if (!std::isfinite(s.rate) || s.rate < 0) throw UsageError("--rate must be >= 0");
+  if (!std::isfinite(s.rate) || s.rate < 0 || s.rate > 1e7)
+    throw UsageError("--rate must be 0..10000000");
   if (s.rate > 0 && s.mode == LoadMode::stream) throw UsageError("--rate does not apply to stream");
   s.duration = seconds(values, "duration", false);
   s.warmup = seconds(values, "warmup", true);

@@ -106,11 +106,4 @@ ActivatedSockets inetd_socket() {
   return sockets;
 }
 
-bool all_datagram(const std::vector<Listener>& listeners) {
-  for (const Listener& listener : listeners) {
-    if (is_stream(listener.transport())) return false;
-  }
-  return !listeners.empty();
-}
-
 }  // namespace sockserv

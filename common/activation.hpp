@@ -43,7 +43,4 @@ ActivatedSockets inetd_socket();
 /// fds 0, 1 and 2): log lines must then go to syslog, not into the client's stream.
 bool stderr_is_stdin_socket();
 
-/// True when every listener is a datagram socket (a udp "wait" service).
-bool all_datagram(const std::vector<Listener>& listeners);
-
 }  // namespace sockserv

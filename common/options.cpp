@@ -6,8 +6,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -79,7 +77,8 @@ po::options_description activation_options(const ServiceInfo& info) {
                      "serve the socket inetd passes on fd 0: one connection "
                      "(nowait), or a listening or udp socket (wait)")(
       "exit-idle", po::value<double>()->default_value(10),
-      "a udp service started by systemd or inetd exits after this many idle seconds (0: no "
+      "a server given its listening or udp socket by inetd (wait) or systemd (Accept=no) exits "
+      "after this many seconds without a client, and is started again on the next (0: no "
       "limit, never)")("user", po::value<std::string>(),
                        "after binding, drop privileges to this user")(
       "group", po::value<std::string>(), "with --user: this group instead of the user's own")(
@@ -138,6 +137,10 @@ void read_activation_options(const ServiceInfo& info, const po::variables_map& v
   access.deny = ranges(values, "deny-from");
   access.max_per_source = values["max-per-source"].as<size_t>();
   access.max_rate = values["max-rate"].as<size_t>();
+  constexpr size_t kMaxPerSource = 1'000'000;  // more than any machine's descriptors: a typo
+  constexpr size_t kMaxRate = 1'000'000'000;
+  if (access.max_per_source > kMaxPerSource || access.max_rate > kMaxRate)
+    throw UsageError("--max-per-source is at most 1000000, --max-rate 1000000000 (0: no limit)");
   ProxySettings& proxy = options.server.proxy;
   proxy.enabled = values["proxy-protocol"].as<bool>();
   proxy.trusted = ranges(values, "trusted-proxy");
@@ -157,41 +160,6 @@ po::options_description generic_options() {
   return desc;
 }
 
-// SOCKSERV_MAX_CHILDREN -> "max-children"; other variables are not ours.
-std::function<std::string(std::string)> environment_mapper(const po::options_description& desc) {
-  return [&desc](std::string variable) -> std::string {
-    const std::string prefix = "SOCKSERV_";
-    if (variable.rfind(prefix, 0) != 0) return "";
-    std::string name = variable.substr(prefix.size());
-    for (char& c : name)
-      c = c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (name == "help" || name == "version" || name == "config") return "";
-    return desc.find_nothrow(name, false) != nullptr ? name : "";
-  };
-}
-
-// Boost.Program_options writes the user's text in place of %value%, %option% and the like in
-// its error messages, again and again until none is left: a value that itself holds such a
-// placeholder ("--max-children 'x%value%'") never ends, a hang with memory growing (found by
-// tests/fuzz/options_fuzz.cpp). A message is therefore built by Boost only when no word of
-// the command line, no SOCKSERV_ variable and no config line holds a '%'.
-bool holds_percent(int argc, char** argv, const std::string& config_text) {
-  for (int i = 1; i < argc; ++i) {
-    if (std::strchr(argv[i], '%') != nullptr) return true;
-  }
-  for (char** variable = environ; *variable != nullptr; ++variable) {
-    if (std::strncmp(*variable, "SOCKSERV_", 9) == 0 && std::strchr(*variable, '%') != nullptr)
-      return true;
-  }
-  return config_text.find('%') != std::string::npos;
-}
-
-std::string read_config_file(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) throw UsageError("cannot read --config file " + path);
-  return {std::istreambuf_iterator<char>(file), {}};
-}
-
 int parse_mode(const std::string& text) {
   size_t used = 0;
   int mode = -1;
@@ -200,10 +168,30 @@ int parse_mode(const std::string& text) {
   } catch (const std::exception&) {
     used = 0;
   }
-  if (used != text.size() || mode < 0 || mode > 07777) {
-    throw UsageError("bad --unix-mode '" + text + "': expected octal permissions like 0660");
+  // Permission bits only: setuid, setgid and sticky mean nothing on a socket file, and a
+  // typo such as 4777 must not leave a setuid bit behind.
+  if (used != text.size() || mode < 0 || mode > 0777) {
+    throw UsageError("bad --unix-mode '" + text +
+                     "': expected octal permission bits 0 to 0777, like 0660");
   }
   return mode;
+}
+
+// The same address twice would fail to bind as "another server is using port N", which
+// sends the administrator looking for a server that does not exist. (Port 0 asks for a new
+// port each time, so it may repeat.)
+std::vector<Endpoint> listen_endpoints(const po::variables_map& values) {
+  std::vector<Endpoint> endpoints;
+  for (const std::string& text : values["listen"].as<std::vector<std::string>>()) {
+    Endpoint endpoint = parse_endpoint(text);
+    for (const Endpoint& earlier : endpoints) {
+      bool any_port = !is_unix(endpoint.transport) && endpoint.port == 0;
+      if (!any_port && to_string(earlier) == to_string(endpoint))
+        throw UsageError("--listen " + to_string(endpoint) + " is given twice");
+    }
+    endpoints.push_back(endpoint);
+  }
+  return endpoints;
 }
 
 AcceptLock parse_accept_lock(const std::string& text) {
@@ -244,36 +232,9 @@ void read_model_options(const po::variables_map& values, ModelOptions& model) {
 
 Millis seconds_option(double seconds, const char* name) {
   if (!(seconds >= 0) || seconds > 1e7) {
-    throw UsageError(std::string("bad --") + name + ": expected seconds, 0 or more");
+    throw UsageError(std::string("bad --") + name + ": expected seconds from 0 to 10000000");
   }
   return Millis(static_cast<int64_t>(std::llround(seconds * 1000)));
-}
-
-void parse_all_sources(int argc, char** argv, const po::options_description& visible,
-                       const po::positional_options_description* positional,
-                       po::variables_map& values) {
-  std::string config_text;
-  try {
-    po::command_line_parser parser(argc, argv);
-    parser.options(visible);
-    if (positional != nullptr) parser.positional(*positional);
-    po::store(parser.run(), values);
-    po::store(po::parse_environment(visible, environment_mapper(visible)), values);
-    if (values.count("config") != 0U) {
-      config_text = read_config_file(values["config"].as<std::string>());
-      std::istringstream config(config_text);
-      po::store(po::parse_config_file(config, visible), values);
-    }
-    // --help and --version must answer even when a required option (a client's ADDR) is missing.
-    if (values.count("help") == 0U && values.count("version") == 0U) po::notify(values);
-  } catch (const po::error_with_option_name& e) {
-    if (!holds_percent(argc, argv, config_text)) throw UsageError(e.what());
-    std::string name = e.get_option_name();  // no substitution loop in the name alone
-    std::replace(name.begin(), name.end(), '%', '?');
-    throw UsageError("bad option or value for '" + name + "' (a value with '%' is not shown)");
-  } catch (const po::error& e) {
-    throw UsageError(e.what());
-  }
 }
 
 std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int argc, char** argv,
@@ -308,11 +269,7 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
   ServerOptions options;
   options.server.name = info.name;
   options.server.udp_reply_allowance = info.udp_reply_allowance;
-  if (values.count("listen") != 0U) {
-    for (const std::string& text : values["listen"].as<std::vector<std::string>>()) {
-      options.listen.push_back(parse_endpoint(text));
-    }
-  }
+  if (values.count("listen") != 0U) options.listen = listen_endpoints(values);
   options.model = values["model"].as<std::string>();
   read_model_options(values, options.limits);
   SocketOptions& socket = options.server.socket;

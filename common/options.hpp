@@ -41,7 +41,7 @@ struct ServerOptions {
   ModelOptions limits;
   LogSettings log;
   bool inetd = false;            // --inetd: the socket is on fd 0
-  Millis exit_idle{10'000};      // activated datagram services exit after this long idle
+  Millis exit_idle{10'000};      // a server of activated listening/udp sockets exits when idle
   PrivilegeSettings privileges;  // --user, --group, --chroot, --allow-root
   bool udp_allowed = true;       // false: the service's udp opt-in flag was not given
 };

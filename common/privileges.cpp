@@ -3,12 +3,12 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <optional>
 #include <vector>
 
 #include "error.hpp"
@@ -17,16 +17,11 @@
 namespace sockserv {
 namespace {
 
-struct Identity {
-  uid_t uid;
-  gid_t gid;
-};
-
 FatalError failure(const std::string& call) {
   return FatalError(EX_OSERR, call + ": " + std::strerror(errno));
 }
 
-Identity look_up(const PrivilegeSettings& settings) {
+void look_up(const PrivilegeSettings& settings, PrivilegeDrop& drop) {
   std::vector<char> buffer(16384);
   passwd pw{};
   passwd* found_user = nullptr;
@@ -35,7 +30,8 @@ Identity look_up(const PrivilegeSettings& settings) {
     throw FatalError(EX_NOUSER, "--user " + settings.user + ": " +
                                     (rc != 0 ? std::strerror(rc) : "no such user"));
   }
-  Identity id{pw.pw_uid, pw.pw_gid};
+  drop.uid = pw.pw_uid;
+  drop.gid = pw.pw_gid;
   if (!settings.group.empty()) {
     group gr{};
     group* found_group = nullptr;
@@ -44,9 +40,8 @@ Identity look_up(const PrivilegeSettings& settings) {
       throw FatalError(EX_NOUSER, "--group " + settings.group + ": " +
                                       (rc != 0 ? std::strerror(rc) : "no such group"));
     }
-    id.gid = gr.gr_gid;
+    drop.gid = gr.gr_gid;
   }
-  return id;
 }
 
 }  // namespace
@@ -55,34 +50,47 @@ bool running_as_root() {
   return ::geteuid() == 0;
 }
 
-void drop_privileges(const PrivilegeSettings& settings) {
-  if (!settings.group.empty() && settings.user.empty()) {
-    throw UsageError("--group needs --user");
-  }
-  // Look the user up before chroot: /etc/passwd is not inside the new root.
-  std::optional<Identity> id;
-  if (!settings.user.empty()) id = look_up(settings);
+bool PrivilegeDrop::stays_root() const {
+  return uid ? *uid == 0 : running_as_root();
+}
+
+PrivilegeDrop plan_privilege_drop(const PrivilegeSettings& settings) {
+  if (!settings.group.empty() && settings.user.empty()) throw UsageError("--group needs --user");
+  PrivilegeDrop drop;
+  drop.settings = settings;
+  // Looked up now, before chroot: /etc/passwd is not inside the new root.
+  if (!settings.user.empty()) look_up(settings, drop);
+  struct stat st {};
+  if (!settings.chroot_dir.empty() &&
+      (::stat(settings.chroot_dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)))
+    throw UsageError("--chroot " + settings.chroot_dir + " is not a directory");
+  return drop;
+}
+
+void drop_privileges(const PrivilegeDrop& drop) {
+  const PrivilegeSettings& settings = drop.settings;
   if (!settings.chroot_dir.empty()) {
     // chroot needs root; chdir first-then-chroot would leave a way out, so chdir("/") after.
     if (::chroot(settings.chroot_dir.c_str()) < 0) throw failure("chroot " + settings.chroot_dir);
     if (::chdir("/") < 0) throw failure("chdir / in " + settings.chroot_dir);
     log_info("changed root to ", settings.chroot_dir);
   }
-  if (!id) return;
+  if (!drop.uid) return;
+  uid_t uid = *drop.uid;
+  gid_t gid = drop.gid;
   // Groups first: after setuid we would no longer be allowed to change them. setgroups drops
   // root's supplementary groups (gid 0 among them), which setgid alone would keep.
-  if (::setgroups(1, &id->gid) < 0) throw failure("setgroups " + std::to_string(id->gid));
-  if (::setgid(id->gid) < 0) throw failure("setgid " + std::to_string(id->gid));
-  if (::setuid(id->uid) < 0) throw failure("setuid " + std::to_string(id->uid));
+  if (::setgroups(1, &gid) < 0) throw failure("setgroups " + std::to_string(gid));
+  if (::setgid(gid) < 0) throw failure("setgid " + std::to_string(gid));
+  if (::setuid(uid) < 0) throw failure("setuid " + std::to_string(uid));
   // setuid as root sets real, effective and saved ids; check that no way back is left.
-  if (id->uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0)) {
-    throw FatalError(EX_OSERR,
-                     "dropped to uid " + std::to_string(id->uid) + " but could regain root");
+  if (uid != 0 && (::setuid(0) == 0 || ::seteuid(0) == 0)) {
+    throw FatalError(EX_OSERR, "dropped to uid " + std::to_string(uid) + " but could regain root");
   }
-  if (::getuid() != id->uid || ::geteuid() != id->uid || ::getegid() != id->gid) {
+  if (::getuid() != uid || ::geteuid() != uid || ::getegid() != gid) {
     throw FatalError(EX_OSERR, "privilege drop left unexpected ids");
   }
-  log_info("running as user ", settings.user, " (uid ", id->uid, ", gid ", id->gid, ")");
+  log_info("running as user ", settings.user, " (uid ", uid, ", gid ", gid, ")");
 }
 
 }  // namespace sockserv

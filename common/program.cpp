@@ -1,8 +1,6 @@
 // The frame of every main(): exceptions to exit statuses, --help, --version.
 #include "program.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <iostream>
 #include <system_error>
 
@@ -21,16 +19,6 @@ void report(const std::string& name, ProgramKind kind, const char* message) {
     std::cerr << name << ": " << message << "\n";
   }
 }
-
-// The option's name and the bad token are filled in by Boost (store() names the option).
-struct NegativeNumber : po::validation_error {
-  explicit NegativeNumber(const std::string& token)
-      : po::validation_error(po::validation_error::invalid_option_value) {
-    m_error_template =
-        "the argument ('%value%') for option '%canonical_option%' must not be negative";
-    set_substitute("value", token);
-  }
-};
 
 }  // namespace
 
@@ -66,14 +54,6 @@ void print_help(std::ostream& out, const std::string& name, const std::string& u
 
 void print_version(std::ostream& out, const std::string& name) {
   out << name << " (sockserv) " << kVersion << "\n";
-}
-
-void refuse_negative(const std::vector<std::string>& tokens) {
-  for (const std::string& token : tokens) {
-    auto first = std::find_if_not(token.begin(), token.end(),
-                                  [](unsigned char c) { return std::isspace(c) != 0; });
-    if (first != token.end() && *first == '-') throw NegativeNumber(token);
-  }
 }
 
 }  // namespace sockserv

@@ -1,5 +1,5 @@
 // What every program's main() shares, client or server: --help and --version printed in one
-// form, numbers that may not be negative, and one mapping from the exception that ends a
+// form, and one mapping from the exception that ends a
 // program to its message and sysexits(3) exit status.
 #pragma once
 
@@ -7,7 +7,6 @@
 #include <functional>
 #include <ostream>
 #include <string>
-#include <vector>
 
 namespace sockserv {
 
@@ -37,28 +36,14 @@ void print_help(std::ostream& out, const std::string& name, const std::string& u
 /// Prints --version: "NAME (sockserv) VERSION".
 void print_version(std::ostream& out, const std::string& name);
 
-/// Throws a Boost validation error when a token is a negative number. Every number our
-/// programs take is a count, a size, a time or a pid, and Boost would wrap "-1" given to an
-/// unsigned option into 18446744073709551615 without a word.
-void refuse_negative(const std::vector<std::string>& tokens);
-
-/// An option value like po::value<T>() that refuses negative numbers while parsing (command
-/// line, SOCKSERV_* variables and --config alike), as a usage error naming the option.
-template <typename T>
-class NonNegativeValue : public po::typed_value<T> {
- public:
-  explicit NonNegativeValue(T* store) : po::typed_value<T>(store) {}
-  void xparse(boost::any& store, const std::vector<std::string>& tokens) const override {
-    refuse_negative(tokens);
-    po::typed_value<T>::xparse(store, tokens);
-  }
-};
-
-/// Use instead of po::value<T>() for every numeric option: non_negative<size_t>().
+/// An option value for a number: po::value<T>(store). Every number our programs take is a
+/// count, a size, a duration, a rate or a pid; parse_all_sources (options.hpp) refuses a
+/// negative, non-finite or out-of-range number for EVERY numeric option, however declared,
+/// from every source (command line, SOCKSERV_* variables, --config), as a usage error naming
+/// the option. This name only says at the declaration that the check applies.
 template <typename T>
 po::typed_value<T>* non_negative(T* store = nullptr) {
-  // The options_description takes ownership, exactly as it does of what po::value() returns.
-  return new NonNegativeValue<T>(store);
+  return po::value<T>(store);
 }
 
 }  // namespace sockserv

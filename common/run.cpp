@@ -48,7 +48,6 @@ void open_standalone(Server& server, const ServiceDefinition& service,
                      const ServerOptions& options) {
   std::vector<Endpoint> endpoints = options.listen;
   if (endpoints.empty()) endpoints.push_back(default_endpoint(service.info));
-  for (const Endpoint& e : endpoints) check_transport(service, options, e.transport, to_string(e));
   for (const Endpoint& endpoint : endpoints) {
     server.add_listener(open_listener(endpoint, options.server.socket));
   }
@@ -78,15 +77,27 @@ bool open_activated(Server& server, const ServiceDefinition& service, const Serv
   return true;
 }
 
-// After the privilege drop: a server still running as root says so once, and a service
-// that runs programs for its clients (cmd-server) refuses unless told it is meant.
-void check_root(const ServiceInfo& info, const PrivilegeSettings& privileges) {
-  if (!running_as_root()) return;
-  if (info.refuse_root && !privileges.allow_root) {
+// Before any socket is opened: a service that runs programs for its clients (cmd-server)
+// refuses to end up as root unless told it is meant, and says so before any "listening on".
+void refuse_root(const ServiceInfo& info, const PrivilegeDrop& drop) {
+  if (info.refuse_root && drop.stays_root() && !drop.settings.allow_root) {
     throw FatalError(EX_CONFIG,
                      info.name + " will not run as root: give --user NAME (or --allow-root)");
   }
-  log_warning("running as root: give --user NAME to drop privileges after binding");
+}
+
+// Serves on the sockets it was given (or opened itself): one connection (inetd nowait), or
+// listeners until stopped. Sockets from inetd or systemd that the server accepts or receives
+// on itself (inetd "wait", Accept=no) are given back after --exit-idle without a request:
+// inetd or systemd listens again and starts the server on the next client.
+void serve_sockets(Server& server, UniqueFd connection, bool activated, Millis exit_idle) {
+  if (connection) {
+    server.serve_one_connection(std::move(connection));
+  } else if (activated && exit_idle.count() > 0) {
+    server.serve_until_idle(exit_idle);
+  } else {
+    server.serve_forever();
+  }
 }
 
 int serve(const ServiceDefinition& service, int argc, char** argv) {
@@ -100,6 +111,13 @@ int serve(const ServiceDefinition& service, int argc, char** argv) {
   // inetd passes the connection as stderr too: log lines must not go into the client's stream.
   if (options->inetd && stderr_is_stdin_socket()) options->log.syslog = true;
   configure_logging(options->log);
+  // A bad command line is a usage error before anything else is looked at.
+  for (const Endpoint& e : options->listen)
+    check_transport(service, *options, e.transport, to_string(e));
+  // Users, groups and the root refusal are checked before binding: a server that is going to
+  // fail must not first log that it is listening.
+  PrivilegeDrop drop = plan_privilege_drop(options->privileges);
+  refuse_root(service.info, drop);
   Server server(options->server, make_model(options->model, options->limits), service.stream,
                 service.datagram);
   if (service.uses_hub) server.enable_hub();
@@ -107,15 +125,10 @@ int serve(const ServiceDefinition& service, int argc, char** argv) {
   bool activated = open_activated(server, service, *options, connection);
   if (!activated) open_standalone(server, service, *options);
   // The sockets are open: the privileges that bound them are no longer needed.
-  drop_privileges(options->privileges);
-  check_root(service.info, options->privileges);
-  if (connection) {
-    server.serve_one_connection(std::move(connection));
-  } else if (activated && all_datagram(server.listeners()) && options->exit_idle.count() > 0) {
-    server.serve_until_idle(options->exit_idle);
-  } else {
-    server.serve_forever();
-  }
+  drop_privileges(drop);
+  if (drop.stays_root())
+    log_warning("running as root: give --user NAME to drop privileges after binding");
+  serve_sockets(server, std::move(connection), activated, options->exit_idle);
   return EX_OK;
 }
 

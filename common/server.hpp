@@ -66,7 +66,8 @@ class Server : private ServerCore {
   /// requests in flight finish for up to the drain time, ends the rest, and returns.
   void serve_forever();
   /// Like serve_forever, but also returns once no request has come for `idle` and none is in
-  /// flight: a socket-activated datagram service exits and systemd or inetd starts it again.
+  /// flight: a service given its listening or udp socket by systemd or inetd ("wait") exits,
+  /// and systemd or inetd starts it again on the next client.
   void serve_until_idle(Millis idle);
   /// Waits (until `deadline`) for one request and serves it; false when none came.
   bool handle_request(Deadline deadline);

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "error.hpp"
 
@@ -60,6 +61,18 @@ void set_listener_options(int fd, const SocketAddress& address, Transport transp
                                     " use --listen with a higher port, e.g. --listen [::]:" +
                                     std::to_string(endpoint.port + 7000) + ")");
   }
+  if (is_unix(endpoint.transport) && err != EADDRINUSE) {
+    // The socket file could not be made (missing directory, no write permission, read-only
+    // file system): sysexits' EX_CANTCREAT, "a (user specified) output file cannot be
+    // created", not 69, which says that another server holds the address.
+    std::string directory = std::filesystem::path(endpoint.path).parent_path().string();
+    if (directory.empty()) directory = ".";
+    if (err == ENOENT || err == ENOTDIR)
+      message += " (does the directory " + directory + " exist?)";
+    if (err == EACCES || err == EPERM || err == EROFS)
+      message += " (may this user create files in " + directory + "?)";
+    throw FatalError(EX_CANTCREAT, message);
+  }
   if (err == EADDRINUSE) {
     throw FatalError(EX_UNAVAILABLE, message + " (another server is using port " +
                                          std::to_string(endpoint.port) +
@@ -85,7 +98,7 @@ void bind_unix(int fd, const Endpoint& endpoint, const SocketAddress& address) {
   if (errno != EADDRINUSE) throw_bind_error(errno, endpoint, address);
   struct stat st {};
   if (::lstat(endpoint.path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
-    throw FatalError(EX_UNAVAILABLE,
+    throw FatalError(EX_CANTCREAT,
                      "bind " + to_string(endpoint) + ": a file that is not a socket is there");
   }
   if (unix_socket_is_alive(address, socket_type(endpoint.transport))) {

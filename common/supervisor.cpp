@@ -43,17 +43,19 @@ void Server::serve_forever() {
 void Server::serve_until_idle(Millis idle) {
   start_model();
   notify_ready(status_text());
-  Clock::time_point last_request = Clock::now();
+  Clock::time_point last_busy = Clock::now();
   while (!stopping_) {
-    bool over = Clock::now() >= last_request + idle;
-    if (over && model_->active() == 0) {
+    // A connection in flight is not idleness, whoever accepted it (the main loop, or the
+    // workers of a pool, which this loop does not see accept).
+    if (model_->active() > 0) last_busy = Clock::now();
+    if (Clock::now() >= last_busy + idle) {
       log_info("idle for ", idle.count() / 1000.0, "s: exiting until the next request");
       break;
     }
-    // Past the idle time with requests still in flight, look again when one ends (SIGCHLD or
-    // a worker's wakeup) or after a second at the latest.
-    Deadline deadline = over ? Deadline::after(Millis(1000)) : Deadline::at(last_request + idle);
-    if (poll_once(deadline)) last_request = Clock::now();
+    // Look again at the end of the idle time, and at least every second: a pool's workers
+    // accept without waking this loop.
+    Deadline deadline = Deadline::at(last_busy + idle).earlier(Deadline::after(Millis(1000)));
+    if (poll_once(deadline)) last_busy = Clock::now();
   }
   drain_all();
 }

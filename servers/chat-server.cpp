@@ -32,7 +32,8 @@ struct ChatSettings {
   }
   void validate() const {
     if (max_line < 1 || max_line > 65536) throw UsageError("--max-line must be 1 to 65536");
-    if (max_queue < 2 * max_line) throw UsageError("--max-queue must be at least twice --max-line");
+    if (max_queue < 2 * max_line || max_queue > (size_t{1} << 30))
+      throw UsageError("--max-queue must be at least twice --max-line and at most 1 GiB");
   }
 };
 

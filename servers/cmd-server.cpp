@@ -78,6 +78,8 @@ struct CmdSettings {
 
   void validate() {
     timeout_ms = seconds_option(timeout, "timeout");
+    // The reply holds the output in memory: a limit past 1 GiB is no limit at all.
+    if (max_output > (size_t{1} << 30)) throw UsageError("--max-output is at most 1073741824");
     for (const std::string& entry : allow) allow_list.allow_exact(entry);
     for (const std::string& entry : allow_args) allow_list.allow_patterns(entry);
     // Not the server's environment: it may hold credentials the commands must not see.

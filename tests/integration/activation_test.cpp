@@ -348,6 +348,38 @@ BOOST_AUTO_TEST_CASE(udp_socket_on_fd_0_is_served_until_idle) {
   BOOST_TEST(server.log().find("idle for 1s") != std::string::npos, server.log());
 }
 
+// inetd "stream wait" (chat-server's shipped line): the server holds inetd's listening socket
+// and, like the udp one, gives it back after --exit-idle without a client. It does not count
+// a connection still open as idle, whoever accepted it: the main loop (fork), pool workers
+// (prefork) or event loops (epoll). Before, a wait-mode server never ended and outlived inetd.
+BOOST_DATA_TEST_CASE(listening_socket_on_fd_0_is_given_back_after_exit_idle,
+                     bdata::make(std::vector<std::string>{"fork", "prefork", "epoll"}), model) {
+  Listener listener = open_listener(parse_endpoint("127.0.0.1:0"), SocketOptions{});
+  uint16_t port = listener.local().port();
+  Spawned server(
+      {bin_path("echo-server"), "--inetd", "--model", model, "--exit-idle", "1", "--workers", "2"},
+      {}, listener.fd());
+  BOOST_TEST_REQUIRE(server.wait_for_log("socket from inetd"), server.log());
+  BOOST_TEST(test::exchange(port, "wait mode\n") == "wait mode\n");
+  // A connection open for longer than --exit-idle keeps the server.
+  UniqueFd held = connect_tcp(port);
+  write_all(held.get(), "first\n");
+  char reply[6];
+  read_full(held.get(), std::as_writable_bytes(std::span(reply)), Deadline::after(10000ms));
+  struct timespec two_seconds {
+    2, 0
+  };
+  ::nanosleep(&two_seconds, nullptr);
+  BOOST_TEST(server.running(), server.log());
+  write_all(held.get(), "still\n");
+  read_full(held.get(), std::as_writable_bytes(std::span(reply)), Deadline::after(10000ms));
+  BOOST_TEST(std::string(reply, 6) == "still\n");
+  held.reset();
+  // No client any more: after a second it exits, and inetd would listen again.
+  BOOST_TEST(server.wait_exit(15000ms) == 0, server.log());
+  BOOST_TEST(server.log().find("idle for 1s") != std::string::npos, server.log());
+}
+
 BOOST_AUTO_TEST_CASE(connected_socket_needs_a_stream_service) {
   // fd 0 that is not a socket at all: a clear usage error, not a crash.
   Spawned server({bin_path("echo-server"), "--inetd"});
@@ -544,12 +576,78 @@ BOOST_AUTO_TEST_CASE(root_without_user_is_warned_about_once,
   BOOST_TEST(count(server.log(), "running as root") == 1u, server.log());
 }
 
+// Defect: "listening on" was logged before the server failed on --user or --group.
 BOOST_AUTO_TEST_CASE(unknown_user_is_a_clear_error) {
   RunResult result =
       run_program("echo-server", {"--listen", "127.0.0.1:0", "--user", "no-such-user-here"});
   BOOST_TEST(result.exit_code == EX_NOUSER);
   BOOST_TEST(result.err.find("--user no-such-user-here: no such user") != std::string::npos,
              result.err);
+  BOOST_TEST(result.err.find("listening on") == std::string::npos, result.err);
+  RunResult group = run_program("echo-server", {"--listen", "127.0.0.1:0", "--user", "nobody",
+                                                "--group", "no-such-group-here"});
+  BOOST_TEST(group.exit_code == EX_NOUSER);
+  BOOST_TEST(group.err.find("--group no-such-group-here") != std::string::npos, group.err);
+  BOOST_TEST(group.err.find("listening on") == std::string::npos, group.err);
+}
+
+BOOST_AUTO_TEST_CASE(cmd_server_refuses_root_before_it_listens,
+                     *boost::unit_test::precondition(have_root)) {
+  RunResult refused = run_program("cmd-server", {"--listen", "127.0.0.1:0", "--allow", "date"});
+  BOOST_TEST(refused.exit_code == EX_CONFIG, refused.err);
+  BOOST_TEST(refused.err.find("will not run as root") != std::string::npos, refused.err);
+  BOOST_TEST(refused.err.find("listening on") == std::string::npos, refused.err);
+  // --user root is root all the same.
+  RunResult as_root =
+      run_program("cmd-server", {"--listen", "127.0.0.1:0", "--allow", "date", "--user", "root"});
+  BOOST_TEST(as_root.exit_code == EX_CONFIG, as_root.err);
+}
+
+// Defect: a unix socket that could not be created exited 69, the "another server has the
+// address" code. Now EX_CANTCREAT (73), naming the directory.
+BOOST_AUTO_TEST_CASE(a_unix_socket_that_cannot_be_created_is_ex_cantcreat) {
+  TempDir dir("unix-errors");
+  RunResult missing =
+      run_program("echo-server", {"--listen", "unix:" + (dir.path / "no/such/s.sock").string()});
+  BOOST_TEST(missing.exit_code == EX_CANTCREAT, missing.err);
+  BOOST_TEST(missing.err.find("does the directory " + (dir.path / "no/such").string()) !=
+                 std::string::npos,
+             missing.err);
+  dir.write("plain", "not a directory");
+  RunResult not_dir =
+      run_program("echo-server", {"--listen", "unix:" + (dir.path / "plain/s.sock").string()});
+  BOOST_TEST(not_dir.exit_code == EX_CANTCREAT, not_dir.err);
+  RunResult not_socket =
+      run_program("echo-server", {"--listen", "unix:" + (dir.path / "plain").string()});
+  BOOST_TEST(not_socket.exit_code == EX_CANTCREAT, not_socket.err);
+  // A directory this user may not write to: as root, become nobody to meet one.
+  fs::create_directories(dir.path / "closed");
+  fs::permissions(dir.path / "closed", fs::perms::owner_read | fs::perms::owner_exec |
+                                           fs::perms::group_read | fs::perms::group_exec |
+                                           fs::perms::others_read | fs::perms::others_exec);
+  std::vector<std::string> args{"--listen", "unix:" + (dir.path / "closed/s.sock").string()};
+  std::vector<std::string> as_nobody{"--reuid=65534", "--regid=65534", "--clear-groups",
+                                     bin_path("echo-server")};
+  as_nobody.insert(as_nobody.end(), args.begin(), args.end());
+  RunResult closed = ::geteuid() == 0 ? run_program("/usr/bin/setpriv", as_nobody, "", 10000ms)
+                                      : run_program("echo-server", args, "", 10000ms);
+  BOOST_TEST(closed.exit_code == EX_CANTCREAT, closed.err);
+  BOOST_TEST(closed.err.find("may this user create files in") != std::string::npos, closed.err);
+}
+
+// Defect: "--listen X --listen X" failed as if another server owned the port.
+BOOST_AUTO_TEST_CASE(the_same_listen_address_twice_is_a_usage_error) {
+  uint16_t port = free_port();
+  std::string address = "127.0.0.1:" + std::to_string(port);
+  RunResult twice = run_program("echo-server", {"--listen", address, "--listen", address});
+  BOOST_TEST(twice.exit_code == EX_USAGE, twice.err);
+  BOOST_TEST(twice.err.find("--listen " + address + " is given twice") != std::string::npos,
+             twice.err);
+  BOOST_TEST(twice.err.find("another server") == std::string::npos, twice.err);
+  // tcp and udp on one port are two addresses; port 0 asks for a new port each time.
+  ServerProcess both("echo-server", {"--listen", address, "--listen", "udp:" + address, "--listen",
+                                     "127.0.0.1:0", "--listen", "127.0.0.1:0"});
+  BOOST_TEST(both.port(2) != both.port(3));
 }
 
 BOOST_AUTO_TEST_CASE(refuse_root_and_udp_opt_in_are_enforced_by_run) {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -127,6 +128,7 @@ ServerProcess::ServerProcess(const std::string& program, std::vector<std::string
   pid_ = ::fork();
   if (pid_ < 0) throw_errno("fork");
   if (pid_ == 0) {
+    ::setpgid(0, 0);  // its own group: what it forks is ended with it (kill_tree)
     ::dup2(log_fd.get(), STDERR_FILENO);
     int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, STDIN_FILENO);
@@ -158,10 +160,7 @@ ServerProcess::ServerProcess(const std::string& program, std::vector<std::string
 }
 
 ServerProcess::~ServerProcess() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    wait_bounded(pid_, 5000ms);
-  }
+  kill_tree(pid_);
   if (!log_path_.empty()) ::unlink(log_path_.c_str());
 }
 
@@ -193,16 +192,14 @@ int ServerProcess::stop(int signo, Millis timeout) {
   if (pid_ <= 0) return -1;
   ::kill(pid_, signo);
   int status = wait_bounded(pid_, timeout);
-  if (status < 0) {
-    ::kill(pid_, SIGKILL);
-    wait_bounded(pid_, 5000ms);
-  }
+  if (status < 0) kill_tree(pid_);
   pid_ = -1;
   return exit_code_of(status);
 }
 
 RunResult run_program(const std::string& program, const std::vector<std::string>& args_in,
-                      const std::string& input, Millis timeout) {
+                      const std::string& input, Millis timeout,
+                      std::vector<std::string> extra_env) {
   char out_template[] = "/tmp/sockserv-test-out-XXXXXX";
   char err_template[] = "/tmp/sockserv-test-err-XXXXXX";
   UniqueFd out_fd(::mkostemp(out_template, O_CLOEXEC));
@@ -214,9 +211,11 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
   pid_t pid = ::fork();
   if (pid < 0) throw_errno("fork");
   if (pid == 0) {
+    ::setpgid(0, 0);
     ::dup2(in.read_end.get(), STDIN_FILENO);
     ::dup2(out_fd.get(), STDOUT_FILENO);
     ::dup2(err_fd.get(), STDERR_FILENO);
+    for (std::string& e : extra_env) ::putenv(e.data());
     ::execv(path.c_str(), argv.data());
     ::_exit(127);
   }
@@ -228,10 +227,7 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
   }
   in.write_end.reset();
   int status = wait_bounded(pid, timeout);
-  if (status < 0) {
-    ::kill(pid, SIGKILL);
-    wait_bounded(pid, 5000ms);
-  }
+  if (status < 0) kill_tree(pid);
   RunResult result{exit_code_of(status), read_file(out_template), read_file(err_template)};
   ::unlink(out_template);
   ::unlink(err_template);
@@ -342,6 +338,110 @@ std::vector<pid_t> children_of(pid_t pid) {
   }
   ::closedir(proc);
   return children;
+}
+
+namespace {
+
+struct ProcStat {
+  char state = '?';
+  pid_t ppid = 0;
+};
+
+ProcStat proc_stat(const std::string& pid) {
+  std::string stat = read_file("/proc/" + pid + "/stat");
+  ProcStat result;
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return result;
+  std::istringstream fields(stat.substr(close + 2));
+  fields >> result.state >> result.ppid;
+  return result;
+}
+
+// Every process's parent, in one pass over /proc.
+std::vector<std::pair<pid_t, pid_t>> parents() {
+  std::vector<std::pair<pid_t, pid_t>> result;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return result;
+  while (dirent* entry = ::readdir(proc)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    ProcStat stat = proc_stat(entry->d_name);
+    if (stat.ppid > 0) result.emplace_back(std::atoi(entry->d_name), stat.ppid);
+  }
+  ::closedir(proc);
+  return result;
+}
+
+// Reaps `pid` if it is our child and has exited (or exits within `timeout`).
+void reap_if_ours(pid_t pid, Millis timeout) {
+  eventually(
+      [&] {
+        pid_t r = ::waitpid(pid, nullptr, WNOHANG);
+        return r == pid || (r < 0 && errno == ECHILD);
+      },
+      timeout);
+}
+
+}  // namespace
+
+std::vector<pid_t> descendants_of(pid_t root) {
+  std::vector<std::pair<pid_t, pid_t>> all = parents();
+  std::vector<pid_t> found;
+  std::vector<pid_t> frontier{root};
+  // Bounded: a pid appears once per pass over /proc, and each is expanded once.
+  while (!frontier.empty() && found.size() < all.size()) {
+    pid_t parent = frontier.back();
+    frontier.pop_back();
+    for (const auto& [pid, ppid] : all) {
+      if (ppid == parent && std::find(found.begin(), found.end(), pid) == found.end()) {
+        found.push_back(pid);
+        frontier.push_back(pid);
+      }
+    }
+  }
+  return found;
+}
+
+void kill_tree(pid_t root) {
+  if (root <= 0) return;
+  // Stopped processes cannot fork: stop the tree until a look at /proc finds nothing new.
+  std::vector<pid_t> tree{root};
+  for (int round = 0; round < 10; ++round) {
+    for (pid_t pid : tree) ::kill(pid, SIGSTOP);
+    std::vector<pid_t> now = descendants_of(root);
+    now.insert(now.begin(), root);
+    bool grew = now.size() > tree.size();
+    for (pid_t pid : now)
+      if (std::find(tree.begin(), tree.end(), pid) == tree.end()) tree.push_back(pid);
+    if (!grew) break;
+  }
+  ::kill(-root, SIGKILL);  // the group, when the root leads one
+  for (pid_t pid : tree) ::kill(pid, SIGKILL);
+  // The root is our child; the rest come back to us as orphans (we are a subreaper), or to a
+  // member of the tree that is dying too. Each is reaped as soon as it is ours.
+  for (pid_t pid : tree) reap_if_ours(pid, 5000ms);
+}
+
+std::vector<pid_t> leftover_processes() {
+  std::vector<pid_t> running;
+  for (pid_t child : children_of(::getpid())) {
+    if (proc_stat(std::to_string(child)).state == 'Z') {
+      ::waitpid(child, nullptr, WNOHANG);
+    } else {
+      running.push_back(child);
+    }
+  }
+  return running;
+}
+
+std::string describe_processes(const std::vector<pid_t>& pids) {
+  std::string text;
+  for (pid_t pid : pids) {
+    std::string cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    while (!cmdline.empty() && cmdline.back() == ' ') cmdline.pop_back();
+    text += (text.empty() ? "" : ", ") + std::to_string(pid) + " (" + cmdline.substr(0, 120) + ")";
+  }
+  return text;
 }
 
 size_t zombie_children(pid_t pid) {

@@ -101,9 +101,11 @@ struct RunResult {
   std::string err;
 };
 
-/// Runs a program with `input` on its stdin, bounded by `timeout` (then killed).
+/// Runs a program with `input` on its stdin, bounded by `timeout` (then killed), with
+/// `extra_env` ("NAME=value") added to its environment.
 RunResult run_program(const std::string& program, const std::vector<std::string>& args,
-                      const std::string& input = "", Millis timeout = 20000ms);
+                      const std::string& input = "", Millis timeout = 20000ms,
+                      std::vector<std::string> extra_env = {});
 
 /// Connects to 127.0.0.1:port (tcp) and returns the blocking socket.
 UniqueFd connect_tcp(uint16_t port);
@@ -127,6 +129,19 @@ size_t thread_count(pid_t pid);
 size_t fd_count(pid_t pid);
 /// The sockets among the descriptors of `pid` (listeners and connections).
 size_t socket_count(pid_t pid);
+
+/// Every process below `pid`: its children, theirs, and so on (from /proc), including those
+/// that left its process group or session (inetd's servers call setsid).
+std::vector<pid_t> descendants_of(pid_t pid);
+/// Ends `pid` and everything below it: stops the tree so that nothing forks meanwhile, kills
+/// its process group and each member by PID, and reaps what was ours. Bounded in time.
+void kill_tree(pid_t pid);
+/// Processes the test program started that are still running. The test program is a
+/// subreaper (PR_SET_CHILD_SUBREAPER, main.cpp): what a killed inetd leaves behind is
+/// reparented to it instead of to init, so this sees it. Zombies among them are reaped.
+std::vector<pid_t> leftover_processes();
+/// "1234 (chat-server --inetd ...)" for each, for a failure message.
+std::string describe_processes(const std::vector<pid_t>& pids);
 
 /// Polls `condition` every 20 ms until true or the timeout passes.
 template <typename Condition>

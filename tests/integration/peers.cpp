@@ -219,12 +219,9 @@ Spawned::Spawned(std::vector<std::string> argv, std::vector<std::string> env, in
 }
 
 Spawned::~Spawned() {
-  if (pid_ > 0) {
-    // The whole group: inetd's and systemd-socket-activate's own children end with them.
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
-    wait_exit(5000ms);
-  }
+  // The whole tree: inetd's and systemd-socket-activate's children end with them, even
+  // those that left the group (inetd's servers call setsid).
+  kill_tree(pid_);
   if (!log_path_.empty()) ::unlink(log_path_.c_str());
 }
 
@@ -246,9 +243,7 @@ int Spawned::wait_exit(Millis timeout) {
       },
       timeout);
   if (!done) {
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
+    kill_tree(pid_);
     status = -1;
   }
   pid_ = -1;
