@@ -17,9 +17,11 @@ UniqueFd open_spare_fd() {
 }  // namespace
 
 Acceptor::Acceptor(SocketOptions options, std::function<bool(Request&)> admit,
-                   bool blocking_sockets, AcceptStats* stats)
+                   std::function<void(const Request&)> dropped, bool blocking_sockets,
+                   AcceptStats* stats)
     : options_(options),
       admit_(std::move(admit)),
+      dropped_(std::move(dropped)),
       // SOCK_CLOEXEC: the connection must not leak into programs we exec. SOCK_NONBLOCK only
       // where the context waits with poll or epoll; a blocking context sleeps in read(2).
       accept_flags_(SOCK_CLOEXEC | (blocking_sockets ? 0 : SOCK_NONBLOCK)),
@@ -59,8 +61,12 @@ void Acceptor::on_error(int err, const Listener& listener) {
       // it again at once: a busy loop. Free the spare descriptor, accept the client and close
       // it right away (it sees EOF, not a hang), then take the spare back (muduo's trick).
       spare_fd_.reset();
-      UniqueFd dropped(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
-      dropped.reset();
+      Request dropped;
+      dropped.peer.length = sizeof dropped.peer.storage;
+      dropped.socket = UniqueFd(
+          ::accept4(listener.fd(), dropped.peer.get(), &dropped.peer.length, SOCK_CLOEXEC));
+      if (dropped.socket && dropped_) dropped_(dropped);  // its access log line
+      dropped.socket.reset();
       spare_fd_ = open_spare_fd();
       // If even that failed, pause accepting briefly rather than spin.
       paused_until_ = Clock::now() + Millis(100);

@@ -27,8 +27,10 @@ struct AcceptStats {
 class Acceptor {
  public:
   /// `admit` numbers a request and decides about its peer (false: close it at once).
+  /// `dropped` hears of a client closed at once for want of descriptors (EMFILE).
   /// `blocking_sockets`: hand out blocking connections (BlockingContext) or non-blocking.
-  Acceptor(SocketOptions options, std::function<bool(Request&)> admit, bool blocking_sockets,
+  Acceptor(SocketOptions options, std::function<bool(Request&)> admit,
+           std::function<void(const Request&)> dropped, bool blocking_sockets,
            AcceptStats* stats = nullptr);
 
   /// Accepts one connection if one is waiting and admitted; nullopt otherwise (nobody was
@@ -44,6 +46,7 @@ class Acceptor {
 
   SocketOptions options_;
   std::function<bool(Request&)> admit_;
+  std::function<void(const Request&)> dropped_;
   int accept_flags_;
   AcceptStats* stats_;
   UniqueFd spare_fd_;  // kept open to survive EMFILE (see on_error)

@@ -282,6 +282,7 @@ void PreforkModel::process_request(Request request, ServerCore& core) {
     return;  // the parent's copy of the socket closes here; the worker has its own
   }
   log_warning("prefork: no idle worker for ", to_string(request.peer), ": closing it");
+  core.request_refused(request, "limit");
   core.request_done(request.id);
 }
 
