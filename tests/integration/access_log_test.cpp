@@ -6,16 +6,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "address.hpp"
 #include "harness.hpp"
+#include "socket.hpp"
 
 namespace bdata = boost::unit_test::data;
 using namespace sockserv;
