@@ -25,6 +25,7 @@ Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamServ
       access_log_(settings_.access_log, settings_.name, std::string(model->name())),
       runner_(std::move(stream), std::move(datagram), settings_.idle_timeout,
               settings_.udp_reply_allowance, access_log_),
+      proxy_gate_(settings_.proxy),
       admission_(settings_.access),
       acceptor_(make_acceptor(model->io_style() == IoStyle::blocking, nullptr)),
       main_pid_(::getpid()),

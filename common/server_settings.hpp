@@ -5,6 +5,7 @@
 
 #include "access.hpp"
 #include "io.hpp"
+#include "proxy_protocol.hpp"
 #include "socket.hpp"
 
 namespace sockserv {
@@ -17,6 +18,7 @@ struct ServerSettings {
   size_t udp_reply_allowance = 0;  // a datagram reply may be this large whatever the request
   AccessSettings access;           // --allow-from, --deny-from, --max-per-source, --max-rate
   std::string access_log;          // --access-log: "" (off), "-", "syslog" or a file
+  ProxySettings proxy;             // --proxy-protocol, --trusted-proxy
 };
 
 }  // namespace sockserv
