@@ -40,7 +40,8 @@ DescriptorShortage::~DescriptorShortage() {
   ::munmap(shared_, sizeof(Shared));
 }
 
-void DescriptorShortage::drop_one_client(int listener_fd, int err) {
+void DescriptorShortage::drop_one_client(int listener_fd, int err,
+                                         const std::function<void(const Request&)>& dropped) {
   {
     // Out of descriptors, the pending connection stays in the backlog and poll would report
     // it again at once: a busy loop. With the spare freed, accept gets the client and closes
@@ -48,9 +49,15 @@ void DescriptorShortage::drop_one_client(int listener_fd, int err) {
     // the freed slot first, accept fails again and the caller's pause stops the spin.
     std::lock_guard lock(spare_mutex_);
     spare_fd_.reset();
-    UniqueFd dropped(::accept4(listener_fd, nullptr, nullptr, SOCK_CLOEXEC));
-    if (dropped) shared_->dropped.fetch_add(1, std::memory_order_relaxed);
-    dropped.reset();
+    Request client;
+    client.peer.length = sizeof client.peer.storage;
+    client.socket =
+        UniqueFd(::accept4(listener_fd, client.peer.get(), &client.peer.length, SOCK_CLOEXEC));
+    if (client.socket) {
+      shared_->dropped.fetch_add(1, std::memory_order_relaxed);
+      if (dropped) dropped(client);
+    }
+    client.socket.reset();
     spare_fd_ = open_spare_fd();
   }
   warn_at_most_once_a_second(err);
@@ -68,9 +75,11 @@ void DescriptorShortage::warn_at_most_once_a_second(int err) {
 }
 
 Acceptor::Acceptor(SocketOptions options, std::function<bool(Request&)> admit,
-                   bool blocking_sockets, DescriptorShortage& shortage, AcceptStats* stats)
+                   std::function<void(const Request&)> dropped, bool blocking_sockets,
+                   DescriptorShortage& shortage, AcceptStats* stats)
     : options_(options),
       admit_(std::move(admit)),
+      dropped_(std::move(dropped)),
       // SOCK_CLOEXEC: the connection must not leak into programs we exec. SOCK_NONBLOCK only
       // where the context waits with poll or epoll; a blocking context sleeps in read(2).
       accept_flags_(SOCK_CLOEXEC | (blocking_sockets ? 0 : SOCK_NONBLOCK)),
@@ -109,7 +118,7 @@ void Acceptor::on_error(int err, const Listener& listener) {
       return;
     case EMFILE:
     case ENFILE:
-      shortage_->drop_one_client(listener.fd(), err);
+      shortage_->drop_one_client(listener.fd(), err, dropped_);
       // Then pause accepting briefly: the connections being served must end (and give back
       // their descriptors) before another client can be taken.
       paused_until_ = Clock::now() + Millis(100);

@@ -38,8 +38,10 @@ class DescriptorShortage {
 
   /// accept4 on `listener_fd` failed with `err` (EMFILE, ENFILE): frees the spare, takes the
   /// waiting client and closes it at once (it sees EOF, not a hang), takes the spare back,
-  /// and warns if no warning was given in the last second.
-  void drop_one_client(int listener_fd, int err);
+  /// and warns if no warning was given in the last second. `dropped` hears of the client
+  /// (its access log line) while it is still open.
+  void drop_one_client(int listener_fd, int err,
+                       const std::function<void(const Request&)>& dropped);
   /// Clients dropped since the server started.
   uint64_t dropped() const { return shared_->dropped.load(std::memory_order_relaxed); }
 
@@ -60,9 +62,11 @@ class DescriptorShortage {
 class Acceptor {
  public:
   /// `admit` numbers a request and decides about its peer (false: close it at once).
+  /// `dropped` hears of a client closed at once for want of descriptors (EMFILE).
   /// `blocking_sockets`: hand out blocking connections (BlockingContext) or non-blocking.
   /// `shortage`: the server's, shared by all its acceptors (it must outlive this one).
-  Acceptor(SocketOptions options, std::function<bool(Request&)> admit, bool blocking_sockets,
+  Acceptor(SocketOptions options, std::function<bool(Request&)> admit,
+           std::function<void(const Request&)> dropped, bool blocking_sockets,
            DescriptorShortage& shortage, AcceptStats* stats = nullptr);
 
   /// Accepts one connection if one is waiting and admitted; nullopt otherwise (nobody was
@@ -78,6 +82,7 @@ class Acceptor {
 
   SocketOptions options_;
   std::function<bool(Request&)> admit_;
+  std::function<void(const Request&)> dropped_;
   int accept_flags_;
   DescriptorShortage* shortage_;
   AcceptStats* stats_;

@@ -90,10 +90,12 @@ bool cidr_contains(const Cidr& range, const SocketAddress& address) {
   return true;
 }
 
-std::optional<std::string> AccessPolicy::check(const SocketAddress& peer) {
+std::optional<std::string> AccessPolicy::check(const SocketAddress& peer, std::string_view* kind) {
   Clock::time_point now = Clock::now();
   std::string host = host_of(peer);
-  std::optional<std::string> reason = refusal(peer, host, now);
+  std::string_view refused_kind;
+  std::optional<std::string> reason = refusal(peer, host, now, refused_kind);
+  if (kind != nullptr) *kind = refused_kind;
   if (reason) {
     log_refusal(peer, host, *reason, now);
     return reason;
@@ -103,17 +105,20 @@ std::optional<std::string> AccessPolicy::check(const SocketAddress& peer) {
 }
 
 std::optional<std::string> AccessPolicy::refusal(const SocketAddress& peer, const std::string& host,
-                                                 Clock::time_point now) {
+                                                 Clock::time_point now, std::string_view& kind) {
   bool inet = peer.family() == AF_INET || peer.family() == AF_INET6;
   // Unix-socket peers have no address: the socket file's permissions decide who connects.
+  kind = "denied";
   if (inet && any_contains(settings_.deny, peer)) return "matches --deny-from";
   if (inet && !settings_.allow.empty() && !any_contains(settings_.allow, peer)) {
     return "not in --allow-from";
   }
+  kind = "per-source";
   if (settings_.max_per_source > 0 && in_flight(host) >= settings_.max_per_source) {
     return "already " + std::to_string(settings_.max_per_source) +
            " requests in flight (--max-per-source)";
   }
+  kind = "rate";
   if (settings_.max_rate > 0) {
     if (rate_.size() > kMaxTracked) prune(now);
     Window& window = rate_[host];
@@ -123,6 +128,7 @@ std::optional<std::string> AccessPolicy::refusal(const SocketAddress& peer, cons
              " requests per second (--max-rate)";
     }
   }
+  kind = {};
   return std::nullopt;
 }
 

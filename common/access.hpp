@@ -49,7 +49,8 @@ class AccessPolicy {
 
   /// Decides about a new request from `peer`: nullopt admits it (and counts it toward the
   /// rate), otherwise the reason it is refused. The refusal is logged here, throttled.
-  std::optional<std::string> check(const SocketAddress& peer);
+  /// `kind`, if given, gets the access log's short name for it: denied, per-source or rate.
+  std::optional<std::string> check(const SocketAddress& peer, std::string_view* kind = nullptr);
   /// A request admitted by check() is now in flight / has finished (per-source counting).
   void opened(uint64_t id, const SocketAddress& peer);
   void closed(uint64_t id);
@@ -66,7 +67,7 @@ class AccessPolicy {
     size_t suppressed = 0;
   };
   std::optional<std::string> refusal(const SocketAddress& peer, const std::string& host,
-                                     Clock::time_point now);
+                                     Clock::time_point now, std::string_view& kind);
   void log_refusal(const SocketAddress& peer, const std::string& host, const std::string& reason,
                    Clock::time_point now);
   void prune(Clock::time_point now);

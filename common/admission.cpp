@@ -15,7 +15,7 @@ bool Admission::admit(Request& request) {
   request.id = ++next_id_;
   if (open_to_all_) return true;
   std::lock_guard lock(mutex_);
-  if (policy_.check(request.peer)) {
+  if (policy_.check(request.peer, &request.refusal)) {
     log_debug("refused ", to_string(request.peer));
     return false;
   }

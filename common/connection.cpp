@@ -30,6 +30,7 @@ void Connection::set_idle_timeout(Millis timeout) {
 
 size_t Connection::read_socket(std::span<std::byte> buffer) {
   size_t n = sockserv::read_some(socket_.get(), buffer, idle_deadline(), io_);
+  bytes_in_ += n;
   // A socket shut down because the drain time is over reads as end of file: say why.
   if (n == 0) io_.check_drain();
   return n;
@@ -80,6 +81,7 @@ size_t Connection::fill_buffer(bool wait) {
     if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) throw_errno("recv");
     if (got < 0 && errno != EINTR) io_.would_block(socket_.get(), POLLIN);
     n = got > 0 ? static_cast<size_t>(got) : 0;
+    bytes_in_ += n;
     eof_ = got == 0;
   }
   buffer_.resize(old_size + n);
@@ -131,7 +133,7 @@ Line Connection::try_read_line(size_t max_bytes) {
 }
 
 void Connection::write_all(std::span<const std::byte> data) {
-  sockserv::write_all(socket_.get(), data, idle_deadline(), io_);
+  sockserv::write_all(socket_.get(), data, idle_deadline(), io_, bytes_out_);
 }
 
 void Connection::write_all(std::string_view text) {
@@ -139,14 +141,17 @@ void Connection::write_all(std::string_view text) {
 }
 
 void Connection::send_file(int file_fd, uint64_t offset, uint64_t count) {
-  sockserv::send_file(socket_.get(), file_fd, offset, count, idle_deadline(), io_);
+  sockserv::send_file(socket_.get(), file_fd, offset, count, idle_deadline(), io_, bytes_out_);
 }
 
 size_t Connection::write_some(std::span<const std::byte> data) {
   for (;;) {
     // MSG_DONTWAIT: never wait here, even on a blocking socket; MSG_NOSIGNAL: no SIGPIPE.
     ssize_t n = ::send(socket_.get(), data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return static_cast<size_t>(n);
+    if (n >= 0) {
+      bytes_out_ += static_cast<uint64_t>(n);
+      return static_cast<size_t>(n);
+    }
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       io_.would_block(socket_.get(), POLLOUT);
@@ -203,6 +208,7 @@ void Connection::close_gracefully() {
     std::byte sink[4096];
     for (int i = 0; i < 64; ++i) {
       ssize_t n = ::recv(socket_.get(), sink, sizeof sink, MSG_DONTWAIT);
+      if (n > 0) bytes_in_ += static_cast<uint64_t>(n);  // received, though nobody read them
       if (n <= 0 && !(n < 0 && errno == EINTR)) break;
     }
   } catch (const std::system_error&) {

@@ -100,6 +100,10 @@ class Connection {
   void set_idle_timeout(Millis timeout);
   Deadline idle_deadline() const { return Deadline::after_or_never(idle_timeout_); }
 
+  /// Bytes received from the client and sent to it so far (the access log's in= and out=).
+  uint64_t bytes_in() const { return bytes_in_; }
+  uint64_t bytes_out() const { return bytes_out_; }
+
   /// Ends the connection politely: half-close, drop what the client still sends, close.
   /// Called by the server after the handler's finish(); handlers need not call it.
   void close_gracefully();
@@ -120,6 +124,8 @@ class Connection {
   bool too_long_ = false;  // the line being read is over the limit: skip to its end
   size_t scanned_ = 0;     // bytes of the buffer already searched for '\n'
   Hub* hub_ = nullptr;
+  uint64_t bytes_in_ = 0;   // every byte read from the socket, whether a handler took it or not
+  uint64_t bytes_out_ = 0;  // every byte the kernel accepted for sending
 };
 
 }  // namespace sockserv

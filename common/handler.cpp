@@ -96,6 +96,7 @@ void DatagramRequest::reply(std::string_view payload) {
     return;
   }
   if (n < 0) throw_errno("sendto " + peer_name());
+  bytes_out_ += static_cast<uint64_t>(n);
 }
 
 }  // namespace sockserv

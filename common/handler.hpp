@@ -68,6 +68,8 @@ class DatagramRequest {
   /// echo-like service (so two servers cannot be made to bounce datagrams forever), and not
   /// an unnamed unix datagram socket.
   bool may_reply() const;
+  /// Bytes of the replies sent (the access log's out=).
+  uint64_t bytes_out() const { return bytes_out_; }
 
  private:
   int socket_;  // the server's bound socket, used only for sendto
@@ -75,6 +77,7 @@ class DatagramRequest {
   SocketAddress peer_;
   size_t reply_allowance_;
   DroppedReplies* dropped_;
+  uint64_t bytes_out_ = 0;
 };
 
 /// Base of every datagram service; one object per datagram.

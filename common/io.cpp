@@ -120,11 +120,18 @@ size_t write_some(int fd, std::span<const std::byte> data) {
 }
 
 void write_all(int fd, std::span<const std::byte> data, Deadline deadline, IoContext& io) {
+  uint64_t sent = 0;
+  write_all(fd, data, deadline, io, sent);
+}
+
+void write_all(int fd, std::span<const std::byte> data, Deadline deadline, IoContext& io,
+               uint64_t& sent) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n >= 0) {
       // A partial write: the socket buffer took only part of it. Send the rest next.
       data = data.subspan(static_cast<size_t>(n));
+      sent += static_cast<uint64_t>(n);
       continue;
     }
     if (errno == EINTR) {
@@ -142,6 +149,12 @@ void write_all(int fd, std::string_view text, Deadline deadline, IoContext& io) 
 
 void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count, Deadline deadline,
                IoContext& io) {
+  uint64_t sent = 0;
+  send_file(out_fd, file_fd, offset, count, deadline, io, sent);
+}
+
+void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count, Deadline deadline,
+               IoContext& io, uint64_t& sent) {
   off_t position = static_cast<off_t>(offset);
   while (count > 0) {
     // sendfile moves at most ~2 GiB per call; larger files simply take more calls.
@@ -149,6 +162,7 @@ void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count, Deadlin
     ssize_t n = ::sendfile(out_fd, file_fd, &position, chunk);
     if (n > 0) {
       count -= static_cast<uint64_t>(n);
+      sent += static_cast<uint64_t>(n);
       continue;
     }
     if (n == 0) throw std::runtime_error("sendfile: file ended early (truncated while sending?)");

@@ -118,11 +118,18 @@ size_t write_some(int fd, std::span<const std::byte> data);
 /// Writes every byte, however many calls that takes. Throws on error or at the deadline.
 void write_all(int fd, std::span<const std::byte> data, Deadline deadline, IoContext& io);
 void write_all(int fd, std::string_view text, Deadline deadline, IoContext& io);
+/// write_all that adds each byte the kernel takes to `sent` as it goes: a caller counting
+/// traffic (the access log) knows how much went out even when a later write fails.
+void write_all(int fd, std::span<const std::byte> data, Deadline deadline, IoContext& io,
+               uint64_t& sent);
 
 /// Copies `count` bytes of `file_fd` from `offset` to `out_fd` with sendfile(2): the kernel
 /// moves the data, no copy passes through this process. Throws if the file is shorter.
 void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count, Deadline deadline,
                IoContext& io);
+/// send_file that adds each byte sent to `sent` as it goes (see write_all).
+void send_file(int out_fd, int file_fd, uint64_t offset, uint64_t count, Deadline deadline,
+               IoContext& io, uint64_t& sent);
 
 /// The bytes of a string, for the span-taking functions.
 inline std::span<const std::byte> as_bytes(std::string_view text) {

@@ -64,10 +64,13 @@ po::options_description shared_server_options() {
       "seconds a client may stay silent before it is disconnected (0: no limit)")(
       "drain-timeout", po::value<double>()->default_value(10),
       "on SIGTERM/SIGINT, seconds to let connections finish before ending them (0: no limit; "
-      "a second signal ends them at once)")("log-level",
-                                            po::value<std::string>()->default_value("info"),
-                                            "error, warning, notice, info or debug")(
-      "syslog", po::bool_switch(), "log to syslog instead of stderr");
+      "a second signal ends them at once)")(
+      "access-log", po::value<std::string>(),
+      "one line per connection when it ends (docs/access-log.md): FILE (appended to; "
+      "reopened on SIGHUP), - (standard output; not with --inetd) or syslog (daemon.info)")(
+      "log-level", po::value<std::string>()->default_value("info"),
+      "error, warning, notice, info or debug")("syslog", po::bool_switch(),
+                                               "log to syslog instead of stderr");
   return desc;
 }
 
@@ -286,6 +289,10 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
   options.server.idle_timeout = seconds_option(values["idle-timeout"].as<double>(), "idle-timeout");
   options.server.drain_timeout =
       seconds_option(values["drain-timeout"].as<double>(), "drain-timeout");
+  if (values.count("access-log") != 0U) {
+    options.server.access_log = values["access-log"].as<std::string>();
+    if (options.server.access_log.empty()) throw UsageError("--access-log needs FILE, - or syslog");
+  }
   options.log.program = info.name;
   options.log.level = parse_log_level(values["log-level"].as<std::string>());
   options.log.syslog = values["syslog"].as<bool>();

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "address.hpp"
@@ -27,8 +28,10 @@ struct Request {
   SocketAddress peer;                  // the client (as a trusted proxy named it, behind a proxy)
   std::optional<SocketAddress> proxy;  // the proxy's own address, when one relayed it
   bool is_datagram = false;
-  std::string datagram;  // the datagram's bytes (datagram requests only)
-  uint64_t id = 0;       // numbers the request for request_done()
+  std::string datagram;                      // the datagram's bytes (datagram requests only)
+  uint64_t id = 0;                           // numbers the request for request_done()
+  Clock::time_point started = Clock::now();  // accepted or received: the access log's duration
+  std::string_view refusal;  // set when admission refuses it: "denied", "per-source", "rate"
 };
 
 /// What a model needs from the server.
@@ -62,6 +65,11 @@ class ServerCore {
   virtual void process_wakeups() = 0;
   /// The service's hub, or null.
   virtual Hub* hub() = 0;
+  /// `request` will not be served after all (no child, thread or worker for it: `why` is
+  /// "limit"): its access log line says so. Its socket is closed by the caller.
+  virtual void request_refused(const Request& request, std::string_view why) = 0;
+  /// SIGHUP: reopen the access log and reload what can be reloaded. Main thread only.
+  virtual void reload() = 0;
 };
 
 }  // namespace sockserv

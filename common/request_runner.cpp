@@ -1,52 +1,97 @@
-// One request, from handler to close.
+// One request, from handler to close, and its access log line.
 #include "request_runner.hpp"
 
 #include "error.hpp"
 #include "log.hpp"
+#include "socket.hpp"
 
 namespace sockserv {
 
 RequestRunner::RequestRunner(StreamService stream, DatagramService datagram, Millis idle_timeout,
-                             size_t udp_reply_allowance)
+                             size_t udp_reply_allowance, AccessLog& access_log)
     : stream_(std::move(stream)),
       datagram_(std::move(datagram)),
       idle_timeout_(idle_timeout),
-      udp_reply_allowance_(udp_reply_allowance) {}
+      udp_reply_allowance_(udp_reply_allowance),
+      access_log_(access_log) {}
 
-bool RequestRunner::run(Request& request, IoContext& io, Hub* hub) const {
-  try {
-    if (request.is_datagram) {
-      run_datagram(request);
-    } else {
-      run_stream(request, io, hub);
+AccessRecord RequestRunner::begin_record(const Request& request) const {
+  AccessRecord record;
+  record.peer = request.peer;
+  record.datagram = request.is_datagram;
+  record.started = request.started;
+  // The address the client reached (which of the host's addresses, which unix socket):
+  // getsockname costs a system call, so only when there is a log to write it to.
+  if (access_log_.enabled() && request.socket) {
+    try {
+      record.local = local_address(request.socket.get());
+    } catch (const std::system_error&) {
+      // The client is already gone: the line says local=-.
     }
-    return true;
-  } catch (...) {
-    log_error_of(to_string(request.peer), std::current_exception());
-    return false;
   }
+  return record;
 }
 
-void RequestRunner::run_stream(Request& request, IoContext& io, Hub* hub) const {
+bool RequestRunner::run(Request& request, IoContext& io, Hub* hub) const {
+  AccessRecord record = begin_record(request);
+  bool ok = true;
+  try {
+    if (request.is_datagram) {
+      run_datagram(request, record);
+    } else {
+      run_stream(request, io, hub, record);
+    }
+  } catch (...) {
+    log_error_of(to_string(request.peer), std::current_exception());
+    record.end = end_reason_of(std::current_exception(), record.reason);
+    ok = false;
+  }
+  access_log_.write(record);
+  return ok;
+}
+
+void RequestRunner::log_refused(const Request& request, std::string_view why) const {
+  if (!access_log_.enabled()) return;
+  AccessRecord record = begin_record(request);
+  record.end = EndReason::refused;
+  record.reason = why;
+  access_log_.write(record);
+}
+
+void RequestRunner::run_stream(Request& request, IoContext& io, Hub* hub,
+                               AccessRecord& record) const {
   Connection connection(std::move(request.socket), request.peer, io, idle_timeout_);
   connection.set_hub(hub);
+  auto count_bytes = [&] {
+    record.bytes_in = connection.bytes_in();
+    record.bytes_out = connection.bytes_out();
+  };
   try {
     stream_(connection);
   } catch (...) {
     // Even after an error (a bad frame), close politely: closing with the client's unread
     // bytes still queued would send RST instead of FIN.
     connection.close_gracefully();
+    count_bytes();
     throw;
   }
   // The handler is done: finish sending, then half-close, so a client that half-closed
   // its side still receives the whole reply before EOF.
   connection.close_gracefully();
+  count_bytes();
 }
 
-void RequestRunner::run_datagram(Request& request) const {
+void RequestRunner::run_datagram(Request& request, AccessRecord& record) const {
+  record.bytes_in = request.datagram.size();
   DatagramRequest datagram(request.socket.get(), std::move(request.datagram), request.peer,
                            udp_reply_allowance_, dropped_replies_.get());
-  datagram_(datagram);
+  try {
+    datagram_(datagram);
+  } catch (...) {
+    record.bytes_out = datagram.bytes_out();
+    throw;
+  }
+  record.bytes_out = datagram.bytes_out();
 }
 
 void RequestRunner::log_error_of(const std::string& peer, std::exception_ptr error) {
@@ -67,6 +112,31 @@ void RequestRunner::log_error_of(const std::string& peer, std::exception_ptr err
   } catch (const std::exception& e) {
     log_error(peer, ": ", e.what());
   }
+}
+
+EndReason RequestRunner::end_reason_of(std::exception_ptr error, std::string& reason) {
+  // One catch per reason: a new kind of ending (a per-message deadline's own error type) is
+  // one more line here, above its base class.
+  try {
+    std::rethrow_exception(error);
+  } catch (const TimeoutError&) {
+    return EndReason::idle_timeout;
+  } catch (const DrainDeadlinePassed&) {
+    return EndReason::drain;
+  } catch (const ProtocolError& e) {
+    reason = std::string("protocol error: ") + e.what();
+  } catch (const std::system_error& e) {
+    if (is_peer_gone(e)) {
+      reason = e.code().message();  // "Connection reset by peer", "Broken pipe"
+      return EndReason::reset;
+    }
+    reason = e.what();
+  } catch (const std::exception& e) {
+    reason = e.what();
+  } catch (...) {
+    reason = "unknown error";
+  }
+  return EndReason::error;
 }
 
 }  // namespace sockserv

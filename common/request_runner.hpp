@@ -1,11 +1,13 @@
 // RequestRunner: runs one request's handler (Python's finish_request), closes the connection
-// politely, and logs what ended it. Every model, in every process and thread, calls this.
+// politely, logs what ended it, and writes its access log line. Every model, in every
+// process and thread, calls this: so every model writes the same lines.
 #pragma once
 
 #include <exception>
 #include <functional>
 #include <string>
 
+#include "access_log.hpp"
 #include "connection.hpp"
 #include "handler.hpp"
 #include "request.hpp"
@@ -19,23 +21,30 @@ using DatagramService = std::function<void(DatagramRequest&)>;
 
 class RequestRunner {
  public:
+  /// `access_log` gets one line per request run here (it may be off).
   RequestRunner(StreamService stream, DatagramService datagram, Millis idle_timeout,
-                size_t udp_reply_allowance);
+                size_t udp_reply_allowance, AccessLog& access_log);
 
   /// Runs `request` with `io`; logs every error of it and returns false when it failed.
   bool run(Request& request, IoContext& io, Hub* hub) const;
+  /// Writes the access log line of a request that is not served: end=refused, reason=`why`.
+  void log_refused(const Request& request, std::string_view why) const;
   /// Logs the error that ended a request, with the peer, at the level it deserves.
   static void log_error_of(const std::string& peer, std::exception_ptr error);
+  /// How an error ended a request, for the access log; `reason` gets the detail.
+  static EndReason end_reason_of(std::exception_ptr error, std::string& reason);
 
  private:
-  void run_stream(Request& request, IoContext& io, Hub* hub) const;
-  void run_datagram(Request& request) const;
+  AccessRecord begin_record(const Request& request) const;
+  void run_stream(Request& request, IoContext& io, Hub* hub, AccessRecord& record) const;
+  void run_datagram(Request& request, AccessRecord& record) const;
 
   StreamService stream_;
   DatagramService datagram_;
   Millis idle_timeout_;
   size_t udp_reply_allowance_;
   SharedDroppedReplies dropped_replies_;  // made before any fork: children share the counts
+  AccessLog& access_log_;
 };
 
 }  // namespace sockserv

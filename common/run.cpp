@@ -2,6 +2,8 @@
 #include "run.hpp"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -100,6 +102,24 @@ void serve_sockets(Server& server, UniqueFd connection, bool activated, Millis e
   }
 }
 
+// --access-log - writes to standard output, which under inetd (and a systemd Accept=yes unit
+// with StandardOutput=socket) is the client's own connection: refused, never mixed in.
+void check_access_log_target(const ServerOptions& options, int connection) {
+  if (options.server.access_log != "-") return;
+  if (options.inetd) {
+    throw UsageError(
+        "--access-log - would write into the client's connection under --inetd: give a FILE or "
+        "syslog");
+  }
+  struct stat out {
+  }, client{};
+  if (connection >= 0 && ::fstat(STDOUT_FILENO, &out) == 0 && ::fstat(connection, &client) == 0 &&
+      out.st_dev == client.st_dev && out.st_ino == client.st_ino) {
+    throw UsageError(
+        "--access-log -: standard output is the client's connection: give a FILE or syslog");
+  }
+}
+
 int serve(const ServiceDefinition& service, int argc, char** argv) {
   po::options_description own(service.info.name + " options");
   service.add_options(own);
@@ -108,6 +128,7 @@ int serve(const ServiceDefinition& service, int argc, char** argv) {
       parse_server_options(service.info, argc, argv, own, values);
   if (!options) return EX_OK;
   service.validate();
+  check_access_log_target(*options, -1);
   // inetd passes the connection as stderr too: log lines must not go into the client's stream.
   if (options->inetd && stderr_is_stdin_socket()) options->log.syslog = true;
   configure_logging(options->log);
@@ -124,6 +145,7 @@ int serve(const ServiceDefinition& service, int argc, char** argv) {
   UniqueFd connection;
   bool activated = open_activated(server, service, *options, connection);
   if (!activated) open_standalone(server, service, *options);
+  check_access_log_target(*options, connection ? connection.get() : -1);
   // The sockets are open: the privileges that bound them are no longer needed.
   drop_privileges(drop);
   if (drop.stays_root())

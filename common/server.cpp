@@ -22,8 +22,9 @@ constexpr size_t kMaxDatagram = 65536;  // one more than the largest UDP payload
 Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamService stream,
                DatagramService datagram)
     : settings_(std::move(settings)),
+      access_log_(settings_.access_log, settings_.name, std::string(model->name())),
       runner_(std::move(stream), std::move(datagram), settings_.idle_timeout,
-              settings_.udp_reply_allowance),
+              settings_.udp_reply_allowance, access_log_),
       proxy_gate_(settings_.proxy),
       admission_(settings_.access),
       acceptor_(make_acceptor(model->io_style() == IoStyle::blocking, nullptr)),
@@ -45,8 +46,24 @@ void Server::server_close() {
 
 Acceptor Server::make_acceptor(bool blocking_sockets, AcceptStats* stats) {
   return Acceptor(
-      settings_.socket, [this](Request& request) { return verify_request(request); },
-      blocking_sockets, shortage_, stats);
+      settings_.socket, [this](Request& request) { return admit(request); },
+      [this](const Request& request) { request_refused(request, "limit"); }, blocking_sockets,
+      shortage_, stats);
+}
+
+bool Server::admit(Request& request) {
+  if (verify_request(request)) return true;
+  // A refused datagram gets no line: a flood of spoofed ones would fill the disk (the
+  // refusals are in the server's log, one line per source per interval).
+  if (!request.is_datagram) {
+    runner_.log_refused(request, request.refusal.empty() ? "denied" : request.refusal);
+  }
+  return false;
+}
+
+void Server::reload() {
+  // Certificates, when TLS comes, are reloaded here too.
+  log_info("SIGHUP: ", access_log_.reopen());
 }
 
 bool Server::handle_request(Deadline deadline) {
@@ -153,7 +170,7 @@ void Server::serve_one_connection(UniqueFd socket) {
   request.socket = std::move(socket);
   // inetd or systemd accepted for us; the address rules still apply (the limits per source
   // and rate need a long-lived process: set them on the .socket unit or in inetd instead).
-  if (!verify_request(request)) return;
+  if (!admit(request)) return;
   LoopPollContext io(drain_, wakeup_.fd(), [this] { process_wakeups(); });
   finish_request(request, io);
   request_done(request.id);

@@ -14,7 +14,7 @@
 //                                   --allow-from, --max-per-source...
 //       model->process_request()    who runs it: here, a child, a thread, a worker
 //         finish_request()          RequestRunner::run: handler setup/handle/finish, close
-//     process_wakeups()           SIGCHLD → reap; SIGTERM → begin_stop()
+//     process_wakeups()           SIGCHLD → reap; SIGTERM → begin_stop(); SIGHUP → reload()
 //   drain()                     stop accepting, wait --drain-timeout, end the rest
 //   server_close()              close the listeners (unlink unix socket files)
 //
@@ -38,6 +38,7 @@
 
 #include "acceptor.hpp"
 #include "access.hpp"
+#include "access_log.hpp"
 #include "admission.hpp"
 #include "drain.hpp"
 #include "fd.hpp"
@@ -82,6 +83,11 @@ class Server : private ServerCore {
   /// serving. A process hub's descriptors are then polled by this server's main loop.
   void enable_hub() { hub_ = model_->make_hub(); }
 
+  /// SIGHUP: reopens the access log (after a rotation by rename) and logs what it did. The
+  /// place for whatever else becomes reloadable (TLS certificates): the server keeps
+  /// serving, no connection is dropped. Main thread only.
+  void reload() override;
+
   /// Requests in flight (children, threads, connections).
   size_t active_requests() const { return model_->active(); }
   const Model& model() const { return *model_; }
@@ -108,6 +114,11 @@ class Server : private ServerCore {
   int wakeup_fd() const override { return wakeup_.fd(); }
   void process_wakeups() override;
   Hub* hub() override { return hub_.get(); }
+  void request_refused(const Request& request, std::string_view why) override {
+    runner_.log_refused(request, why);
+  }
+  /// verify_request, and the access log line of a refused client.
+  bool admit(Request& request);
 
   // The main loop (server.cpp).
   bool poll_once(Deadline deadline);
@@ -124,6 +135,7 @@ class Server : private ServerCore {
 
   ServerSettings settings_;
   std::unique_ptr<Hub> hub_;  // only for services whose connections talk to each other
+  AccessLog access_log_;      // opened before the privileges are dropped
   RequestRunner runner_;
   std::vector<Listener> listeners_;
   ProxyGate proxy_gate_;

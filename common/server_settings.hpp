@@ -17,6 +17,7 @@ struct ServerSettings {
   Millis drain_timeout{10'000};    // how long stopping waits for connections in flight
   size_t udp_reply_allowance = 0;  // a datagram reply may be this large whatever the request
   AccessSettings access;           // --allow-from, --deny-from, --max-per-source, --max-rate
+  std::string access_log;          // --access-log: "" (off), "-", "syslog" or a file
   ProxySettings proxy;             // --proxy-protocol, --trusted-proxy
 };
 

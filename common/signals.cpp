@@ -22,7 +22,11 @@ std::atomic<bool> g_stop{false};
 std::atomic<bool> g_child{false};
 std::atomic<bool> g_worker_done{false};
 std::atomic<bool> g_status{false};
+std::atomic<bool> g_reload{false};
 static_assert(std::atomic<int>::is_always_lock_free && std::atomic<bool>::is_always_lock_free);
+
+// The signals the server's main loop hears.
+constexpr int kHandled[] = {SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGHUP};
 
 void poke_pipe() {
   int saved_errno = errno;  // a handler must leave errno as it found it
@@ -46,6 +50,9 @@ void on_signal(int signo) {
       break;
     case SIGUSR1:
       g_status = true;
+      break;
+    case SIGHUP:
+      g_reload = true;
       break;
     default:
       break;
@@ -74,11 +81,11 @@ Wakeup::Wakeup() {
   g_pipe_read_fd = pipe.read_end.release();
   g_pipe_write_fd = pipe.write_end.release();
   ignore_sigpipe();
-  for (int signo : {SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) set_handler(signo, on_signal);
+  for (int signo : kHandled) set_handler(signo, on_signal);
 }
 
 Wakeup::~Wakeup() {
-  for (int signo : {SIGTERM, SIGINT, SIGCHLD, SIGUSR1}) {
+  for (int signo : kHandled) {
     struct sigaction action {};
     action.sa_handler = SIG_DFL;
     ::sigaction(signo, &action, nullptr);
@@ -112,12 +119,14 @@ WakeupReasons Wakeup::take() {
   reasons.child_exited = g_child.exchange(false);
   reasons.worker_done = g_worker_done.exchange(false);
   reasons.status = g_status.exchange(false);
+  reasons.reload = g_reload.exchange(false);
   return reasons;
 }
 
 void Wakeup::release_in_child() {
   set_handler(SIGCHLD, SIG_DFL);
   set_handler(SIGUSR1, SIG_IGN);
+  set_handler(SIGHUP, SIG_IGN);
   set_handler(SIGTERM, SIG_IGN);
   set_handler(SIGINT, SIG_IGN);
   UniqueFd(g_pipe_write_fd.exchange(-1));

@@ -14,11 +14,13 @@ struct WakeupReasons {
   bool child_exited = false;  // SIGCHLD
   bool worker_done = false;   // a connection thread finished
   bool status = false;        // SIGUSR1: log a status line
+  bool reload = false;        // SIGHUP: reopen the access log, reload what can be reloaded
 };
 
 class Wakeup {
  public:
-  /// Creates the pipe and installs the handlers (SIGTERM, SIGINT, SIGCHLD, SIGUSR1); ignores
+  /// Creates the pipe and installs the handlers (SIGTERM, SIGINT, SIGCHLD, SIGUSR1, SIGHUP:
+  /// whose default action would kill the server, children orphaned and files left); ignores
   /// SIGPIPE so that writing to a vanished client is an EPIPE error, not death.
   Wakeup();
   ~Wakeup();
@@ -33,7 +35,9 @@ class Wakeup {
   /// Empties the pipe and returns (and clears) the reasons recorded since the last call.
   WakeupReasons take();
   /// In a forked child: default SIGCHLD (so the child can wait for its own children),
-  /// SIGTERM/SIGINT ignored (the parent decides when a child must stop), pipe closed.
+  /// SIGTERM/SIGINT ignored (the parent decides when a child must stop), SIGHUP and SIGUSR1
+  /// ignored (the parent reloads; a hangup of the terminal's process group must not end the
+  /// child's connection), pipe closed.
   void release_in_child();
 };
 

@@ -68,6 +68,7 @@ void Server::process_wakeups() {
              stopping_ ? ", stopping" : "");
     log_stats();
   }
+  if (reasons.reload) reload();
   if (reasons.stop) begin_stop();
 }
 
@@ -133,6 +134,7 @@ void Server::drain_all() {
         log_error(model_->active(),
                   " connections did not end after the drain time: exiting without them");
         log_stats();
+        server_close();  // _Exit runs no destructor: remove the unix socket files now
         std::_Exit(EX_SOFTWARE);
       }
     }

@@ -23,6 +23,7 @@ void ForkModel::process_request(Request request, ServerCore& core) {
   if (pid < 0) {
     // Out of processes: this client is closed (it reads EOF) and the server carries on.
     log_error("fork for ", to_string(request.peer), ": ", std::strerror(errno));
+    core.request_refused(request, "limit");
     core.request_done(request.id);
     return;
   }

@@ -27,7 +27,7 @@ void on_worker_stop(int) {
   g_worker_stop = true;
 }
 
-void install_worker_stop_handler() {
+void install_worker_stop_handler(pid_t parent) {
   struct sigaction action {};
   action.sa_handler = on_worker_stop;
   sigemptyset(&action.sa_mask);
@@ -36,6 +36,9 @@ void install_worker_stop_handler() {
   // The parent gone (killed with no chance to stop the pool): finish, then exit, rather than
   // keep serving on a port nobody supervises.
   if (::prctl(PR_SET_PDEATHSIG, SIGTERM) < 0) throw_errno("prctl PR_SET_PDEATHSIG");
+  // The parent may have died before the prctl (a SIGKILL right after fork): then no signal
+  // will come, and the worker would serve on, orphaned, forever.
+  if (::getppid() != parent) g_worker_stop = true;
 }
 
 // --pass-fd: one connection and its request number over the channel. The descriptor travels
@@ -168,12 +171,13 @@ void PreforkModel::spawn() {
   entry.served = 0;
   entry.counts.accepted = 0;
   entry.counts.empty_wakeups = 0;
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     log_error("prefork: fork: ", std::strerror(errno));
     return;
   }
-  if (pid == 0) run_child(slot, std::move(child_end), std::move(hub_link));
+  if (pid == 0) run_child(slot, std::move(child_end), std::move(hub_link), parent);
   entry.pid = pid;
   children_.add(pid, slot);
   Worker& worker = workers_[pid];
@@ -181,14 +185,14 @@ void PreforkModel::spawn() {
   worker.channel = std::move(parent_end);
 }
 
-void PreforkModel::run_child(size_t slot, UniqueFd channel, UniqueFd hub_link) {
+void PreforkModel::run_child(size_t slot, UniqueFd channel, UniqueFd hub_link, pid_t parent) {
   int status = 0;
   try {
     // The parent's ends of the other workers' channels are not ours (the parent must see
     // EOF when a worker dies); with --pass-fd the listeners are the parent's too.
     workers_.clear();
     core_->in_child(std::move(hub_link), /*keep_listeners=*/!pass_fd_);
-    install_worker_stop_handler();
+    install_worker_stop_handler(parent);
     WorkerSlot& entry = scoreboard_.slot(slot);
     if (pass_fd_) {
       serve_passed(entry, channel.get());
@@ -282,6 +286,7 @@ void PreforkModel::process_request(Request request, ServerCore& core) {
     return;  // the parent's copy of the socket closes here; the worker has its own
   }
   log_warning("prefork: no idle worker for ", to_string(request.peer), ": closing it");
+  core.request_refused(request, "limit");
   core.request_done(request.id);
 }
 

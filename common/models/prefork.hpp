@@ -55,7 +55,7 @@ class PreforkModel : public Model {
     uint64_t request_id = 0;
   };
   void spawn();
-  [[noreturn]] void run_child(size_t slot, UniqueFd channel, UniqueFd hub_link);
+  [[noreturn]] void run_child(size_t slot, UniqueFd channel, UniqueFd hub_link, pid_t parent);
   void serve_accepting(WorkerSlot& slot);
   void serve_passed(WorkerSlot& slot, int channel);
   void serve_one(WorkerSlot& slot, Request& request);

@@ -20,6 +20,9 @@ void ThreadModel::process_request(Request request, ServerCore& core) {
   Worker& worker = workers_.emplace_back();
   uint64_t id = request.id;  // kept: `request` moves into the thread
   worker.id = id;
+  Request refused_copy;  // what the access log needs if no thread can be made
+  refused_copy.peer = request.peer;
+  refused_copy.started = request.started;
   try {
     worker.thread = std::thread([&worker, &core, request = std::move(request)]() mutable {
       BlockingContext io(core.drain());
@@ -31,6 +34,7 @@ void ThreadModel::process_request(Request request, ServerCore& core) {
   } catch (const std::system_error& e) {
     // Out of threads: this client is closed and the server carries on.
     workers_.pop_back();
+    core.request_refused(refused_copy, "limit");
     core.request_done(id);
     log_error("thread for a new connection: ", e.what());
   }
