@@ -39,7 +39,7 @@ INTEG_TESTS := $(BUILD)/tests/integration-tests
 ALL_OBJS := $(LIB_OBJS) $(SERVER_SRCS:%.cpp=$(BUILD)/%.o) $(CLIENT_SRCS:%.cpp=$(BUILD)/%.o) \
             $(UNIT_SRCS:%.cpp=$(BUILD)/%.o) $(INTEG_SRCS:%.cpp=$(BUILD)/%.o)
 
-.PHONY: all programs tests deps demo test run-tests check-asan check-tsan fuzz install clean help bench bench-refs
+.PHONY: all programs tests deps demo test run-tests soak check-asan check-tsan fuzz install clean help bench bench-refs
 all: programs tests bench-refs
 programs: $(PROGRAMS)
 tests: $(UNIT_TESTS) $(INTEG_TESTS)
@@ -88,6 +88,12 @@ test: deps
 
 run-tests:
 	scripts/run-tests $(BUILD) $(BIN)
+
+# The long gates (1,000 connections and more): integration test cases labelled "soak", which
+# `make test` skips (they are disabled unless selected). To add one, give it
+#   * boost::unit_test::label("soak") * boost::unit_test::disabled()
+soak: programs tests
+	SOCKSERV_BIN=$(abspath $(BIN)) $(INTEG_TESTS) --run_test=@soak
 
 # Sanitizer builds: GCC 12 gives false -Wmaybe-uninitialized warnings inside <regex> and
 # <functional> when sanitizers change its inlining (GCC bug 105562), so that one warning is

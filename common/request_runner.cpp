@@ -6,11 +6,11 @@
 
 namespace sockserv {
 
-RequestRunner::RequestRunner(StreamService stream, DatagramService datagram, Millis idle_timeout,
-                             size_t udp_reply_allowance)
+RequestRunner::RequestRunner(StreamService stream, DatagramService datagram,
+                             ConnectionTimeouts timeouts, size_t udp_reply_allowance)
     : stream_(std::move(stream)),
       datagram_(std::move(datagram)),
-      idle_timeout_(idle_timeout),
+      timeouts_(timeouts),
       udp_reply_allowance_(udp_reply_allowance) {}
 
 bool RequestRunner::run(Request& request, IoContext& io, Hub* hub) const {
@@ -28,7 +28,7 @@ bool RequestRunner::run(Request& request, IoContext& io, Hub* hub) const {
 }
 
 void RequestRunner::run_stream(Request& request, IoContext& io, Hub* hub) const {
-  Connection connection(std::move(request.socket), request.peer, io, idle_timeout_);
+  Connection connection(std::move(request.socket), request.peer, io, timeouts_);
   connection.set_hub(hub);
   try {
     stream_(connection);
@@ -54,6 +54,9 @@ void RequestRunner::log_error_of(const std::string& peer, std::exception_ptr err
     std::rethrow_exception(error);
   } catch (const ProtocolError& e) {
     log_warning(peer, ": protocol error: ", e.what(), "; closing the connection");
+  } catch (const MessageTimeout& e) {
+    // A client that trickles its bytes to hold the connection (slowloris): worth a warning.
+    log_warning(peer, ": ", e.what(), "; closing the connection");
   } catch (const TimeoutError& e) {
     log_info(peer, ": ", e.what(), "; closing the connection");
   } catch (const DrainDeadlinePassed& e) {

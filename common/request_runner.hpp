@@ -19,7 +19,7 @@ using DatagramService = std::function<void(DatagramRequest&)>;
 
 class RequestRunner {
  public:
-  RequestRunner(StreamService stream, DatagramService datagram, Millis idle_timeout,
+  RequestRunner(StreamService stream, DatagramService datagram, ConnectionTimeouts timeouts,
                 size_t udp_reply_allowance);
 
   /// Runs `request` with `io`; logs every error of it and returns false when it failed.
@@ -33,7 +33,7 @@ class RequestRunner {
 
   StreamService stream_;
   DatagramService datagram_;
-  Millis idle_timeout_;
+  ConnectionTimeouts timeouts_;
   size_t udp_reply_allowance_;
   SharedDroppedReplies dropped_replies_;  // made before any fork: children share the counts
 };

@@ -22,7 +22,8 @@ constexpr size_t kMaxDatagram = 65536;  // one more than the largest UDP payload
 Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamService stream,
                DatagramService datagram)
     : settings_(std::move(settings)),
-      runner_(std::move(stream), std::move(datagram), settings_.idle_timeout,
+      runner_(std::move(stream), std::move(datagram),
+              {.idle = settings_.idle_timeout, .message = settings_.message_timeout},
               settings_.udp_reply_allowance),
       admission_(settings_.access),
       acceptor_(make_acceptor(model->io_style() == IoStyle::blocking, nullptr)),
@@ -58,7 +59,10 @@ bool Server::poll_once(Deadline deadline) {
   std::vector<const Listener*> polled;
   // At the limit of children/threads, or backing off after EMFILE, leave the listeners out:
   // new clients then wait in the kernel's backlog instead of being accepted and dropped.
-  bool accepting = model_->has_capacity() && Clock::now() >= acceptor_.paused_until();
+  bool full = !model_->has_capacity();
+  if (full && !stopping_)
+    admission_.report_saturation("no room for another connection: clients wait in the backlog");
+  bool accepting = !full && Clock::now() >= acceptor_.paused_until();
   for (const Listener& listener : listeners_) {
     // Stream listeners are the workers' business when the model's workers accept.
     bool ours = !is_stream(listener.transport()) || model_->main_thread_accepts();

@@ -81,6 +81,8 @@ void Server::begin_stop() {
   log_info("stopping: no new connections; waiting up to ", settings_.drain_timeout.count() / 1000.0,
            "s for ", model_->active(), " in flight");
   drain_.arm(settings_.drain_timeout);
+  // Idle connections (waiting for a new message) end now; busy ones get the drain time.
+  drain_.begin_stopping();
   model_->begin_stop();
 }
 
@@ -97,6 +99,7 @@ void Server::drain_all() {
   if (!drain_.armed()) {
     stopping_ = true;
     drain_.arm(settings_.drain_timeout);
+    drain_.begin_stopping();
     model_->begin_stop();
   }
   model_->collect_finished();
