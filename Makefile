@@ -92,6 +92,7 @@ run-tests:
 # The long gates (1,000 connections and more): integration test cases labelled "soak", which
 # `make test` skips (they are disabled unless selected). To add one, give it
 #   * boost::unit_test::label("soak") * boost::unit_test::disabled()
+# (or put it in a suite declared so, as deadline_soak in tests/integration/deadline_test.cpp).
 soak: programs tests
 	SOCKSERV_BIN=$(abspath $(BIN)) $(INTEG_TESTS) --run_test=@soak
 

@@ -14,10 +14,11 @@ namespace {
 
 constexpr size_t kBodyChunk = 256 * 1024;
 
-// Fills `buffer` or throws truncated; `started` says whether a partial frame is an error
-// even when no byte of `buffer` arrived. Returns false only for a clean EOF before any byte.
-bool read_exactly(ByteSource& source, std::span<std::byte> buffer, bool started, const char* what) {
-  size_t done = 0;
+// Fills `buffer` (whose first `done` bytes are already there) or throws truncated; `started`
+// says whether a partial frame is an error even when no byte of `buffer` arrived. Returns
+// false only for a clean EOF before any byte.
+bool read_exactly(ByteSource& source, std::span<std::byte> buffer, bool started, const char* what,
+                  size_t done = 0) {
   while (done < buffer.size()) {
     size_t n = source.read_some(buffer.subspan(done));
     if (n == 0) {
@@ -132,7 +133,7 @@ std::optional<FrameHeader> read_frame_header(ByteSource& source, const FrameLimi
   size_t first = source.read_some(prefix);
   if (first == 0) return std::nullopt;
   source.begin_message("frame header");
-  read_exactly(source, std::span(prefix).subspan(first), true, "the length prefix");
+  read_exactly(source, prefix, true, "the length prefix", first);
   uint32_t network_order;
   std::memcpy(&network_order, prefix.data(), sizeof network_order);
   // ntohl: the sender wrote the length big-endian whatever its own byte order is.
