@@ -171,8 +171,8 @@ void read_body(ByteSource& source, uint64_t size,
     consume(std::span(chunk).first(n));
     size -= n;
     piece_left -= n;
+    if (size == 0) source.end_message();  // an empty body was never a message
   }
-  source.end_message();
 }
 
 std::string read_body_string(ByteSource& source, uint64_t size) {
