@@ -64,7 +64,8 @@ po::options_description shared_server_options() {
                   "seconds a client has to send one whole message once its first byte came: a "
                   "line, a frame header, 64 KiB of a frame body (0: no limit)")(
       "drain-timeout", po::value<double>()->default_value(10),
-      "on SIGTERM/SIGINT, seconds to let connections finish before ending them")(
+      "on SIGTERM/SIGINT, seconds to let busy connections finish before ending them (idle "
+      "ones, waiting for a new message, are closed at once)")(
       "log-level", po::value<std::string>()->default_value("info"),
       "error, warning, notice, info or debug")("syslog", po::bool_switch(),
                                                "log to syslog instead of stderr");
