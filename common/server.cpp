@@ -25,6 +25,7 @@ Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamServ
       runner_(std::move(stream), std::move(datagram),
               {.idle = settings_.idle_timeout, .message = settings_.message_timeout},
               settings_.udp_reply_allowance),
+      proxy_gate_(settings_.proxy),
       admission_(settings_.access),
       acceptor_(make_acceptor(model->io_style() == IoStyle::blocking, nullptr)),
       main_pid_(::getpid()),

@@ -5,6 +5,7 @@
 
 #include "access.hpp"
 #include "io.hpp"
+#include "proxy_protocol.hpp"
 #include "socket.hpp"
 
 namespace sockserv {
@@ -17,6 +18,7 @@ struct ServerSettings {
   Millis drain_timeout{10'000};    // how long stopping waits for connections in flight
   size_t udp_reply_allowance = 0;  // a datagram reply may be this large whatever the request
   AccessSettings access;           // --allow-from, --deny-from, --max-per-source, --max-rate
+  ProxySettings proxy;             // --proxy-protocol, --trusted-proxy
 };
 
 }  // namespace sockserv
