@@ -91,11 +91,14 @@ test: deps
 run-tests:
 	scripts/run-tests $(BUILD) $(BIN)
 
-# The gates at full size (tests/integration/gates_test.cpp, suite "soak", disabled in make test);
-# the figures each gate measured are printed as messages.
+# The long gates at full size: integration test cases labelled "soak", which `make test`
+# skips (they are disabled unless selected): suites soak (tests/integration/gates_test.cpp) and
+# deadline_soak (deadline_test.cpp). To add one, give it
+#   * boost::unit_test::label("soak") * boost::unit_test::disabled()
+# The figures each gate measured are printed as messages.
 soak: deps
 	$(MAKE) -j2 programs tests
-	SOCKSERV_BIN=$(abspath $(BIN)) $(INTEG_TESTS) --run_test=soak --log_level=message
+	SOCKSERV_BIN=$(abspath $(BIN)) $(INTEG_TESTS) --run_test=@soak --log_level=message
 
 # Sanitizer builds: GCC 12 gives false -Wmaybe-uninitialized warnings inside <regex> and
 # <functional> when sanitizers change its inlining (GCC bug 105562), so that one warning is

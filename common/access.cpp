@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -171,6 +172,16 @@ void AccessPolicy::closed(uint64_t id) {
   auto count = per_source_.find(request->second);
   if (count != per_source_.end() && --count->second == 0) per_source_.erase(count);
   requests_.erase(request);
+}
+
+std::vector<std::pair<std::string, size_t>> AccessPolicy::busiest(size_t count) const {
+  std::vector<std::pair<std::string, size_t>> sources(per_source_.begin(), per_source_.end());
+  size_t shown = std::min(count, sources.size());
+  std::partial_sort(sources.begin(), sources.begin() + static_cast<std::ptrdiff_t>(shown),
+                    sources.end(),
+                    [](const auto& a, const auto& b) { return a.second > b.second; });
+  sources.resize(shown);
+  return sources;
 }
 
 size_t AccessPolicy::in_flight(const std::string& host) const {

@@ -56,6 +56,9 @@ class AccessPolicy {
   void closed(uint64_t id);
   /// Requests in flight from `host` (the text of host_of()).
   size_t in_flight(const std::string& host) const;
+  /// The `count` sources with the most requests in flight, most first (counted only while
+  /// --max-per-source is set).
+  std::vector<std::pair<std::string, size_t>> busiest(size_t count) const;
 
  private:
   struct Window {

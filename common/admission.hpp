@@ -27,13 +27,23 @@ class Admission {
   bool admit(Request& request);
   /// The request numbered `id` has ended.
   void done(uint64_t id);
+  /// The server is saturated (`why`: a refusal, every worker busy): logs a warning naming
+  /// the busiest sources, at most once per kSaturationInterval however often it is called.
+  void report_saturation(const std::string& why);
+
+  static constexpr Millis kSaturationInterval{10'000};
 
  private:
+  void warn_saturated(const std::string& why);  // mutex_ held
+
   bool open_to_all_;
   bool counts_;
   std::atomic<uint64_t> next_id_{0};
-  std::mutex mutex_;  // guards policy_
+  std::mutex mutex_;  // guards policy_ and the saturation marks
   AccessPolicy policy_;
+  Clock::time_point last_saturation_warning_{};
+  bool saturation_warned_ = false;
+  size_t saturation_unreported_ = 0;  // occasions since the last warning
 };
 
 }  // namespace sockserv

@@ -6,16 +6,30 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 
 #include "error.hpp"
+#include "log.hpp"
 
 namespace sockserv {
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;
-}
 
-Connection::Connection(UniqueFd socket, SocketAddress peer, IoContext& io, Millis idle_timeout)
-    : socket_(std::move(socket)), peer_(peer), io_(io), idle_timeout_(idle_timeout) {
+std::string seconds_text(Millis duration) {
+  std::ostringstream text;
+  text << duration.count() / 1000.0 << " s";
+  return text.str();
+}
+}  // namespace
+
+Connection::Connection(UniqueFd socket, SocketAddress peer, IoContext& io,
+                       ConnectionTimeouts timeouts)
+    : socket_(std::move(socket)),
+      peer_(peer),
+      io_(io),
+      idle_timeout_(timeouts.idle),
+      message_timeout_(timeouts.message),
+      receive_timeout_(timeouts.idle) {
   io_.adopt_socket(socket_.get(), idle_timeout_);
 }
 
@@ -25,14 +39,96 @@ Connection::~Connection() {
 
 void Connection::set_idle_timeout(Millis timeout) {
   idle_timeout_ = timeout;
+  receive_timeout_ = timeout;
   io_.adopt_socket(socket_.get(), idle_timeout_);  // a blocking socket's timeouts change too
 }
 
+void Connection::begin_message(const char* what) {
+  start_message(what, /*from_framing=*/true);
+}
+
+void Connection::start_message(const char* what, bool from_framing) {
+  if (!in_message_) io_.set_idle(socket_.get(), false);
+  in_message_ = true;
+  framed_ = from_framing;
+  message_what_ = what;
+  message_deadline_ = Deadline::after_or_never(message_timeout_);
+  stream_bytes_ = 0;
+}
+
+void Connection::end_message() {
+  if (!in_message_) return;
+  in_message_ = false;
+  framed_ = false;
+  io_.set_idle(socket_.get(), true);
+}
+
+// A raw stream (echo, discard) has no messages of its own: a line counts as one, or
+// kMessagePiece bytes of a longer one, so a client that trickles bytes is cut like one that
+// trickles a line, while a fast binary stream is not. Framed reads mark their own messages.
+void Connection::track_stream(std::span<const std::byte> data) {
+  if (framed_ || data.empty()) return;
+  auto last_newline = std::find(data.rbegin(), data.rend(), std::byte{'\n'});
+  if (last_newline != data.rend()) {
+    size_t after = static_cast<size_t>(last_newline - data.rbegin());
+    if (after == 0) {
+      end_message();  // the data ends with a whole line: waiting for the next one is idle
+      return;
+    }
+    start_message("line", false);
+    stream_bytes_ = after;
+    return;
+  }
+  if (!in_message_) start_message("line", false);
+  stream_bytes_ += data.size();
+  if (stream_bytes_ >= kMessagePiece) start_message("line", false);  // a piece: the next one
+}
+
+// The idle deadline, or the message's when a message is open; a blocking socket gets the
+// time left as its receive timeout, so its read(2) wakes up in time.
+Deadline Connection::read_deadline() {
+  Deadline deadline = idle_deadline();
+  if (in_message_) deadline = deadline.earlier(message_deadline_);
+  Millis wanted = idle_timeout_;
+  if (in_message_ && !message_deadline_.is_never()) {
+    if (message_deadline_.expired()) throw_timeout(TimeoutError("read: timed out"));
+    wanted = Millis(std::max(1, deadline.poll_timeout()));  // SO_RCVTIMEO 0 means forever
+  }
+  if (wanted != receive_timeout_) {
+    io_.set_receive_timeout(socket_.get(), wanted);
+    receive_timeout_ = wanted;
+  }
+  return deadline;
+}
+
+// Which limit ran out: the message's (a slowloris client, logged as a warning) or the idle.
+void Connection::throw_timeout(const TimeoutError& e) const {
+  if (in_message_ && message_deadline_.expired()) {
+    throw MessageTimeout("message deadline: " + std::string(message_what_) + " not complete " +
+                         seconds_text(message_timeout_) +
+                         " after its first byte (--message-timeout)");
+  }
+  throw TimeoutError(std::string(e.what()) + " after " + seconds_text(idle_timeout_) +
+                     " of silence (--idle-timeout)");
+}
+
 size_t Connection::read_socket(std::span<std::byte> buffer) {
-  size_t n = sockserv::read_some(socket_.get(), buffer, idle_deadline(), io_);
+  size_t n = 0;
+  try {
+    n = sockserv::read_some(socket_.get(), buffer, read_deadline(), io_);
+  } catch (const MessageTimeout&) {
+    throw;
+  } catch (const TimeoutError& e) {
+    throw_timeout(e);
+  }
   bytes_in_ += n;
-  // A socket shut down because the drain time is over reads as end of file: say why.
-  if (n == 0) io_.check_drain();
+  if (n == 0) {
+    // A socket shut down because the drain time is over reads as end of file: say why.
+    io_.check_drain();
+    // Shut for reading while idle because the server is stopping (drain.hpp).
+    if (!in_message_ && io_.stopping())
+      log_info(peer_name(), ": server stopping: idle connection closed");
+  }
   return n;
 }
 
@@ -47,7 +143,9 @@ size_t Connection::read_some(std::span<std::byte> buffer) {
     too_long_ = false;
     return n;
   }
-  return read_socket(buffer);
+  size_t n = read_socket(buffer);
+  track_stream(buffer.first(n));
+  return n;
 }
 
 size_t Connection::read_full(std::span<std::byte> buffer) {
@@ -118,17 +216,35 @@ std::optional<Line> Connection::take_line(size_t max_bytes) {
   return Line{Line::Status::ok, std::move(text)};  // at EOF, a last line without "\n" counts
 }
 
+// A line was handed out: its message is over (the next one begins when its bytes wait).
+void Connection::line_taken() {
+  end_message();
+}
+
+// Part of a line is here and the rest must be waited for: its message has begun.
+void Connection::line_pending() {
+  if (partial_line() && !in_message_) start_message("line", true);
+}
+
 Line Connection::read_line(size_t max_bytes) {
   for (;;) {
-    if (std::optional<Line> line = take_line(max_bytes)) return *line;
+    if (std::optional<Line> line = take_line(max_bytes)) {
+      line_taken();
+      return *line;
+    }
+    line_pending();
     fill_buffer(/*wait=*/true);
   }
 }
 
 Line Connection::try_read_line(size_t max_bytes) {
-  if (std::optional<Line> line = take_line(max_bytes)) return *line;
-  if (fill_buffer(/*wait=*/false) == 0 && !eof_) return Line{Line::Status::incomplete, {}};
-  if (std::optional<Line> line = take_line(max_bytes)) return *line;
+  std::optional<Line> line = take_line(max_bytes);
+  if (!line && (fill_buffer(/*wait=*/false) > 0 || eof_)) line = take_line(max_bytes);
+  if (line) {
+    line_taken();
+    return *line;
+  }
+  line_pending();
   return Line{Line::Status::incomplete, {}};
 }
 
@@ -189,7 +305,13 @@ Readiness Connection::wait_ready(std::span<const int> others, bool want_writable
   std::vector<pollfd> fds;
   fds.push_back({socket_.get(), static_cast<short>(POLLIN | (want_writable ? POLLOUT : 0)), 0});
   for (int fd : others) fds.push_back({fd, POLLIN, 0});
-  if (!io_.wait(fds, deadline)) return ready;
+  // Half a line in hand: the rest must come by the message deadline, whatever the caller
+  // allows for silence.
+  if (in_message_) deadline = deadline.earlier(message_deadline_);
+  if (!io_.wait(fds, deadline)) {
+    if (in_message_ && message_deadline_.expired()) throw_timeout(TimeoutError("wait: timed out"));
+    return ready;
+  }
   // POLLHUP/POLLERR count as readable: the next read reports EOF or the error.
   ready.connection = (fds[0].revents & ~POLLOUT) != 0;
   ready.writable = (fds[0].revents & POLLOUT) != 0;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "address.hpp"
+#include "error.hpp"
 #include "fd.hpp"
 #include "io.hpp"
 
@@ -38,11 +39,23 @@ struct Readiness {
   bool any() const { return connection || writable || !others.empty(); }
 };
 
+/// A message's piece: a raw byte stream (echo, discard) counts a line, or this many bytes of
+/// a longer one, as one message; a frame body is read in pieces of this size, each of which
+/// must arrive within the message timeout (a minimum rate of 64 KiB per --message-timeout).
+inline constexpr size_t kMessagePiece = 64 * 1024;
+
+/// The time limits of a connection (0: none).
+struct ConnectionTimeouts {
+  Millis idle{0};     // silence between messages: a wait for the first byte of the next one
+  Millis message{0};  // one whole message, from its first byte (--message-timeout)
+};
+
 class Connection {
  public:
   /// Takes the accepted socket (prepared for `io`: see IoContext::adopt_socket) and its
-  /// peer's address. `idle_timeout` bounds every wait for the client (0: no bound).
-  Connection(UniqueFd socket, SocketAddress peer, IoContext& io, Millis idle_timeout);
+  /// peer's address. `timeouts.idle` bounds every wait for the client; `timeouts.message` the
+  /// time from a message's first byte to its last (see begin_message).
+  Connection(UniqueFd socket, SocketAddress peer, IoContext& io, ConnectionTimeouts timeouts);
   ~Connection();
 
   Connection(const Connection&) = delete;
@@ -103,6 +116,16 @@ class Connection {
   /// Bytes received from the client and sent to it so far (the access log's in= and out=).
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
+  /// Message deadlines (slowloris): once the first byte of a message has arrived, the whole
+  /// message must arrive within the message timeout, however it trickles in; the idle
+  /// timeout only bounds the silence between messages. read_line and try_read_line mark
+  /// lines themselves, read_some marks a raw stream's lines (or kMessagePiece bytes), and the
+  /// framing marks frame headers and body pieces with these two calls. `what` names the
+  /// message in the log ("frame header"); a message begun while one is open starts afresh.
+  void begin_message(const char* what);
+  void end_message();
+  /// True while a message has begun and not ended: the connection is busy, not idle.
+  bool in_message() const { return in_message_; }
 
   /// Ends the connection politely: half-close, drop what the client still sends, close.
   /// Called by the server after the handler's finish(); handlers need not call it.
@@ -112,11 +135,25 @@ class Connection {
   size_t fill_buffer(bool wait);
   std::optional<Line> take_line(size_t max_bytes);
   size_t read_socket(std::span<std::byte> buffer);
+  Deadline read_deadline();
+  [[noreturn]] void throw_timeout(const TimeoutError& e) const;
+  void start_message(const char* what, bool from_framing);
+  void track_stream(std::span<const std::byte> data);
+  bool partial_line() const { return buffer_.size() > buffer_start_ || too_long_; }
+  void line_taken();
+  void line_pending();
 
   UniqueFd socket_;
   SocketAddress peer_;
   IoContext& io_;
   Millis idle_timeout_;
+  Millis message_timeout_;
+  Millis receive_timeout_;  // what the socket's SO_RCVTIMEO is now (blocking contexts)
+  bool in_message_ = false;
+  bool framed_ = false;            // the message was begun by the framing, not by read_some
+  const char* message_what_ = "";  // "line", "frame header"...
+  Deadline message_deadline_ = Deadline::never();
+  size_t stream_bytes_ = 0;        // bytes of the raw-stream message so far
   std::vector<std::byte> buffer_;  // bytes read ahead by read_line, not yet handed out
   size_t buffer_start_ = 0;
   bool write_shut_ = false;

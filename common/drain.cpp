@@ -13,12 +13,23 @@ namespace {
 // the one connection the child serves, and whether the parent said the drain time is over.
 std::atomic<int> g_child_socket{-1};
 std::atomic<bool> g_child_drain_passed{false};
+std::atomic<bool> g_child_idle{true};       // its connection waits for a new message
+std::atomic<bool> g_child_stopping{false};  // the parent said SIGTERM: the stop has begun
 
 void on_drain_signal(int) {
   g_child_drain_passed = true;
   int socket = g_child_socket.load();
   // shutdown(2) is async-signal-safe: a blocking read returns 0, a blocking write EPIPE.
   if (socket >= 0) ::shutdown(socket, SHUT_RDWR);
+}
+
+void on_stop_signal(int) {
+  DrainDeadline::stop_in_child();
+}
+
+// SHUT_RD only: a read returns what is queued, then end of file; a reply still goes out.
+void shut_for_reading(int socket) {
+  ::shutdown(socket, SHUT_RD);
 }
 
 }  // namespace
@@ -62,18 +73,43 @@ bool DrainDeadline::passed() const {
 void DrainDeadline::fire() {
   passed_ = true;
   std::lock_guard lock(mutex_);
-  for (int socket : sockets_) ::shutdown(socket, SHUT_RDWR);
+  for (const auto& [socket, idle] : sockets_) ::shutdown(socket, SHUT_RDWR);
+}
+
+void DrainDeadline::begin_stopping() {
+  std::lock_guard lock(mutex_);
+  stopping_ = true;
+  for (const auto& [socket, idle] : sockets_) {
+    if (idle) shut_for_reading(socket);
+  }
+}
+
+bool DrainDeadline::stopping() const {
+  if (in_child_) return g_child_stopping.load();
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
+void DrainDeadline::stop_in_child() {
+  // Flag first, then look: set_idle() does the opposite, so one of the two always shuts an
+  // idle socket, whichever runs first.
+  g_child_stopping = true;
+  int socket = g_child_socket.load();
+  if (socket >= 0 && g_child_idle.load()) shut_for_reading(socket);
 }
 
 void DrainDeadline::watch(int socket) {
   if (in_child_) {
+    g_child_idle = true;
     g_child_socket = socket;
     if (passed()) ::shutdown(socket, SHUT_RDWR);  // the signal came before the socket
+    if (g_child_stopping) shut_for_reading(socket);
     return;
   }
   std::lock_guard lock(mutex_);
-  sockets_.insert(socket);
+  sockets_.try_emplace(socket, true);
   if (passed_) ::shutdown(socket, SHUT_RDWR);
+  if (stopping_ && sockets_[socket]) shut_for_reading(socket);
 }
 
 void DrainDeadline::unwatch(int socket) {
@@ -83,6 +119,19 @@ void DrainDeadline::unwatch(int socket) {
   }
   std::lock_guard lock(mutex_);
   sockets_.erase(socket);
+}
+
+void DrainDeadline::set_idle(int socket, bool idle) {
+  if (in_child_) {
+    g_child_idle = idle;
+    if (idle && g_child_stopping) shut_for_reading(socket);
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  auto entry = sockets_.find(socket);
+  if (entry == sockets_.end()) return;
+  entry->second = idle;
+  if (idle && stopping_) shut_for_reading(socket);
 }
 
 void DrainDeadline::enter_child() {
@@ -96,6 +145,9 @@ void DrainDeadline::enter_child() {
   sigemptyset(&action.sa_mask);
   // No SA_RESTART: a blocking call returns EINTR and the IoContext checks passed().
   if (::sigaction(kDrainSignal, &action, nullptr) < 0) throw_errno("sigaction");
+  // SIGTERM from the parent: the stop has begun (the parent's own handler was dropped).
+  action.sa_handler = on_stop_signal;
+  if (::sigaction(SIGTERM, &action, nullptr) < 0) throw_errno("sigaction");
 }
 
 }  // namespace sockserv

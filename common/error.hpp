@@ -26,6 +26,12 @@ struct TimeoutError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A message (a line, a frame header, a piece of a frame body) did not arrive whole within
+/// --message-timeout of its first byte: a client trickling bytes to hold a slot (slowloris).
+struct MessageTimeout : TimeoutError {
+  using TimeoutError::TimeoutError;
+};
+
 /// The server is stopping and the drain time is over: the connection must end now.
 struct DrainDeadlinePassed : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -199,12 +199,15 @@ void FiberContext::adopt_socket(int fd, Millis) {
   // elsewhere (writing, offloading), unless each wait paid an EPOLL_CTL_MOD.
   add_to_epoll(epoll_.get(), fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
   w = {Watch::Kind::socket, 0, 0, nullptr};
+  // A stopping server shuts it for reading while it is idle: epoll then reports it readable.
+  drain_.watch(fd);
 }
 
 void FiberContext::release_socket(int fd) {
   Watch& w = watch_of(fd);
   if (w.kind != Watch::Kind::socket) return;
   remove_from_epoll(epoll_.get(), fd);
+  drain_.unwatch(fd);
   w = {};
 }
 

@@ -53,6 +53,8 @@ class FiberContext : public IoContext {
   void adopt_socket(int fd, Millis idle_timeout) override;
   void release_socket(int fd) override;
   void would_block(int fd, short events) override;
+  void set_idle(int fd, bool idle) override { drain_.set_idle(fd, idle); }
+  bool stopping() const override { return drain_.stopping(); }
 
   // For the loop thread that owns this context.
   /// Starts `body` as a fiber; it first runs during the next run_once().

@@ -14,10 +14,11 @@ namespace {
 
 constexpr size_t kBodyChunk = 256 * 1024;
 
-// Fills `buffer` or throws truncated; `started` says whether a partial frame is an error
-// even when no byte of `buffer` arrived. Returns false only for a clean EOF before any byte.
-bool read_exactly(ByteSource& source, std::span<std::byte> buffer, bool started, const char* what) {
-  size_t done = 0;
+// Fills `buffer` (whose first `done` bytes are already there) or throws truncated; `started`
+// says whether a partial frame is an error even when no byte of `buffer` arrived. Returns
+// false only for a clean EOF before any byte.
+bool read_exactly(ByteSource& source, std::span<std::byte> buffer, bool started, const char* what,
+                  size_t done = 0) {
   while (done < buffer.size()) {
     size_t n = source.read_some(buffer.subspan(done));
     if (n == 0) {
@@ -70,6 +71,17 @@ Json parse_header(const std::string& text, int max_depth) {
   return header;
 }
 
+// A frame assembled in memory, to be sent in one piece.
+struct BufferSink : ByteSink {
+  std::string bytes;
+  void write_all(std::span<const std::byte> data) override {
+    bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
+  }
+  void send_file(int, uint64_t, uint64_t) override {
+    throw std::logic_error("BufferSink: no files");
+  }
+};
+
 }  // namespace
 
 const char* to_string(FrameErrorKind kind) {
@@ -116,7 +128,12 @@ size_t MemorySource::read_some(std::span<std::byte> buffer) {
 
 std::optional<FrameHeader> read_frame_header(ByteSource& source, const FrameLimits& limits) {
   std::array<std::byte, 4> prefix;
-  if (!read_exactly(source, prefix, false, "the length prefix")) return std::nullopt;
+  // The wait for the first byte is the idle time between messages; from that byte on, the
+  // header is a message with a deadline.
+  size_t first = source.read_some(prefix);
+  if (first == 0) return std::nullopt;
+  source.begin_message("frame header");
+  read_exactly(source, prefix, true, "the length prefix", first);
   uint32_t network_order;
   std::memcpy(&network_order, prefix.data(), sizeof network_order);
   // ntohl: the sender wrote the length big-endian whatever its own byte order is.
@@ -133,28 +150,39 @@ std::optional<FrameHeader> read_frame_header(ByteSource& source, const FrameLimi
   if (!frame.header.is_object())
     throw FrameError(FrameErrorKind::not_an_object, frame.header.dump().substr(0, 40));
   frame.body_size = body_size_of(frame.header, limits);
+  if (frame.body_size == 0) source.end_message();  // else the body's pieces follow
   return frame;
 }
 
 void read_body(ByteSource& source, uint64_t size,
                const std::function<void(std::span<const std::byte>)>& consume) {
   std::vector<std::byte> chunk(static_cast<size_t>(std::min<uint64_t>(size, kBodyChunk)));
+  uint64_t piece_left = 0;  // bytes of the current piece (message) still to come
   while (size > 0) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(size, chunk.size()));
+    if (piece_left == 0) {
+      source.begin_message("frame body");
+      piece_left = kMessagePiece;
+    }
+    size_t want = static_cast<size_t>(std::min({size, piece_left, uint64_t{chunk.size()}}));
     size_t n = source.read_some(std::span(chunk).first(want));
     if (n == 0)
       throw FrameError(FrameErrorKind::truncated,
                        "stream ended with " + std::to_string(size) + " body bytes missing");
     consume(std::span(chunk).first(n));
     size -= n;
+    piece_left -= n;
+    if (size == 0) source.end_message();  // an empty body was never a message
   }
 }
 
 std::string read_body_string(ByteSource& source, uint64_t size) {
   if (size > std::numeric_limits<size_t>::max() / 2)
     throw FrameError(FrameErrorKind::body_too_large, "cannot hold it");
-  std::string body(static_cast<size_t>(size), '\0');
-  read_exactly(source, std::as_writable_bytes(std::span(body)), true, "the body");
+  std::string body;
+  body.reserve(static_cast<size_t>(size));
+  read_body(source, size, [&](std::span<const std::byte> chunk) {
+    body.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+  });
   return body;
 }
 
@@ -196,6 +224,15 @@ void reporting_protocol_errors(ByteSink& sink, const std::function<void()>& serv
                   {{"status", "error"}, {"error", std::string("protocol error: ") + e.what()}});
     } catch (const std::exception&) {
       // The peer hung up or stopped reading: the error is still logged by the server.
+    }
+    throw;
+  } catch (const MessageTimeout& e) {
+    try {
+      BufferSink last_words;
+      write_frame(last_words, {{"status", "error"}, {"error", e.what()}});
+      sink.write_without_waiting(as_bytes(last_words.bytes));
+    } catch (const std::exception&) {
+      // Gone, or its buffer full: the log line is what counts.
     }
     throw;
   }

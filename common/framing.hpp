@@ -57,6 +57,10 @@ class ByteSource {
  public:
   virtual ~ByteSource() = default;
   virtual size_t read_some(std::span<std::byte> buffer) = 0;
+  /// A message ("frame header", "frame body") has begun / ended: a server's connection
+  /// bounds the time between by its message timeout (Connection::begin_message).
+  virtual void begin_message(const char* what) { (void)what; }
+  virtual void end_message() {}
 };
 
 /// Where frames are written to.
@@ -66,6 +70,9 @@ class ByteSink {
   virtual void write_all(std::span<const std::byte> data) = 0;
   /// Sends `count` bytes of `file_fd` from `offset` (sendfile(2) where the sink allows it).
   virtual void send_file(int file_fd, uint64_t offset, uint64_t count) = 0;
+  /// Sends what the peer takes right now, without waiting (last words to a client that
+  /// may not be reading); where the sink cannot do that, write_all.
+  virtual void write_without_waiting(std::span<const std::byte> data) { write_all(data); }
 };
 
 /// A server's connection as a source and sink (its waits and idle timeout apply).
@@ -73,7 +80,12 @@ class ConnectionStream : public ByteSource, public ByteSink {
  public:
   explicit ConnectionStream(Connection& connection) : connection_(connection) {}
   size_t read_some(std::span<std::byte> buffer) override { return connection_.read_some(buffer); }
+  void begin_message(const char* what) override { connection_.begin_message(what); }
+  void end_message() override { connection_.end_message(); }
   void write_all(std::span<const std::byte> data) override { connection_.write_all(data); }
+  void write_without_waiting(std::span<const std::byte> data) override {
+    connection_.write_some(data);
+  }
   void send_file(int file_fd, uint64_t offset, uint64_t count) override {
     connection_.send_file(file_fd, offset, count);
   }
@@ -116,11 +128,13 @@ struct FrameHeader {
 };
 
 /// Reads one frame header. Returns nullopt at a clean end of stream (no byte of a new
-/// frame); throws FrameError for a broken frame.
+/// frame); throws FrameError for a broken frame. From its first byte the header is one
+/// message (ByteSource::begin_message); with a body, the message goes on into read_body.
 std::optional<FrameHeader> read_frame_header(ByteSource& source, const FrameLimits& limits);
 
 /// Reads a body of `size` bytes in chunks of at most 256 KiB, handing each to `consume`.
-/// Throws FrameError(truncated) when the stream ends first.
+/// Throws FrameError(truncated) when the stream ends first. Each kMessagePiece bytes of the
+/// body are one message: a large upload needs only steady progress, not a fast link.
 void read_body(ByteSource& source, uint64_t size,
                const std::function<void(std::span<const std::byte>)>& consume);
 
@@ -141,7 +155,9 @@ void write_frame_header(ByteSink& sink, Json header, uint64_t body_size);
 
 /// Runs `serve`; if it throws a ProtocolError, first tells the peer why in a last frame
 /// {"status":"error","error":"protocol error: ..."} (best effort: the peer may be gone), then
-/// lets the error go on to the server, which logs it and closes the connection.
+/// lets the error go on to the server, which logs it and closes the connection. A message
+/// deadline that passed gets {"status":"error","error":"message deadline: ..."}, sent only
+/// as far as the socket takes it at once (a slow client must not hold us again).
 void reporting_protocol_errors(ByteSink& sink, const std::function<void()>& serve);
 
 }  // namespace sockserv

@@ -67,6 +67,21 @@ class IoContext {
   virtual void adopt_socket(int fd, Millis idle_timeout);
   /// The socket is about to be closed: forget it (before its number can be reused).
   virtual void release_socket(int fd) { (void)fd; }
+  /// For a blocking socket: bound its next reads by `timeout` (SO_RCVTIMEO), so a read in
+  /// the middle of a message wakes at the message's deadline. Contexts that wait with poll
+  /// or epoll need nothing: their waits are given the deadline itself.
+  virtual void set_receive_timeout(int fd, Millis timeout) {
+    (void)fd;
+    (void)timeout;
+  }
+  /// The connection on `fd` waits for the first byte of its next message (idle) or is in
+  /// the middle of one (busy). A stopping server ends idle connections at once (see drain.hpp).
+  virtual void set_idle(int fd, bool idle) {
+    (void)fd;
+    (void)idle;
+  }
+  /// True once the server has begun to stop (SIGTERM): new messages are no longer welcome.
+  virtual bool stopping() const { return false; }
   /// A non-blocking call on `fd` just said EAGAIN for `events` (POLLIN or POLLOUT): a
   /// context that remembers readiness (edge-triggered epoll) forgets it here, so that its
   /// next wait() sleeps instead of reporting a stale "ready".

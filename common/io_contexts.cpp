@@ -77,6 +77,11 @@ bool LoopPollContext::wait(std::span<pollfd> fds, Deadline deadline) {
   }
 }
 
+void LoopPollContext::adopt_socket(int fd, Millis idle_timeout) {
+  IoContext::adopt_socket(fd, idle_timeout);
+  drain_.watch(fd);  // a stopping server shuts it for reading while it is idle
+}
+
 void BlockingContext::check_drain() {
   if (drain_.passed()) throw DrainDeadlinePassed(kDrainMessage);
 }
@@ -100,6 +105,13 @@ void BlockingContext::adopt_socket(int fd, Millis idle_timeout) {
     IoContext::adopt_socket(fd, idle_timeout);
   }
   drain_.watch(fd);
+}
+
+void BlockingContext::set_receive_timeout(int fd, Millis timeout) {
+  timeval value = to_timeval(timeout);
+  // Not a socket (a test's pipe): its reads wait with poll, which is given the deadline.
+  if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value) < 0 && errno != ENOTSOCK)
+    throw_errno("setsockopt SO_RCVTIMEO");
 }
 
 }  // namespace sockserv

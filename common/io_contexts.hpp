@@ -8,7 +8,8 @@
 //                                 server; poll(2) only to wait for several things at once
 //   FiberContext      epoll       (fiber_context.hpp) coroutines on an event loop
 //
-// Each watches the server's DrainDeadline, so no connection outlives the drain time.
+// Each watches the server's DrainDeadline, so no connection outlives the drain time, and
+// tells it which connections are idle, so a stopping server ends those at once.
 #pragma once
 
 #include <functional>
@@ -24,6 +25,10 @@ class LoopPollContext : public IoContext {
   LoopPollContext(DrainDeadline& drain, int wakeup_fd, std::function<void()> on_wakeup);
   bool wait(std::span<pollfd> fds, Deadline deadline) override;
   void check_drain() override;
+  void adopt_socket(int fd, Millis idle_timeout) override;
+  void release_socket(int fd) override { drain_.unwatch(fd); }
+  void set_idle(int fd, bool idle) override { drain_.set_idle(fd, idle); }
+  bool stopping() const override { return drain_.stopping(); }
 
  private:
   DrainDeadline& drain_;
@@ -39,6 +44,9 @@ class BlockingContext : public IoContext {
   /// Leaves the socket blocking; the idle timeout becomes its receive and send timeout.
   void adopt_socket(int fd, Millis idle_timeout) override;
   void release_socket(int fd) override { drain_.unwatch(fd); }
+  void set_receive_timeout(int fd, Millis timeout) override;
+  void set_idle(int fd, bool idle) override { drain_.set_idle(fd, idle); }
+  bool stopping() const override { return drain_.stopping(); }
 
  private:
   DrainDeadline& drain_;

@@ -61,10 +61,14 @@ po::options_description shared_server_options() {
       "nodelay", po::bool_switch(), "set TCP_NODELAY on connections (no Nagle delay)")(
       "unix-mode", po::value<std::string>(), "permissions of unix socket files, octal (e.g. 0660)")(
       "idle-timeout", po::value<double>()->default_value(300),
-      "seconds a client may stay silent before it is disconnected (0: no limit)")(
+      "seconds a client may stay silent between messages before it is disconnected (0: no "
+      "limit)")("message-timeout", po::value<double>()->default_value(30),
+                "seconds a client has to send one whole message once its first byte came: a "
+                "line, a frame header, 64 KiB of a frame body (0: no limit)")(
       "drain-timeout", po::value<double>()->default_value(10),
-      "on SIGTERM/SIGINT, seconds to let connections finish before ending them (0: no limit; "
-      "a second signal ends them at once)")(
+      "on SIGTERM/SIGINT, seconds to let busy connections finish before ending them (idle "
+      "ones, waiting for a new message, are closed at once; 0: no limit; a second signal ends "
+      "them at once)")(
       "access-log", po::value<std::string>(),
       "one line per connection when it ends (docs/access-log.md): FILE (appended to; "
       "reopened on SIGHUP), - (standard output; not with --inetd) or syslog (daemon.info)")(
@@ -89,8 +93,9 @@ po::options_description activation_options(const ServiceInfo& info) {
       "serve only clients in this range, repeatable: 127.0.0.1, 10.0.0.0/8, ::1, 2001:db8::/32")(
       "deny-from", po::value<std::vector<std::string>>()->composing(),
       "refuse clients in this range, repeatable (wins over --allow-from)")(
-      "max-per-source", non_negative<size_t>()->default_value(0),
-      "at most this many requests in flight from one address (0: no limit)")(
+      "max-per-source", non_negative<size_t>(),
+      "at most this many requests in flight from one address (0: no limit; default: half "
+      "the --workers of prefork and prethread, no limit under the other models)")(
       "max-rate", non_negative<size_t>()->default_value(0),
       "at most this many new connections or datagrams per second from one address (0: no limit)")(
       "proxy-protocol", po::bool_switch(),
@@ -138,7 +143,8 @@ void read_activation_options(const ServiceInfo& info, const po::variables_map& v
   AccessSettings& access = options.server.access;
   access.allow = ranges(values, "allow-from");
   access.deny = ranges(values, "deny-from");
-  access.max_per_source = values["max-per-source"].as<size_t>();
+  if (values.count("max-per-source") != 0U)
+    access.max_per_source = values["max-per-source"].as<size_t>();
   access.max_rate = values["max-rate"].as<size_t>();
   constexpr size_t kMaxPerSource = 1'000'000;  // more than any machine's descriptors: a typo
   constexpr size_t kMaxRate = 1'000'000'000;
@@ -287,6 +293,8 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
   if (values.count("unix-mode") != 0U)
     socket.unix_mode = parse_mode(values["unix-mode"].as<std::string>());
   options.server.idle_timeout = seconds_option(values["idle-timeout"].as<double>(), "idle-timeout");
+  options.server.message_timeout =
+      seconds_option(values["message-timeout"].as<double>(), "message-timeout");
   options.server.drain_timeout =
       seconds_option(values["drain-timeout"].as<double>(), "drain-timeout");
   if (values.count("access-log") != 0U) {
@@ -296,8 +304,10 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
   options.log.program = info.name;
   options.log.level = parse_log_level(values["log-level"].as<std::string>());
   options.log.syslog = values["syslog"].as<bool>();
-  read_activation_options(info, values, options);
   find_model(options.model);  // rejects an unknown name now, as a usage error
+  options.server.access.max_per_source =
+      default_max_per_source(options.model, options.limits);  // unless given: see below
+  read_activation_options(info, values, options);
   return options;
 }
 

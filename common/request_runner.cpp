@@ -7,11 +7,12 @@
 
 namespace sockserv {
 
-RequestRunner::RequestRunner(StreamService stream, DatagramService datagram, Millis idle_timeout,
-                             size_t udp_reply_allowance, AccessLog& access_log)
+RequestRunner::RequestRunner(StreamService stream, DatagramService datagram,
+                             ConnectionTimeouts timeouts, size_t udp_reply_allowance,
+                             AccessLog& access_log)
     : stream_(std::move(stream)),
       datagram_(std::move(datagram)),
-      idle_timeout_(idle_timeout),
+      timeouts_(timeouts),
       udp_reply_allowance_(udp_reply_allowance),
       access_log_(access_log) {}
 
@@ -60,7 +61,7 @@ void RequestRunner::log_refused(const Request& request, std::string_view why) co
 
 void RequestRunner::run_stream(Request& request, IoContext& io, Hub* hub,
                                AccessRecord& record) const {
-  Connection connection(std::move(request.socket), request.peer, io, idle_timeout_);
+  Connection connection(std::move(request.socket), request.peer, io, timeouts_);
   connection.set_hub(hub);
   auto count_bytes = [&] {
     record.bytes_in = connection.bytes_in();
@@ -99,6 +100,9 @@ void RequestRunner::log_error_of(const std::string& peer, std::exception_ptr err
     std::rethrow_exception(error);
   } catch (const ProtocolError& e) {
     log_warning(peer, ": protocol error: ", e.what(), "; closing the connection");
+  } catch (const MessageTimeout& e) {
+    // A client that trickles its bytes to hold the connection (slowloris): worth a warning.
+    log_warning(peer, ": ", e.what(), "; closing the connection");
   } catch (const TimeoutError& e) {
     log_info(peer, ": ", e.what(), "; closing the connection");
   } catch (const DrainDeadlinePassed& e) {
@@ -119,6 +123,8 @@ EndReason RequestRunner::end_reason_of(std::exception_ptr error, std::string& re
   // one more line here, above its base class.
   try {
     std::rethrow_exception(error);
+  } catch (const MessageTimeout&) {
+    return EndReason::message_timeout;
   } catch (const TimeoutError&) {
     return EndReason::idle_timeout;
   } catch (const DrainDeadlinePassed&) {

@@ -22,7 +22,7 @@ using DatagramService = std::function<void(DatagramRequest&)>;
 class RequestRunner {
  public:
   /// `access_log` gets one line per request run here (it may be off).
-  RequestRunner(StreamService stream, DatagramService datagram, Millis idle_timeout,
+  RequestRunner(StreamService stream, DatagramService datagram, ConnectionTimeouts timeouts,
                 size_t udp_reply_allowance, AccessLog& access_log);
 
   /// Runs `request` with `io`; logs every error of it and returns false when it failed.
@@ -41,7 +41,7 @@ class RequestRunner {
 
   StreamService stream_;
   DatagramService datagram_;
-  Millis idle_timeout_;
+  ConnectionTimeouts timeouts_;
   size_t udp_reply_allowance_;
   SharedDroppedReplies dropped_replies_;  // made before any fork: children share the counts
   AccessLog& access_log_;

@@ -23,7 +23,8 @@ Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamServ
                DatagramService datagram)
     : settings_(std::move(settings)),
       access_log_(settings_.access_log, settings_.name, std::string(model->name())),
-      runner_(std::move(stream), std::move(datagram), settings_.idle_timeout,
+      runner_(std::move(stream), std::move(datagram),
+              {.idle = settings_.idle_timeout, .message = settings_.message_timeout},
               settings_.udp_reply_allowance, access_log_),
       proxy_gate_(settings_.proxy),
       admission_(settings_.access),
@@ -77,7 +78,10 @@ bool Server::poll_once(Deadline deadline) {
   // At the limit of children/threads, or backing off after EMFILE, leave the listeners out:
   // new clients then wait in the kernel's backlog instead of being accepted and dropped.
   bool paused = Clock::now() < acceptor_.paused_until();
-  bool accepting = model_->has_capacity() && !paused;
+  bool full = !model_->has_capacity();
+  if (full && !stopping_)
+    admission_.report_saturation("no room for another connection: clients wait in the backlog");
+  bool accepting = !full && !paused;
   for (const Listener& listener : listeners_) {
     // Stream listeners are the workers' business when the model's workers accept.
     bool ours = !is_stream(listener.transport()) || model_->main_thread_accepts();

@@ -14,6 +14,7 @@ struct ServerSettings {
   std::string name = "sockserv";
   SocketOptions socket;
   Millis idle_timeout{300'000};    // per wait for a client; 0 disables
+  Millis message_timeout{30'000};  // one whole message from its first byte; 0 disables
   Millis drain_timeout{10'000};    // how long stopping waits for connections in flight
   size_t udp_reply_allowance = 0;  // a datagram reply may be this large whatever the request
   AccessSettings access;           // --allow-from, --deny-from, --max-per-source, --max-rate

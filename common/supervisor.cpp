@@ -89,6 +89,8 @@ void Server::begin_stop() {
              " in flight (no drain limit; stop again to end them)");
   }
   drain_.arm_limit(settings_.drain_timeout);
+  // Idle connections (waiting for a new message) end now; busy ones get the drain time.
+  drain_.begin_stopping();
   model_->begin_stop();
 }
 
@@ -105,6 +107,7 @@ void Server::drain_all() {
   if (!drain_.armed()) {
     stopping_ = true;
     drain_.arm_limit(settings_.drain_timeout);
+    drain_.begin_stopping();
     model_->begin_stop();
   }
   model_->collect_finished();

@@ -23,6 +23,8 @@ class ForkModel : public Model {
   bool has_capacity() const override { return children_.size() < max_children_; }
   void collect_finished() override;
   size_t active() const override { return children_.size(); }
+  /// SIGTERM: each child ends its connection now if idle, else after the message in hand.
+  void begin_stop() override { children_.signal_all(SIGTERM); }
   void drain_over() override { children_.signal_all(kDrainSignal); }
   bool force_stop() override;
   /// Children are separate processes: the parent relays between them (ProcessHub).

@@ -119,6 +119,10 @@ std::span<const ModelSpec> model_table();
 std::string model_names();
 /// The row called `name`; throws UsageError naming the choices for an unknown name.
 const ModelSpec& find_model(std::string_view name);
+/// The --max-per-source a model gets when none is given: half the pool of prefork and
+/// prethread (at least 1), so one address cannot take every worker; 0 (no limit) for the
+/// others, whose excess clients wait in the backlog or cost only a coroutine.
+size_t default_max_per_source(std::string_view name, const ModelOptions& options);
 /// Creates the model called `name` (throws UsageError as find_model).
 std::unique_ptr<Model> make_model(std::string_view name, const ModelOptions& options);
 

@@ -1,4 +1,6 @@
 // The table of models: one row each, read by --model, --help, --list-models and the tests.
+#include <algorithm>
+
 #include "../error.hpp"
 #include "../hub.hpp"
 #include "epoll.hpp"
@@ -35,6 +37,15 @@ constexpr ModelSpec kModels[] = {
 
 std::unique_ptr<Hub> Model::make_hub() {
   return std::make_unique<ThreadHub>();
+}
+
+size_t default_max_per_source(std::string_view name, const ModelOptions& options) {
+  // The pools' own defaults when --workers is 0: see PreforkModel and PrethreadModel.
+  size_t pool = 0;
+  if (name == "prefork") pool = options.workers > 0 ? options.workers : 8;
+  if (name == "prethread") pool = options.workers > 0 ? options.workers : 16;
+  if (pool == 0) return 0;
+  return std::max<size_t>(1, pool / 2);
 }
 
 std::span<const ModelSpec> model_table() {

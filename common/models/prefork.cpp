@@ -21,10 +21,12 @@
 namespace sockserv {
 namespace {
 
-// A worker's signal flag: SIGTERM from the parent means "finish this connection, then exit".
+// A worker's signal flag: SIGTERM from the parent means "finish this connection, then exit"
+// (and if the connection is idle, waiting for a new message, end it now).
 std::atomic<bool> g_worker_stop{false};
 void on_worker_stop(int) {
   g_worker_stop = true;
+  DrainDeadline::stop_in_child();
 }
 
 void install_worker_stop_handler(pid_t parent) {

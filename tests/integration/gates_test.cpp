@@ -399,7 +399,7 @@ BOOST_DATA_TEST_CASE(gate6_out_of_descriptors_no_spin_and_service_returns, kMode
 BOOST_AUTO_TEST_SUITE_END()
 
 // The full sizes: `make soak`, or --run_test=soak (several minutes).
-BOOST_AUTO_TEST_SUITE(soak, *boost::unit_test::disabled())
+BOOST_AUTO_TEST_SUITE(soak, *boost::unit_test::label("soak") * boost::unit_test::disabled())
 
 BOOST_DATA_TEST_CASE(gate1_100000_short_connections_leak_nothing, kModels, model) {
   gate1_short_connections(model, 100'000);

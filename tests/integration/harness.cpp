@@ -132,7 +132,16 @@ ServerProcess::ServerProcess(const std::string& program, std::vector<std::string
     ::dup2(log_fd.get(), STDERR_FILENO);
     int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, STDIN_FILENO);
-    for (std::string& e : extra_env) ::putenv(e.data());
+    // Tests hold many connections from 127.0.0.1 to small pools: no per-source limit unless
+    // the test names one (or removes this with "SOCKSERV_MAX_PER_SOURCE" in extra_env).
+    ::setenv("SOCKSERV_MAX_PER_SOURCE", "0", /*overwrite=*/0);
+    for (std::string& e : extra_env) {
+      if (e.find('=') == std::string::npos) {
+        ::unsetenv(e.c_str());
+      } else {
+        ::putenv(e.data());
+      }
+    }
     ::execv(path.c_str(), argv.data());
     ::_exit(127);
   }

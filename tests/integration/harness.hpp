@@ -69,6 +69,8 @@ class ServerProcess {
  public:
   /// Starts `program` with `args` and waits (up to 10 s) for one "listening on" line per
   /// --listen argument. Throws if the program exits or does not get there in time.
+  /// `extra_env`: NAME=VALUE entries to set, or a bare NAME to unset. The server runs with
+  /// SOCKSERV_MAX_PER_SOURCE=0 (tests crowd small pools from one address) unless unset here.
   ServerProcess(const std::string& program, std::vector<std::string> args,
                 std::vector<std::string> extra_env = {});
   ~ServerProcess();

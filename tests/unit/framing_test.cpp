@@ -129,6 +129,38 @@ BOOST_AUTO_TEST_CASE(write_then_read_round_trip_with_a_body) {
   BOOST_TEST(!read_frame(source, kLimits));
 }
 
+// The message deadlines (Connection::begin_message) hang on these marks: a header is one
+// message from its first byte, and a body one message per 64 KiB piece.
+BOOST_AUTO_TEST_CASE(a_header_and_each_64k_piece_of_a_body_are_messages) {
+  struct Sink : ByteSink {
+    std::string bytes;
+    void write_all(std::span<const std::byte> data) override {
+      bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
+    }
+    void send_file(int, uint64_t, uint64_t) override {}
+  } sink;
+  std::string body(150 * 1024, 'b');  // three pieces: 64 KiB, 64 KiB, 22 KiB
+  write_frame(sink, {{"op", "put"}}, as_bytes(body));
+  write_frame(sink, {{"op", "list"}});
+  struct Marked : MemorySource {
+    using MemorySource::MemorySource;
+    std::vector<std::string> marks;
+    void begin_message(const char* what) override { marks.push_back(what); }
+    void end_message() override { marks.push_back("end"); }
+  } source(as_bytes(sink.bytes), 1000);
+  std::optional<Frame> first = read_frame(source, kLimits);
+  BOOST_REQUIRE(first);
+  BOOST_TEST(first->body == body);
+  std::optional<Frame> second = read_frame(source, kLimits);
+  BOOST_REQUIRE(second);
+  BOOST_TEST(!read_frame(source, kLimits));  // a clean end begins no message
+  std::vector<std::string> expected{"frame header", "frame body",   "frame body", "frame body",
+                                    "end",          "frame header", "end"};
+  std::string seen;
+  for (const std::string& mark : source.marks) seen += mark + ";";
+  BOOST_TEST(source.marks == expected, seen);
+}
+
 BOOST_AUTO_TEST_CASE(a_length_over_the_limit_is_refused_before_reading_the_header) {
   std::string data = std::string("\x00\x01\x00\x01", 4) + "{}";  // 65537
   MemorySource source(as_bytes(data));
