@@ -12,6 +12,7 @@
 #include <algorithm>
 
 #include "command.hpp"
+#include "escape.hpp"
 #include "framing.hpp"
 #include "log.hpp"
 #include "run.hpp"
@@ -60,7 +61,7 @@ class CmdHandler : public StreamHandler {
       throw ProtocolError(std::string("bad request: ") + e.what());
     }
     if (!refusal.empty()) {
-      log_warning(connection_.peer_name(), ": refused: ", refusal);
+      log_warning(connection_.peer_name(), ": refused: ", client_text(refusal));
       write_frame(stream_, {{"status", "error"}, {"error", refusal}});
       return;
     }

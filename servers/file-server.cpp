@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "beneath.hpp"
+#include "escape.hpp"
 #include "framing.hpp"
 #include "log.hpp"
 #include "run.hpp"
@@ -113,8 +114,8 @@ class FileHandler : public StreamHandler {
   void get(const std::string& name, uint64_t offset) {
     auto [file, total, digest] =
         offloaded(connection_.io(), [&] { return open_for_get(name, offset); });
-    log_info(connection_.peer_name(), ": get ", name, " from ", offset, " (", total - offset,
-             " bytes)");
+    log_info(connection_.peer_name(), ": get ", client_text(name), " from ", offset, " (",
+             total - offset, " bytes)");
     write_frame_header(stream_,
                        {{"status", "ok"}, {"total", total}, {"offset", offset}, {"sha256", digest}},
                        total - offset);
@@ -141,7 +142,7 @@ class FileHandler : public StreamHandler {
     if (hash.hex_digest() != sha256) throw Refusal("sha256 mismatch: upload discarded");
     if (!offloaded(io, [&] { return staged->commit(settings_.overwrite); }))
       throw Refusal("exists");
-    log_info(connection_.peer_name(), ": put ", name, " (", length, " bytes)");
+    log_info(connection_.peer_name(), ": put ", client_text(name), " (", length, " bytes)");
     write_frame(stream_, {{"status", "ok"}, {"length", length}, {"sha256", sha256}});
   }
 
