@@ -84,7 +84,10 @@ po::options_description activation_options(const ServiceInfo& info) {
       "max-per-source", non_negative<size_t>()->default_value(0),
       "at most this many requests in flight from one address (0: no limit)")(
       "max-rate", non_negative<size_t>()->default_value(0),
-      "at most this many new connections or datagrams per second from one address (0: no limit)");
+      "at most this many new connections or datagrams per second from one address (0: no limit)")(
+      "udp-rate", non_negative<size_t>()->default_value(100),
+      "udp: at most this many replies per second to one address, in bursts of as many (0: no "
+      "limit); datagrams over it are dropped unanswered");
   if (info.chroot_option) {
     desc.add_options()("chroot", po::value<std::string>(),
                        "after binding, chroot(2) to this directory");
@@ -126,6 +129,7 @@ void read_activation_options(const ServiceInfo& info, const po::variables_map& v
   access.deny = ranges(values, "deny-from");
   access.max_per_source = values["max-per-source"].as<size_t>();
   access.max_rate = values["max-rate"].as<size_t>();
+  options.server.udp_guard.rate_per_source = values["udp-rate"].as<size_t>();
 }
 
 po::options_description generic_options() {

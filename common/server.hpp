@@ -38,6 +38,7 @@
 #include "acceptor.hpp"
 #include "access.hpp"
 #include "admission.hpp"
+#include "datagram_guard.hpp"
 #include "drain.hpp"
 #include "fd.hpp"
 #include "hub.hpp"
@@ -121,6 +122,7 @@ class Server : private ServerCore {
   RequestRunner runner_;
   std::vector<Listener> listeners_;
   Admission admission_;
+  DatagramGuard datagram_guard_;  // the main loop's: drops ping-pong and over-rate datagrams
   Wakeup wakeup_;
   DrainDeadline drain_;
   Acceptor acceptor_;           // the main loop's, for models whose main thread accepts
