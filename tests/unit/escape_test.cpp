@@ -1,10 +1,14 @@
 // Escaping client text for logs and terminals (common/escape): what stays, what becomes \xNN.
 #include "escape.hpp"
 
+#include <sys/un.h>
+
 #include <boost/test/unit_test.hpp>
+#include <cstring>
 #include <sstream>
 #include <string>
 
+#include "address.hpp"
 #include "utf8.hpp"
 
 using namespace sockserv;
@@ -77,6 +81,17 @@ BOOST_AUTO_TEST_CASE(utf8_sequence_lengths) {
   BOOST_TEST(utf8_sequence_length("\xf0\x9f\x98\x80") == 4u);
   BOOST_TEST(utf8_sequence_length("\xf0\x9f\x98") == 0u);
   BOOST_TEST(utf8_sequence_length("\x80") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_unix_peer_path_is_printed_escaped) {
+  // A unix client may bind its socket to any name: it is shown in logs and in chat's /who.
+  sockaddr_un un{};
+  un.sun_family = AF_UNIX;
+  std::strcpy(un.sun_path, "/tmp/\x1b[2J\nforged");
+  SocketAddress peer;
+  std::memcpy(&peer.storage, &un, sizeof un);
+  peer.length = sizeof un;
+  BOOST_TEST(to_string(peer) == "unix:/tmp/\\x1b[2J\\x0aforged");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
