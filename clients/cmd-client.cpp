@@ -40,6 +40,11 @@ int run_remote(FdStream& stream, const std::vector<std::string>& words, bool she
   std::cerr << std::string_view(reply->body).substr(out_size);
   if (h.value("truncated", false)) std::cerr << "cmd-client: output truncated by the server\n";
   if (h.value("timed_out", false)) std::cerr << "cmd-client: killed after the server's timeout\n";
+  if (size_t killed = h.value("descendants_killed", size_t{0}); killed > 0)
+    std::cerr << "cmd-client: the server killed " << killed
+              << " processes the command left running\n";
+  if (h.value("output_held", false))
+    std::cerr << "cmd-client: output cut short: a process the server could not kill held it\n";
   if (h.contains("signal")) return 128 + h["signal"].get<int>();
   return h.value("exit_code", EX_SOFTWARE);
 }
@@ -73,7 +78,8 @@ int main(int argc, char** argv) {
       "command", po::value<std::vector<std::string>>()->default_value({}, ""),
       "program and arguments (after --)")("shell", po::bool_switch(),
                                           "send the words as one `sh -c` text")(
-      "timeout", non_negative<double>()->default_value(120), "seconds to wait for a reply");
+      "timeout", non_negative<double>()->default_value(120),
+      "seconds to wait for a reply (0: no limit)");
   po::positional_options_description positional;
   positional.add("address", 1).add("command", -1);
   return run_client(

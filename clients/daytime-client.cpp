@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   po::options_description options("daytime-client options");
   options.add_options()("address", po::value<std::string>()->required(),
                         "server: HOST:PORT or udp:HOST:PORT")(
-      "timeout", non_negative<double>()->default_value(5), "seconds to wait for the answer");
+      "timeout", non_negative<double>()->default_value(5),
+      "seconds to wait for the answer (0: no limit)");
   po::positional_options_description positional;
   positional.add("address", 1);
   return run_client({"daytime-client", "ADDR", "Prints the date a daytime server sends."}, argc,

@@ -52,7 +52,7 @@ int talk(const Endpoint& server, const std::function<bool(std::string&)>& next_l
   for (std::string text; next_line(text);) {
     std::string reply;
     if (stream) {
-      reply = stream_round_trip(stream.get(), text + "\n", Deadline::after(timeout));
+      reply = stream_round_trip(stream.get(), text + "\n", Deadline::after_or_never(timeout));
       reply.pop_back();  // the "\n" we sent
     } else {
       std::optional<std::string> answer = datagrams->exchange(text, timeout);
@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
                         "server: HOST:PORT, udp:HOST:PORT, unix:PATH, unixgram:PATH")(
       "message", po::value<std::string>(), "send this text instead of reading lines from stdin")(
       "count", non_negative<int>()->default_value(1), "with --message: how many times")(
-      "timeout", non_negative<double>()->default_value(10), "seconds to wait for each reply");
+      "timeout", non_negative<double>()->default_value(10),
+      "seconds to wait for each reply (0: no limit)");
   po::positional_options_description positional;
   positional.add("address", 1);
   return run_client(

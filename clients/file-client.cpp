@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
                                  "get: write to this path")("continue,c", po::bool_switch(),
                                                             "get: resume from PATH.part")(
       "timeout", non_negative<double>()->default_value(30),
-      "seconds without progress before giving up");
+      "seconds without progress before giving up (0: no limit)");
   po::positional_options_description positional;
   positional.add("address", 1).add("command", 1).add("args", -1);
   return run_client(

@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   options.add_options()("address", po::value<std::string>()->required(),
                         "server: HOST:PORT or udp:HOST:PORT")(
       "raw", po::bool_switch(), "print the seconds since 1900 instead of a date")(
-      "timeout", non_negative<double>()->default_value(5), "seconds to wait for the answer");
+      "timeout", non_negative<double>()->default_value(5),
+      "seconds to wait for the answer (0: no limit)");
   po::positional_options_description positional;
   positional.add("address", 1);
   return run_client(

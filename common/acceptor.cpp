@@ -42,7 +42,10 @@ std::optional<Request> Acceptor::accept(const Listener& listener) {
   } catch (const std::system_error& e) {
     log_warning(to_string(request.peer), ": ", e.what());
   }
-  if (log_enabled(LogLevel::debug)) log_debug("connection from ", to_string(request.peer));
+  if (log_enabled(LogLevel::debug)) {
+    std::string via = request.proxy ? " via proxy " + to_string(*request.proxy) : "";
+    log_debug("connection from ", to_string(request.peer), via);
+  }
   return request;
 }
 

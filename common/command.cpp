@@ -1,60 +1,77 @@
-// Spawning a command with posix_spawn and collecting its output without blocking.
+// Starting a command under its reaper and collecting its output without blocking.
 #include "command.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <sstream>
 
+#include "command_reaper.hpp"
 #include "error.hpp"
 #include "fd.hpp"
-
-extern char** environ;
 
 namespace sockserv {
 namespace {
 
+// After the timeout (or the reaper's end), how long the pipes and the reaper may take to close.
 constexpr Millis kGraceAfterKill{5'000};
 
-// posix_spawn attributes: own process group, all signals default, empty signal mask.
-struct SpawnAttributes {
-  posix_spawnattr_t attr;
-  SpawnAttributes() {
-    posix_spawnattr_init(&attr);
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setpgroup(&attr, 0);  // group id = the child's pid
-    posix_spawnattr_setflags(
-        &attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+// argv and envp as execve wants them, pointing into the strings (which must outlive them).
+std::vector<char*> c_strings(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (const std::string& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+std::string path_of(const std::vector<std::string>& env) {
+  for (const std::string& e : env) {
+    if (e.rfind("PATH=", 0) == 0) return e.substr(5);
   }
-  ~SpawnAttributes() { posix_spawnattr_destroy(&attr); }
-};
+  return "";
+}
 
-struct FileActions {
-  posix_spawn_file_actions_t actions;
-  FileActions() { posix_spawn_file_actions_init(&actions); }
-  ~FileActions() { posix_spawn_file_actions_destroy(&actions); }
-};
-
-// The spawned child: killed (with its group) and reaped, however run_command ends.
-class Child {
+// The reaper, seen from the server: killed and reaped however run_command ends.
+class Reaper {
  public:
-  explicit Child(pid_t pid) : pid_(pid) {}
-  ~Child() {
+  Reaper(pid_t pid, UniqueFd control) : pid_(pid), control_(std::move(control)) {
+    // A pidfd becomes readable when the reaper exits: one more descriptor to poll, no SIGCHLD.
+    // (syscall(2): glibc 2.36's <sys/pidfd.h> lacks the extern "C" that C++ needs.)
+    exited_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+    if (!exited_) {
+      int error = errno;
+      ::kill(pid_, SIGKILL);
+      reap();
+      throw_errno(error, "pidfd_open");
+    }
+  }
+  ~Reaper() {
     if (reaped_) return;
-    ::kill(-pid_, SIGKILL);
+    ask_to_stop();  // it kills the command and all it started, then exits
+    std::array<pollfd, 1> fds{{{exited_.get(), POLLIN, 0}}};
+    bool exited = false;
+    try {
+      exited = PollContext().wait(fds, Deadline::after(kGraceAfterKill));
+    } catch (const std::system_error&) {
+      // poll failed: do not wait; the reaper's own children are then orphaned to init.
+    }
+    if (!exited) ::kill(pid_, SIGKILL);
     reap();
   }
-  pid_t pid() const { return pid_; }
-  void kill_group() { ::kill(-pid_, SIGKILL); }
+  Reaper(const Reaper&) = delete;
+  Reaper& operator=(const Reaper&) = delete;
+
+  int exited_fd() const { return exited_.get(); }
+  bool stop_asked() const { return !control_; }
+  // Closing the control pipe is the request: the reaper sees end of file.
+  void ask_to_stop() { control_.reset(); }
+  void kill() { ::kill(pid_, SIGKILL); }
   // Only our own child, by pid: never waitpid(-1), which would steal other children.
   int reap() {
     int status = 0;
@@ -66,28 +83,23 @@ class Child {
 
  private:
   pid_t pid_;
+  UniqueFd control_;  // write end; the reaper holds the read end
+  UniqueFd exited_;
   bool reaped_ = false;
 };
 
-pid_t spawn(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-            int out, int err) {
-  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!null) throw_errno("open /dev/null");
-  FileActions files;
-  // dup2 onto 0, 1, 2 clears close-on-exec there; every other descriptor of ours is CLOEXEC.
-  posix_spawn_file_actions_adddup2(&files.actions, null.get(), 0);
-  posix_spawn_file_actions_adddup2(&files.actions, out, 1);
-  posix_spawn_file_actions_adddup2(&files.actions, err, 2);
-  std::vector<char*> args, env;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
-  for (const std::string& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
-  env.push_back(nullptr);
-  SpawnAttributes attributes;
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, args[0], &files.actions, &attributes.attr, args.data(), env.data());
-  if (rc != 0) throw_errno(rc, "posix_spawnp " + argv[0]);
+// Forks the reaper with every signal blocked, so that none of the server's handlers runs in
+// the copy of the server before the reaper has set its own.
+pid_t fork_reaper(const ReaperPlan& plan) {
+  sigset_t all, old;
+  sigfillset(&all);
+  if (int rc = ::pthread_sigmask(SIG_SETMASK, &all, &old); rc != 0)
+    throw_errno(rc, "pthread_sigmask");
+  pid_t pid = ::fork();
+  if (pid == 0) run_reaper(plan);
+  int error = errno;
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (pid < 0) throw_errno(error, "fork");
   return pid;
 }
 
@@ -103,54 +115,94 @@ bool drain(int fd, std::string& into, size_t& room, bool& truncated, IoContext& 
   return true;
 }
 
+void apply_report(const ReaperReport& report, const std::string& program, CommandResult& result) {
+  if (report.exec_errno != 0) throw_errno(report.exec_errno, "execve " + program);
+  if (WIFEXITED(report.status)) result.exit_code = WEXITSTATUS(report.status);
+  if (WIFSIGNALED(report.status)) result.signal = WTERMSIG(report.status);
+  result.descendants_killed = static_cast<size_t>(report.descendants_killed);
+  result.timed_out = result.timed_out && report.ended_first == 0;
+}
+
 }  // namespace
 
-CommandResult run_command(const std::vector<std::string>& argv,
-                          const std::vector<std::string>& extra_env, const CommandLimits& limits,
-                          IoContext& io) {
+std::string find_program(const std::string& name, const std::string& path) {
+  if (name.find('/') != std::string::npos) return name;
+  std::istringstream directories(path);
+  std::string directory;
+  while (std::getline(directories, directory, ':')) {
+    if (directory.empty()) continue;  // "" would mean the current directory: never for a server
+    std::string candidate = directory + "/" + name;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::faccessat(AT_FDCWD, candidate.c_str(), X_OK, AT_EACCESS) == 0)
+      return candidate;
+  }
+  throw std::system_error(ENOENT, std::generic_category(), "no " + name + " in PATH");
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                          const CommandLimits& limits, IoContext& io) {
   if (argv.empty()) throw std::invalid_argument("run_command: empty argv");
-  Pipe out = make_pipe(false), err = make_pipe(false);
+  std::string program = find_program(argv[0], path_of(env));
+  std::vector<char*> args = c_strings(argv), environment = c_strings(env);
+  UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null) throw_errno("open /dev/null");
+  Pipe out = make_pipe(false), err = make_pipe(false), report = make_pipe(false),
+       control = make_pipe(false);
   // Only our ends are non-blocking: the command writes to ordinary blocking pipes.
   set_nonblocking(out.read_end.get(), true);
   set_nonblocking(err.read_end.get(), true);
-  Child child(spawn(argv, extra_env, out.write_end.get(), err.write_end.get()));
+  set_nonblocking(report.read_end.get(), true);
+  ReaperPlan plan{
+      program.c_str(),     args.data(),         environment.data(),     null.get(),
+      out.write_end.get(), err.write_end.get(), report.write_end.get(), control.read_end.get()};
+  Reaper reaper(fork_reaper(plan), std::move(control.write_end));
   out.write_end.reset();  // else we would never see EOF on the pipes
   err.write_end.reset();
-  // A pidfd becomes readable when the child exits: one more descriptor to poll, no SIGCHLD.
-  // (syscall(2): glibc 2.36's <sys/pidfd.h> lacks the extern "C" that C++ needs.)
-  UniqueFd exited(static_cast<int>(::syscall(SYS_pidfd_open, child.pid(), 0)));
-  if (!exited) throw_errno("pidfd_open");
+  report.write_end.reset();
+  control.read_end.reset();
 
   CommandResult result;
   size_t room = limits.max_output;
   std::array<pollfd, 3> fds{{{out.read_end.get(), POLLIN, 0},
                              {err.read_end.get(), POLLIN, 0},
-                             {exited.get(), POLLIN, 0}}};
-  bool done_child = false;
-  Deadline deadline = Deadline::after(limits.timeout);
-  bool killed = false;
-  while (fds[0].fd >= 0 || fds[1].fd >= 0 || !done_child) {
+                             {reaper.exited_fd(), POLLIN, 0}}};
+  Deadline deadline = Deadline::after_or_never(limits.timeout);
+  bool reaper_done = false;
+  while (fds[0].fd >= 0 || fds[1].fd >= 0 || !reaper_done) {
     if (!io.wait(fds, deadline)) {
-      if (killed) break;  // something outside the group holds the pipes: stop waiting
-      child.kill_group();
-      killed = true;
-      result.timed_out = !done_child;
+      if (reaper.stop_asked()) break;  // the grace time is over too
+      reaper.ask_to_stop();
+      result.timed_out = true;  // unless the reaper reports that the command had ended
       deadline = Deadline::after(kGraceAfterKill);
       continue;
     }
     for (size_t i = 0; i < 2; ++i) {
       if (fds[i].revents != 0 &&
           !drain(fds[i].fd, i == 0 ? result.out : result.err, room, result.truncated, io))
-        fds[i].fd = -1;
+        fds[i].fd = -1;  // poll ignores negative descriptors
     }
     if (fds[2].revents != 0) {
-      done_child = true;
-      fds[2].fd = -1;  // poll ignores negative descriptors
+      reaper_done = true;
+      fds[2].fd = -1;
+      // All it could reach is dead: what still holds the pipes is out of reach. Bounded wait.
+      deadline = deadline.earlier(Deadline::after(kGraceAfterKill));
     }
   }
-  int status = child.reap();
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  result.output_held = fds[0].fd >= 0 || fds[1].fd >= 0;
+  if (!reaper_done) reaper.kill();  // stuck (a process it could not kill): give up on it
+  int status = reaper.reap();
+  ReaperReport got;
+  std::span<std::byte> bytes(reinterpret_cast<std::byte*>(&got), sizeof got);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+      read_full(report.read_end.get(), bytes, Deadline::after(Millis(0)), io) == sizeof got) {
+    apply_report(got, argv[0], result);
+  } else if (WIFEXITED(status)) {
+    throw std::system_error(std::make_error_code(std::errc::resource_unavailable_try_again),
+                            "the reaper of " + argv[0] + " could not start it");
+  } else {
+    result.signal = SIGKILL;  // the reaper was killed (by us, when it hung): so was the command
+  }
   return result;
 }
 

@@ -44,7 +44,7 @@ std::optional<std::string> DatagramClient::exchange(const std::string& payload, 
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) throw_errno("send");
     pollfd entry{socket_.get(), POLLIN, 0};
-    if (!client_io().wait(std::span(&entry, 1), Deadline::after(timeout))) continue;
+    if (!client_io().wait(std::span(&entry, 1), Deadline::after_or_never(timeout))) continue;
     ssize_t n;
     do {
       n = ::recv(socket_.get(), reply.data(), reply.size(), 0);

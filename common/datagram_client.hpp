@@ -20,8 +20,8 @@ class DatagramClient {
   DatagramClient(const DatagramClient&) = delete;
   DatagramClient& operator=(const DatagramClient&) = delete;
 
-  /// Sends `payload` and waits up to `timeout` for the reply, resending up to `tries` times
-  /// (datagrams may be lost). nullopt when no reply came.
+  /// Sends `payload` and waits up to `timeout` (0: no limit) for the reply, resending up to
+  /// `tries` times (datagrams may be lost). nullopt when no reply came.
   std::optional<std::string> exchange(const std::string& payload, Millis timeout, int tries = 3);
 
  private:

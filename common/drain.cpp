@@ -30,6 +30,11 @@ DrainDeadline::DrainDeadline()
   if (!timer_) throw_errno("timerfd_create");
 }
 
+void DrainDeadline::disarm_timer() {
+  itimerspec never{};  // a zero it_value disarms: the timer does not fire until armed again
+  if (::timerfd_settime(timer_.get(), 0, &never, nullptr) < 0) throw_errno("timerfd_settime");
+}
+
 void DrainDeadline::arm(Millis delay) {
   itimerspec spec{};
   // A zero it_value would disarm the timer; one nanosecond means "now".
@@ -38,6 +43,15 @@ void DrainDeadline::arm(Millis delay) {
   spec.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
   spec.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
   if (::timerfd_settime(timer_.get(), 0, &spec, nullptr) < 0) throw_errno("timerfd_settime");
+  armed_ = true;
+}
+
+void DrainDeadline::arm_limit(Millis limit) {
+  if (limit.count() > 0) {
+    arm(limit);
+    return;
+  }
+  disarm_timer();
   armed_ = true;
 }
 

@@ -35,6 +35,9 @@ class DrainDeadline {
   int fd() const { return timer_.get(); }
   /// Starts the drain time: the timer fires after `delay` (0: now).
   void arm(Millis delay);
+  /// Starts the drain time of --drain-timeout: fires after `limit`; 0 is no limit, as for
+  /// every duration option (armed, never fires: a second SIGTERM still ends it).
+  void arm_limit(Millis limit);
   bool armed() const { return armed_; }
   /// True once the drain time is over (in this process, or signalled by the parent).
   bool passed() const;
@@ -51,6 +54,7 @@ class DrainDeadline {
 
  private:
   UniqueFd timer_;
+  void disarm_timer();
   bool armed_ = false;
   bool in_child_ = false;
   std::atomic<bool> passed_{false};

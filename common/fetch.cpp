@@ -16,7 +16,7 @@ std::string fetch_reply(const Endpoint& server, Millis timeout, size_t max_bytes
   }
   UniqueFd fd = connect_to(server);
   set_nonblocking(fd.get(), true);
-  Deadline deadline = Deadline::after(timeout);
+  Deadline deadline = Deadline::after_or_never(timeout);  // 0: no limit
   std::string reply(max_bytes + 1, '\0');
   // One byte more than allowed, to tell "exactly the limit" from "too long".
   size_t n = read_full(fd.get(), std::as_writable_bytes(std::span(reply)), deadline, client_io());

@@ -2,6 +2,7 @@
 #include "io.hpp"
 
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -79,6 +80,22 @@ size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline, IoConte
     if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("read");
     // Nothing to read yet (or a blocking socket's timeout ran out): wait, then try again.
     wait_for(fd, POLLIN, deadline, io, "read");
+  }
+}
+
+size_t receive_some(int fd, std::span<std::byte> buffer, int flags, Deadline deadline,
+                    IoContext& io) {
+  for (;;) {
+    // MSG_DONTWAIT: even on a blocking socket, do not sleep in recv; wait in io instead,
+    // where the deadline holds.
+    ssize_t n = ::recv(fd, buffer.data(), buffer.size(), flags | MSG_DONTWAIT);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) {
+      io.check_drain();
+      continue;
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("recv");
+    wait_for(fd, POLLIN, deadline, io, "recv");
   }
 }
 

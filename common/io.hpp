@@ -103,6 +103,11 @@ IoContext& client_io();
 /// Throws TimeoutError at the deadline, std::system_error on errors such as ECONNRESET.
 size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline, IoContext& io);
 
+/// recv(2) with `flags` (MSG_PEEK: look without taking) on a socket, blocking or not:
+/// at least one byte, 0 at end of file, waiting with `io` until the deadline.
+size_t receive_some(int fd, std::span<std::byte> buffer, int flags, Deadline deadline,
+                    IoContext& io);
+
 /// Reads until `buffer` is full or end of file; returns the bytes read (< size only at EOF).
 size_t read_full(int fd, std::span<std::byte> buffer, Deadline deadline, IoContext& io);
 

@@ -59,12 +59,13 @@ po::options_description shared_server_options() {
       "nodelay", po::bool_switch(), "set TCP_NODELAY on connections (no Nagle delay)")(
       "unix-mode", po::value<std::string>(), "permissions of unix socket files, octal (e.g. 0660)")(
       "idle-timeout", po::value<double>()->default_value(300),
-      "seconds a client may stay silent before it is disconnected (0: forever)")(
+      "seconds a client may stay silent before it is disconnected (0: no limit)")(
       "drain-timeout", po::value<double>()->default_value(10),
-      "on SIGTERM/SIGINT, seconds to let connections finish before ending them")(
-      "log-level", po::value<std::string>()->default_value("info"),
-      "error, warning, notice, info or debug")("syslog", po::bool_switch(),
-                                               "log to syslog instead of stderr");
+      "on SIGTERM/SIGINT, seconds to let connections finish before ending them (0: no limit; "
+      "a second signal ends them at once)")("log-level",
+                                            po::value<std::string>()->default_value("info"),
+                                            "error, warning, notice, info or debug")(
+      "syslog", po::bool_switch(), "log to syslog instead of stderr");
   return desc;
 }
 
@@ -74,8 +75,9 @@ po::options_description activation_options(const ServiceInfo& info) {
                      "serve the socket inetd passes on fd 0: one connection "
                      "(nowait), or a listening or udp socket (wait)")(
       "exit-idle", po::value<double>()->default_value(10),
-      "a udp service started by systemd or inetd exits after this many idle seconds (0: never)")(
-      "user", po::value<std::string>(), "after binding, drop privileges to this user")(
+      "a udp service started by systemd or inetd exits after this many idle seconds (0: no "
+      "limit, never)")("user", po::value<std::string>(),
+                       "after binding, drop privileges to this user")(
       "group", po::value<std::string>(), "with --user: this group instead of the user's own")(
       "allow-from", po::value<std::vector<std::string>>()->composing(),
       "serve only clients in this range, repeatable: 127.0.0.1, 10.0.0.0/8, ::1, 2001:db8::/32")(
@@ -87,7 +89,13 @@ po::options_description activation_options(const ServiceInfo& info) {
       "at most this many new connections or datagrams per second from one address (0: no limit)")(
       "udp-rate", non_negative<size_t>()->default_value(100),
       "udp: at most this many replies per second to one address, in bursts of as many (0: no "
-      "limit); datagrams over it are dropped unanswered");
+      "limit); datagrams over it are dropped unanswered")(
+      "proxy-protocol", po::bool_switch(),
+      "clients come through a proxy (HAProxy send-proxy or send-proxy-v2) that names each in "
+      "a PROXY header, v1 or v2: logs, limits and SOCKSERV_PEER then see the real client")(
+      "trusted-proxy", po::value<std::vector<std::string>>()->composing(),
+      "with --proxy-protocol: the proxies' address range, repeatable; a tcp client from "
+      "anywhere else is refused");
   if (info.chroot_option) {
     desc.add_options()("chroot", po::value<std::string>(),
                        "after binding, chroot(2) to this directory");
@@ -130,6 +138,16 @@ void read_activation_options(const ServiceInfo& info, const po::variables_map& v
   access.max_per_source = values["max-per-source"].as<size_t>();
   access.max_rate = values["max-rate"].as<size_t>();
   options.server.udp_guard.rate_per_source = values["udp-rate"].as<size_t>();
+  ProxySettings& proxy = options.server.proxy;
+  proxy.enabled = values["proxy-protocol"].as<bool>();
+  proxy.trusted = ranges(values, "trusted-proxy");
+  // Believing a PROXY header from anyone would let any client claim any address.
+  if (proxy.enabled && proxy.trusted.empty()) {
+    throw UsageError("--proxy-protocol needs --trusted-proxy: who may name the clients?");
+  }
+  if (!proxy.enabled && !proxy.trusted.empty()) {
+    throw UsageError("--trusted-proxy is only meaningful with --proxy-protocol");
+  }
 }
 
 po::options_description generic_options() {

@@ -58,7 +58,9 @@ void parse_all_sources(int argc, char** argv, const po::options_description& vis
                        const po::positional_options_description* positional,
                        po::variables_map& values);
 
-/// Converts a number of seconds from an option to milliseconds (0 stays 0).
+/// Converts a number of seconds from a duration option to milliseconds. The one meaning of 0
+/// for every duration (timeouts, drain, idle, exit-idle): no limit. 0 stays 0; wait on it with
+/// Deadline::after_or_never, never with Deadline::after. Throws UsageError when negative.
 Millis seconds_option(double seconds, const char* name);
 
 }  // namespace sockserv

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -22,8 +23,9 @@ class Listener;
 
 /// An accepted connection, or one received datagram with a socket to answer on.
 struct Request {
-  UniqueFd socket;  // the connection, or a duplicate of the datagram socket
-  SocketAddress peer;
+  UniqueFd socket;                     // the connection, or a duplicate of the datagram socket
+  SocketAddress peer;                  // the client (as a trusted proxy named it, behind a proxy)
+  std::optional<SocketAddress> proxy;  // the proxy's own address, when one relayed it
   bool is_datagram = false;
   std::string datagram;  // the datagram's bytes (datagram requests only)
   uint64_t id = 0;       // numbers the request for request_done()

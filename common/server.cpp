@@ -24,6 +24,7 @@ Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamServ
     : settings_(std::move(settings)),
       runner_(std::move(stream), std::move(datagram), settings_.idle_timeout,
               settings_.udp_reply_allowance),
+      proxy_gate_(settings_.proxy),
       admission_(settings_.access),
       datagram_guard_(settings_.udp_guard),
       acceptor_(make_acceptor(model->io_style() == IoStyle::blocking, nullptr)),

@@ -10,7 +10,8 @@
 //     model->start()              pools start their workers, which accept themselves
 //     poll()                      the wakeup pipe, the listeners, the hub's and model's fds
 //     accept_connection()         (models whose main thread accepts) Acceptor::accept →
-//       verify_request()            admission: --allow-from, --max-per-source...
+//       verify_request()            the PROXY header (--proxy-protocol), then admission:
+//                                   --allow-from, --max-per-source...
 //       model->process_request()    who runs it: here, a child, a thread, a worker
 //         finish_request()          RequestRunner::run: handler setup/handle/finish, close
 //     process_wakeups()           SIGCHLD → reap; SIGTERM → begin_stop()
@@ -43,6 +44,7 @@
 #include "fd.hpp"
 #include "hub.hpp"
 #include "models/model.hpp"
+#include "proxy_protocol.hpp"
 #include "request.hpp"
 #include "request_runner.hpp"
 #include "server_settings.hpp"
@@ -86,8 +88,11 @@ class Server : private ServerCore {
 
  protected:
   /// Return false to refuse a client (it is closed at once, a datagram dropped). Default:
-  /// the access rules (--allow-from, --deny-from, --max-per-source, --max-rate).
-  virtual bool verify_request(Request& request) { return admission_.admit(request); }
+  /// behind a proxy, its PROXY header names the client (--proxy-protocol); then the access
+  /// rules judge that client (--allow-from, --deny-from, --max-per-source, --max-rate).
+  virtual bool verify_request(Request& request) {
+    return proxy_gate_.admit(request) && admission_.admit(request);
+  }
   /// Called once per pass of the serve_forever loop.
   virtual void service_actions() {}
 
@@ -121,6 +126,7 @@ class Server : private ServerCore {
   std::unique_ptr<Hub> hub_;  // only for services whose connections talk to each other
   RequestRunner runner_;
   std::vector<Listener> listeners_;
+  ProxyGate proxy_gate_;
   Admission admission_;
   DatagramGuard datagram_guard_;  // the main loop's: drops ping-pong and over-rate datagrams
   Wakeup wakeup_;

@@ -6,6 +6,7 @@
 #include "access.hpp"
 #include "datagram_guard.hpp"
 #include "io.hpp"
+#include "proxy_protocol.hpp"
 #include "socket.hpp"
 
 namespace sockserv {
@@ -18,6 +19,7 @@ struct ServerSettings {
   size_t udp_reply_allowance = 0;   // a datagram reply may be this large whatever the request
   AccessSettings access;            // --allow-from, --deny-from, --max-per-source, --max-rate
   DatagramGuardSettings udp_guard;  // --udp-rate
+  ProxySettings proxy;              // --proxy-protocol, --trusted-proxy
 };
 
 }  // namespace sockserv

@@ -78,9 +78,14 @@ void Server::begin_stop() {
   }
   stopping_ = true;
   notify_stopping(status_text());
-  log_info("stopping: no new connections; waiting up to ", settings_.drain_timeout.count() / 1000.0,
-           "s for ", model_->active(), " in flight");
-  drain_.arm(settings_.drain_timeout);
+  if (settings_.drain_timeout.count() > 0) {
+    log_info("stopping: no new connections; waiting up to ",
+             settings_.drain_timeout.count() / 1000.0, "s for ", model_->active(), " in flight");
+  } else {
+    log_info("stopping: no new connections; waiting for ", model_->active(),
+             " in flight (no drain limit; stop again to end them)");
+  }
+  drain_.arm_limit(settings_.drain_timeout);
   model_->begin_stop();
 }
 
@@ -96,7 +101,7 @@ void Server::drain_all() {
   if (model_->main_thread_accepts()) server_close();
   if (!drain_.armed()) {
     stopping_ = true;
-    drain_.arm(settings_.drain_timeout);
+    drain_.arm_limit(settings_.drain_timeout);
     model_->begin_stop();
   }
   model_->collect_finished();

@@ -76,7 +76,6 @@ class ChatLine {
   std::string pending_;
 };
 
-
 std::string sha256(const std::string& data) {
   Sha256 hash;
   hash.update(as_bytes(data));
@@ -171,7 +170,7 @@ BOOST_AUTO_TEST_CASE(file_get_and_put_of_a_few_mib_with_sha256) {
 
 BOOST_AUTO_TEST_CASE(cmd_timeout_kills_a_sleep) {
   std::vector<std::string> args{"--listen",  "127.0.0.1:0", "--model", "epoll",
-                                "--timeout", "1",           "--allow", "sleep"};
+                                "--timeout", "1",           "--allow", "sleep 5"};
   // cmd-server will not run clients' commands as root: the tests (root here) drop to nobody.
   if (::geteuid() == 0) args.insert(args.end(), {"--user", "nobody"});
   ServerProcess server("cmd-server", args);

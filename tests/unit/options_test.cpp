@@ -95,4 +95,15 @@ BOOST_AUTO_TEST_CASE(help_and_version_ask_to_exit) {
   BOOST_TEST(printed.str().find("test-server (sockserv) ") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(zero_is_no_limit_for_every_duration) {
+  ServerOptions o = *parse({"--idle-timeout", "0", "--drain-timeout", "0", "--exit-idle", "0"});
+  for (Millis limit : {o.server.idle_timeout, o.server.drain_timeout, o.exit_idle}) {
+    BOOST_TEST(limit.count() == 0);
+    BOOST_TEST(Deadline::after_or_never(limit).is_never());
+  }
+  BOOST_TEST(seconds_option(0, "timeout").count() == 0);
+  BOOST_TEST(seconds_option(0.25, "timeout").count() == 250);
+  BOOST_CHECK_THROW(seconds_option(-1, "timeout"), UsageError);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
