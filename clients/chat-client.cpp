@@ -3,6 +3,8 @@
 //
 // Works on a terminal and in a pipe. /quit (or the end of input, which sends /quit) leaves:
 // exit 0 once the server has said goodbye and closed. Exit 69 when the server goes away first.
+// What the server sends is printed line by line with control characters escaped (\x1b...):
+// a server that is not ours may relay anything, and it must not act on this terminal.
 //
 // Try it:   chat-client 127.0.0.1:9999 --nick ann        printf 'hi\n' | chat-client 127.0.0.1:9999
 #include <unistd.h>
@@ -13,6 +15,7 @@
 
 #include "client.hpp"
 #include "error.hpp"
+#include "escape.hpp"
 #include "socket.hpp"
 
 using namespace sockserv;
@@ -37,7 +40,8 @@ class ChatClient {
       if (fds[0].revents != 0) {
         size_t n = read_some(socket_.get(), buffer, Deadline::never(), client_io());
         if (n == 0) return server_closed();
-        write_all(STDOUT_FILENO, std::span(buffer.data(), n), Deadline::never(), client_io());
+        received_.append(reinterpret_cast<const char*>(buffer.data()), n);
+        print_received_lines();
       }
       if (fds[1].revents != 0) {
         size_t n = read_some(STDIN_FILENO, buffer, Deadline::never(), client_io());
@@ -70,14 +74,30 @@ class ChatClient {
     }
   }
 
+  // Prints each whole line escaped; a partial line waits for its end (its bytes could be the
+  // first half of a UTF-8 character, or of an escape sequence).
+  void print_received_lines() {
+    std::string shown;
+    for (size_t end; (end = received_.find('\n')) != std::string::npos;) {
+      std::string_view line(received_.data(), end);
+      if (line.ends_with('\r')) line.remove_suffix(1);
+      shown += escape_text(line, EscapeStyle::terminal) + "\n";
+      received_.erase(0, end + 1);
+    }
+    write_all(STDOUT_FILENO, shown, Deadline::never(), client_io());
+  }
+
   int server_closed() {
+    if (!received_.empty()) received_ += '\n';  // the last line had no end: show it anyway
+    print_received_lines();
     if (quitting_) return EX_OK;
     std::cerr << "chat-client: the server closed the connection\n";
     return EX_UNAVAILABLE;
   }
 
   UniqueFd socket_;
-  std::string typed_;  // stdin bytes not yet making a whole line
+  std::string typed_;     // stdin bytes not yet making a whole line
+  std::string received_;  // server bytes not yet making a whole line
   bool quitting_ = false;
   Deadline quit_deadline_ = Deadline::never();
 };

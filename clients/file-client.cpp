@@ -3,6 +3,8 @@
 // Downloads go to PATH.part and are renamed to PATH only once the sha256 the server sent
 // matches, so PATH is never a half file; --continue resumes from the .part file's size.
 // A progress bar shows on a terminal for transfers over 1 MiB. Any error: non-zero exit.
+// Listed names are escaped (control characters, backslash, invalid UTF-8 as \xNN): a name
+// is the server's to choose and must not act on the terminal or split the tab-separated line.
 //
 // Try it:   file-client 127.0.0.1:5566 list       file-client 127.0.0.1:5566 get notes.txt -o
 // /tmp/n
@@ -15,6 +17,7 @@
 #include <iostream>
 
 #include "client.hpp"
+#include "escape.hpp"
 #include "framing.hpp"
 #include "options.hpp"
 #include "sha256.hpp"
@@ -61,7 +64,8 @@ int list(FdStream& stream, const std::string& dir) {
   write_frame(stream, {{"op", "list"}, {"dir", dir}});
   for (const Json& e : Json::parse(expect_ok(stream)["body"].get<std::string>())) {
     std::cout << e.value("type", "?") << '\t' << e.value("size", uint64_t{0}) << '\t'
-              << e.value("mtime", int64_t{0}) << '\t' << e.value("name", "") << '\n';
+              << e.value("mtime", int64_t{0}) << '\t'
+              << escape_text(e.value("name", ""), EscapeStyle::log) << '\n';
   }
   return EX_OK;
 }

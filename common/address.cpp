@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "error.hpp"
+#include "escape.hpp"
 
 namespace sockserv {
 namespace {
@@ -161,7 +162,9 @@ std::string host_of(const SocketAddress& address) {
 }
 
 std::string to_string(const SocketAddress& address) {
-  if (address.family() == AF_UNIX) return "unix:" + host_of(address);
+  // A unix client may bind its socket to any path it likes, newlines and ESC included: the
+  // name is escaped so that it cannot forge a log line or reach a terminal raw.
+  if (address.family() == AF_UNIX) return "unix:" + escape_text(host_of(address));
   std::string host = host_of(address);
   bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(address.port());

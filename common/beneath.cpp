@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "error.hpp"
+#include "escape.hpp"
 #include "log.hpp"
 #include "staging.hpp"
 
@@ -142,17 +143,7 @@ void ServedTree::refuse(const std::string& name, const std::string& problem,
                         const std::string& peer) {
   if (problem == "outside root" || problem == "invalid name" || problem == "reserved name") {
     // Escaped, so that a name with a newline or NUL cannot forge or cut a log line.
-    std::string shown;
-    for (unsigned char c : name) {
-      if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-        shown += static_cast<char>(c);
-      } else {
-        char hex[8];
-        std::snprintf(hex, sizeof hex, "\\x%02x", c);
-        shown += hex;
-      }
-    }
-    log_warning(peer, ": refused name \"", shown, "\": ", problem);
+    log_warning(peer, ": refused name \"", client_text(name), "\": ", problem);
   }
   throw Refusal(problem);
 }

@@ -13,15 +13,12 @@
 #include <cstring>
 #include <new>
 
+#include "datagram_guard.hpp"
 #include "error.hpp"
 #include "log.hpp"
 
 namespace sockserv {
 namespace {
-// echo, daytime, qotd, chargen, time: services that answer anything. Replying to them could
-// start an endless exchange between two servers (the classic UDP "ping-pong" attack).
-constexpr std::array<uint16_t, 5> kEchoLikePorts{7, 13, 17, 19, 37};
-
 void count_dropped_reply(DroppedReplies& dropped, const std::string& peer, int err) {
   dropped.count.fetch_add(1, std::memory_order_relaxed);
   int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -63,9 +60,9 @@ DatagramRequest::DatagramRequest(int socket, std::string data, SocketAddress pee
 
 bool DatagramRequest::may_reply() const {
   if (peer_.family() == AF_UNIX) return !host_of(peer_).empty();  // unnamed: nowhere to send
-  uint16_t port = peer_.port();
-  if (port == 0) return false;
-  return std::find(kEchoLikePorts.begin(), kEchoLikePorts.end(), port) == kEchoLikePorts.end();
+  // Port 0 and the ports of echo-like services never get here: the server's DatagramGuard
+  // drops them on arrival. Checked again, since a reply there could start a ping-pong.
+  return peer_.port() != 0 && !is_reflector_port(peer_.port());
 }
 
 void DatagramRequest::reply(std::string_view payload) {

@@ -65,8 +65,8 @@ class DatagramRequest {
   /// cannot or must not be answered (see may_reply) or the reply is larger than allowed.
   void reply(std::string_view payload);
   /// Whether the sender may be answered: not port 0, not the well-known port of another
-  /// echo-like service (so two servers cannot be made to bounce datagrams forever), and not
-  /// an unnamed unix datagram socket.
+  /// echo-like service (is_reflector_port: so two servers cannot be made to bounce datagrams
+  /// forever), and not an unnamed unix datagram socket.
   bool may_reply() const;
   /// Bytes of the replies sent (the access log's out=).
   uint64_t bytes_out() const { return bytes_out_; }

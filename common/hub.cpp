@@ -4,6 +4,8 @@
 
 #include <sys/eventfd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <ctime>
 
@@ -103,9 +105,16 @@ std::unique_ptr<HubMember> ThreadHub::join(MemberInfo me, size_t max_queue, IoCo
   return std::make_unique<ThreadMember>(*this, std::prev(slots_.end()));
 }
 
+bool same_nick(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
 bool ThreadHub::taken(const std::string& nick, const Slot* except) const {
   for (const Slot& slot : slots_) {
-    if (&slot != except && !slot.dropped && slot.info.nick == nick) return true;
+    if (&slot != except && !slot.dropped && same_nick(slot.info.nick, nick)) return true;
   }
   return false;
 }

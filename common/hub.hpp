@@ -82,6 +82,10 @@ class Hub {
   virtual void on_poll(std::span<const pollfd> fds) { (void)fds; }
 };
 
+/// Whether two nicks name the same member: nicks are ASCII and compared without case, so
+/// "Ann" cannot pose as "ann". (Unicode look-alikes cannot occur: nicks are ASCII only.)
+bool same_nick(std::string_view a, std::string_view b);
+
 /// `base`, or `base-2`, `base-3`... the first that `taken` refuses.
 template <typename Taken>
 std::string unique_nick(const std::string& base, Taken taken) {

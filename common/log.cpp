@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "error.hpp"
+#include "escape.hpp"
 
 namespace sockserv {
 namespace {
@@ -73,6 +74,14 @@ bool log_enabled(LogLevel level) {
 }
 
 void log_line(LogLevel level, std::string_view message) {
+  // The last line of defence: client text is escaped where it is logged (client_text), but
+  // an error message may quote a client's bytes too (a JSON parser's "last read: ..."). No
+  // raw newline, ESC or other control ever reaches the log, whatever the caller passed.
+  std::string escaped;
+  if (!is_safe_text(message)) {
+    escaped = escape_text(message, EscapeStyle::terminal);
+    message = escaped;
+  }
   const LogState& s = state();
   if (s.settings.syslog) {
     ::syslog(static_cast<int>(level), "%.*s", static_cast<int>(message.size()), message.data());

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "error.hpp"
+#include "escape.hpp"
 #include "log.hpp"
 
 namespace sockserv {
@@ -247,7 +248,8 @@ void ProcessHub::handle_packet(Child& child, std::string_view packet) {
     case 'N': {
       std::string nick(body);
       bool taken = std::any_of(children_.begin(), children_.end(), [&](const auto& entry) {
-        return &entry.second != &child && entry.second.joined && entry.second.info.nick == nick;
+        return &entry.second != &child && entry.second.joined &&
+               same_nick(entry.second.info.nick, nick);
       });
       if (!taken) child.info.nick = nick;
       queue(child, taken ? "R0" : "R1");
@@ -270,7 +272,7 @@ void ProcessHub::join_child(Child& child, std::string_view request) {
   }
   child.info.nick = unique_nick(fields[0], [this](const std::string& nick) {
     return std::any_of(children_.begin(), children_.end(), [&](const auto& entry) {
-      return entry.second.joined && entry.second.info.nick == nick;
+      return entry.second.joined && same_nick(entry.second.info.nick, nick);
     });
   });
   child.max_queue = std::stoull(fields[1]);
@@ -294,7 +296,8 @@ void ProcessHub::queue(Child& child, std::string packet) {
   if (child.joined && child.queued > child.max_queue) {
     // A slow reader: drop it from the roster instead of queueing without end, and tell it
     // (the notice goes out when its link has room).
-    log_info("hub: dropping ", child.info.nick, ": more than ", child.max_queue, " bytes waiting");
+    log_info("hub: dropping ", client_text(child.info.nick), ": more than ", child.max_queue,
+             " bytes waiting");
     child.joined = false;
     child.dropped = true;
     child.out.clear();

@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "error.hpp"
+#include "escape.hpp"
 #include "log.hpp"
 
 namespace sockserv {
@@ -16,7 +17,8 @@ void report(const std::string& name, ProgramKind kind, const char* message) {
   if (kind == ProgramKind::server) {
     log_error(message);
   } else {
-    std::cerr << name << ": " << message << "\n";
+    // A client's error may quote its server ("server: ..."): escaped, like all it prints.
+    std::cerr << name << ": " << escape_text(message, EscapeStyle::terminal) << "\n";
   }
 }
 

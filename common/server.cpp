@@ -28,6 +28,7 @@ Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamServ
               settings_.udp_reply_allowance, access_log_),
       proxy_gate_(settings_.proxy),
       admission_(settings_.access),
+      datagram_guard_(settings_.udp_guard),
       acceptor_(make_acceptor(model->io_style() == IoStyle::blocking, nullptr)),
       main_pid_(::getpid()),
       model_(std::move(model)) {}
@@ -36,6 +37,10 @@ void Server::add_listener(Listener listener) {
   // Non-blocking: when a client is taken by another worker (or gives up) between poll and
   // accept, accept4 must say EAGAIN instead of sleeping until the next client.
   set_nonblocking(listener.fd(), true);
+  if (listener.transport() == Transport::udp) {
+    report_destination_addresses(listener.fd(), listener.local().family());
+    datagram_guard_.add_own_port(listener.local().port());
+  }
   log_info("listening on ", to_string(listener.local()), " (", transport_name(listener.transport()),
            ", model=", model_->name(), ")");
   listeners_.push_back(std::move(listener));
@@ -128,11 +133,11 @@ void Server::receive_datagram(const Listener& listener) {
   Request request;
   request.is_datagram = true;
   request.datagram.resize(kMaxDatagram);
-  request.peer.length = sizeof request.peer.storage;
-  // MSG_TRUNC makes recvfrom return the datagram's real length even if it did not fit, so a
+  SocketAddress arrived_on;
+  // MSG_TRUNC makes recvmsg return the datagram's real length even if it did not fit, so a
   // cut datagram is detected instead of silently served short.
-  ssize_t n = ::recvfrom(listener.fd(), request.datagram.data(), request.datagram.size(),
-                         MSG_TRUNC | MSG_DONTWAIT, request.peer.get(), &request.peer.length);
+  ssize_t n = receive_with_destination(listener.fd(), request.datagram, listener.local(),
+                                       request.peer, arrived_on);
   if (n < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
       log_error("recvfrom on ", to_string(listener.local()), ": ", std::strerror(errno));
@@ -143,6 +148,11 @@ void Server::receive_datagram(const Listener& listener) {
     log_warning("dropped a ", n, "-byte datagram from ", to_string(request.peer), ": too large");
     return;
   }
+  // Before anything is spent on it (under fork, a process): a datagram that could start a
+  // ping-pong, or one over its source's reply rate, is dropped unanswered.
+  if (datagram_guard_.check(request.peer, arrived_on, Clock::now()) !=
+      DatagramGuard::Verdict::serve)
+    return;
   request.datagram.resize(static_cast<size_t>(n));
   request.datagram.shrink_to_fit();
   if (!verify_request(request)) return;  // dropped without a reply

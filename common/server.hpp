@@ -40,6 +40,7 @@
 #include "access.hpp"
 #include "access_log.hpp"
 #include "admission.hpp"
+#include "datagram_guard.hpp"
 #include "drain.hpp"
 #include "fd.hpp"
 #include "hub.hpp"
@@ -140,6 +141,7 @@ class Server : private ServerCore {
   std::vector<Listener> listeners_;
   ProxyGate proxy_gate_;
   Admission admission_;
+  DatagramGuard datagram_guard_;  // the main loop's: drops ping-pong and over-rate datagrams
   Wakeup wakeup_;
   DrainDeadline drain_;
   DescriptorShortage shortage_;  // EMFILE: one spare descriptor and one warning for all acceptors

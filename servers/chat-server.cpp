@@ -1,5 +1,6 @@
 // chat-server: a line chat room on port 9999, tcp and unix (seeds 002 and 000; docs/chat.md).
 // Each line goes to every other member as "[nick] text"; /nick NAME, /who, /me ACTION, /quit.
+// Lines with control characters (ESC, CR, tab...) are refused: they would act on terminals.
 // Members meet in the hub (common/hub.hpp): threads share one, forked children reach theirs
 // through the parent. --model iterative serves one member at a time: a room of one.
 //
@@ -10,6 +11,7 @@
 #include <ctime>
 
 #include "error.hpp"
+#include "escape.hpp"
 #include "hub.hpp"
 #include "run.hpp"
 #include "utf8.hpp"
@@ -98,6 +100,12 @@ class ChatHandler : public StreamHandler {
       send("!!! line too long (over " + std::to_string(settings_.max_line) + " bytes): dropped");
     } else if (!is_valid_utf8(line.text)) {
       send("!!! not UTF-8: dropped");
+    } else if (!is_safe_text(line.text)) {
+      // ESC, CR, tab and the other controls would act on the other members' terminals
+      // (clear the screen, retitle the window, rewrite a "[nick]" prefix): refused, and the
+      // sender is shown what was refused, escaped.
+      send("!!! control characters are not relayed: dropped \"" +
+           escape_text(line.text, EscapeStyle::terminal) + "\"");
     } else if (line.text.starts_with('/')) {
       command(line.text);
     } else if (!line.text.empty()) {

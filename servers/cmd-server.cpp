@@ -16,6 +16,7 @@
 #include "allow_list.hpp"
 #include "command.hpp"
 #include "error.hpp"
+#include "escape.hpp"
 #include "framing.hpp"
 #include "log.hpp"
 #include "program.hpp"
@@ -117,7 +118,7 @@ class CmdHandler : public StreamHandler {
       throw ProtocolError(std::string("bad request: ") + e.what());
     }
     if (!refusal.empty()) {
-      log_warning(connection_.peer_name(), ": refused: ", refusal);
+      log_warning(connection_.peer_name(), ": refused: ", client_text(refusal));
       write_frame(stream_, {{"status", "error"}, {"error", refusal}});
       return;
     }

@@ -19,6 +19,7 @@
 #include "beneath.hpp"
 #include "digest_cache.hpp"
 #include "download.hpp"
+#include "escape.hpp"
 #include "framing.hpp"
 #include "log.hpp"
 #include "run.hpp"
@@ -105,8 +106,8 @@ class FileHandler : public StreamHandler {
     auto [file, total, digest] = offloaded(connection_.io(), [&] {
       return open_download(*tree_, settings_.digests, name, offset, connection_.peer_name());
     });
-    log_info(connection_.peer_name(), ": get ", name, " from ", offset, " (", total - offset,
-             " bytes)");
+    log_info(connection_.peer_name(), ": get ", client_text(name), " from ", offset, " (",
+             total - offset, " bytes)");
     write_frame_header(stream_,
                        {{"status", "ok"}, {"total", total}, {"offset", offset}, {"sha256", digest}},
                        total - offset);
@@ -130,7 +131,7 @@ class FileHandler : public StreamHandler {
     if (*received != sha256) throw Refusal("sha256 mismatch: upload discarded");
     if (!offloaded(io, [&] { return staged->commit(settings_.overwrite); }))
       throw Refusal("exists");
-    log_info(connection_.peer_name(), ": put ", name, " (", length, " bytes)");
+    log_info(connection_.peer_name(), ": put ", client_text(name), " (", length, " bytes)");
     write_frame(stream_, {{"status", "ok"}, {"length", length}, {"sha256", sha256}});
   }
 

@@ -1,27 +1,12 @@
-// RFC details of the classic services, one test each: 1900 epoch, chargen lines, UDP rules.
-#include <netinet/in.h>
-
+// RFC details of the classic services, one test each: 1900 epoch, chargen lines (the UDP
+// reply rules are in datagram_guard_test).
 #include <boost/test/unit_test.hpp>
 #include <cstring>
 
 #include "chargen.hpp"
 #include "clock_formats.hpp"
-#include "handler.hpp"
 
 using namespace sockserv;
-
-namespace {
-SocketAddress inet_peer(uint16_t port) {
-  sockaddr_in in{};
-  in.sin_family = AF_INET;
-  in.sin_port = htons(port);
-  in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  SocketAddress address;
-  std::memcpy(&address.storage, &in, sizeof in);
-  address.length = sizeof in;
-  return address;
-}
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(rfc_formats)
 
@@ -48,16 +33,6 @@ BOOST_AUTO_TEST_CASE(chargen_lines_are_72_characters_and_crlf) {
   BOOST_TEST(chargen_line(1).substr(0, 3) == "!\"#");
   BOOST_TEST(chargen_line(95) == chargen_line(0));  // the ring of 95 printable characters
   BOOST_TEST(chargen_line(94).substr(0, 2) == "~ ");
-}
-
-BOOST_AUTO_TEST_CASE(datagrams_from_port_0_or_echo_like_ports_get_no_reply) {
-  DroppedReplies dropped;
-  for (uint16_t port : {0, 7, 13, 17, 19, 37}) {
-    DatagramRequest request(-1, "x", inet_peer(port), 0, dropped);
-    BOOST_TEST(!request.may_reply(), "port " << port);
-  }
-  DatagramRequest normal(-1, "x", inet_peer(40000), 0, dropped);
-  BOOST_TEST(normal.may_reply());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
