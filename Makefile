@@ -98,7 +98,7 @@ run-tests:
 # The figures each gate measured are printed as messages.
 soak: deps
 	$(MAKE) -j2 programs tests
-	SOCKSERV_BIN=$(abspath $(BIN)) $(INTEG_TESTS) --run_test=@soak --log_level=message
+	SOCKSERV_BIN=$(abspath $(BIN)) TESTS_EVERY_MODEL=1 $(INTEG_TESTS) --run_test=@soak:deadline:udp_reflection --log_level=message
 
 # Sanitizer builds: GCC 12 gives false -Wmaybe-uninitialized warnings inside <regex> and
 # <functional> when sanitizers change its inlining (GCC bug 105562), so that one warning is

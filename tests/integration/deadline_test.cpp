@@ -29,6 +29,8 @@ namespace deadline_test {
 
 const auto kModels = bdata::make(all_models());
 const auto kConcurrentModels = bdata::make(concurrent_models());
+// Tests that wait for a deadline to pass, seconds each: once per way of waiting.
+const auto kSlowModels = bdata::make(one_model_per_io_context());
 
 ServerProcess start(const std::string& program, const std::string& model,
                     std::vector<std::string> extra, std::vector<std::string> env = {}) {
@@ -130,7 +132,7 @@ BOOST_AUTO_TEST_SUITE(deadline)
 
 // Defect 1 / gate 5: the idle timer restarted on every byte, so a byte every second held the
 // connection until the idle timeout (300 s); now the line must be whole within 2 s.
-BOOST_DATA_TEST_CASE(trickled_line_is_closed_at_its_message_deadline, kModels, model) {
+BOOST_DATA_TEST_CASE(trickled_line_is_closed_at_its_message_deadline, kSlowModels, model) {
   ServerProcess server = start("echo-server", model, {"--message-timeout", "2"});
   UniqueFd trickler = connect_tcp(server.port());
   // A well-behaved client is served meanwhile (under iterative: once the trickler is cut).
@@ -143,7 +145,7 @@ BOOST_DATA_TEST_CASE(trickled_line_is_closed_at_its_message_deadline, kModels, m
   BOOST_TEST(server.stop() == 0);
 }
 
-BOOST_DATA_TEST_CASE(whole_lines_slowly_are_not_cut_by_the_message_deadline, kModels, model) {
+BOOST_DATA_TEST_CASE(whole_lines_slowly_are_not_cut_by_the_message_deadline, kSlowModels, model) {
   ServerProcess server = start("echo-server", model, {"--message-timeout", "1"});
   UniqueFd client = connect_tcp(server.port());
   // Three whole lines, 0.6 s apart: 1.8 s in all, each line far within its deadline.
@@ -155,7 +157,7 @@ BOOST_DATA_TEST_CASE(whole_lines_slowly_are_not_cut_by_the_message_deadline, kMo
   }
 }
 
-BOOST_DATA_TEST_CASE(trickled_chat_line_is_closed_at_its_message_deadline, kModels, model) {
+BOOST_DATA_TEST_CASE(trickled_chat_line_is_closed_at_its_message_deadline, kSlowModels, model) {
   ServerProcess server = start("chat-server", model, {"--message-timeout", "2"});
   UniqueFd trickler = connect_tcp(server.port());
   Millis lived = trickle(trickler.get(), 'x', 500ms, 20000ms);
@@ -165,7 +167,8 @@ BOOST_DATA_TEST_CASE(trickled_chat_line_is_closed_at_its_message_deadline, kMode
 
 // Gate 7, quick: a header length of 0xFFFFFFFF is refused at once; a valid length, or half
 // a length, and then nothing is cut at the header deadline with an error frame first.
-BOOST_DATA_TEST_CASE(frame_length_then_nothing_is_closed_at_the_header_deadline, kModels, model) {
+BOOST_DATA_TEST_CASE(frame_length_then_nothing_is_closed_at_the_header_deadline, kSlowModels,
+                     model) {
   ServerProcess server = start("file-server", model, {"--message-timeout", "2", "--root", "/tmp"});
   UniqueFd huge = connect_tcp(server.port());
   write_all(huge.get(), big_endian_length(0xFFFFFFFF));
@@ -194,7 +197,7 @@ BOOST_DATA_TEST_CASE(frame_lengths_from_200_connections_keep_memory_bounded,
   frame_prefix_then_nothing(model, big_endian_length(4096), 50, 50);
 }
 
-BOOST_DATA_TEST_CASE(upload_body_sent_slowly_but_steadily_is_not_cut, kModels, model) {
+BOOST_DATA_TEST_CASE(upload_body_sent_slowly_but_steadily_is_not_cut, kSlowModels, model) {
   // Each 64 KiB piece of a body must arrive within the deadline, not the whole body: a
   // 256 KiB upload in 16 KiB writes 0.3 s apart takes about 5 s with a 2 s deadline.
   TempDir root("deadline");

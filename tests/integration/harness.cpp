@@ -72,6 +72,14 @@ std::vector<std::string> concurrent_models() {
   return names;
 }
 
+std::vector<std::string> one_model_per_io_context() {
+  // make soak sets TESTS_EVERY_MODEL=1 (not a SOCKSERV_ variable: the servers inherit it).
+  const char* every = std::getenv("TESTS_EVERY_MODEL");
+  if (every != nullptr && std::string(every) == "1") return all_models();
+  // LoopPollContext, BlockingContext (here in a forked child, as under prefork), FiberContext.
+  return {"iterative", "fork", "epoll"};
+}
+
 namespace {
 
 std::string read_file(const std::string& path) {

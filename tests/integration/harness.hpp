@@ -43,6 +43,10 @@ inline void write_all(int fd, std::span<const std::byte> data,
 std::vector<std::string> all_models();
 /// The models whose connections run side by side: all but iterative (one at a time).
 std::vector<std::string> concurrent_models();
+/// One model per way of waiting (io_contexts.hpp), for slow tests of what only the waiting
+/// decides (a deadline that takes seconds to pass): `make test` runs them under these, and
+/// `make soak` (TESTS_EVERY_MODEL=1) under every model.
+std::vector<std::string> one_model_per_io_context();
 
 /// Options that let `model` serve `connections` clients at once: a pool (prefork,
 /// prethread) needs that many workers, since each serves one connection at a time.

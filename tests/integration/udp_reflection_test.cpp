@@ -121,8 +121,8 @@ using namespace udp_reflection_test;
 
 BOOST_AUTO_TEST_SUITE(udp_reflection)
 
-BOOST_DATA_TEST_CASE(two_echo_servers_cannot_be_made_to_ping_pong, bdata::make(all_models()),
-                     model) {
+BOOST_DATA_TEST_CASE(two_echo_servers_cannot_be_made_to_ping_pong,
+                     bdata::make(one_model_per_io_context()), model) {
   constexpr size_t kRate = 20;
   ServerProcess a = start_echo(model, std::to_string(kRate));
   ServerProcess b = start_echo(model, std::to_string(kRate));
@@ -153,7 +153,7 @@ BOOST_DATA_TEST_CASE(two_echo_servers_cannot_be_made_to_ping_pong, bdata::make(a
 }
 
 BOOST_DATA_TEST_CASE(a_datagram_from_the_servers_own_address_or_a_reflector_port_is_dropped,
-                     bdata::make(all_models()), model) {
+                     bdata::make(one_model_per_io_context()), model) {
   // --udp-rate 0: no rate limit, so only the source checks can stop these.
   ServerProcess server = start_echo(model, "0");
   std::optional<LoopbackCounter> counter = LoopbackCounter::open({server.port()});
@@ -175,7 +175,7 @@ BOOST_DATA_TEST_CASE(a_datagram_from_the_servers_own_address_or_a_reflector_port
 }
 
 BOOST_DATA_TEST_CASE(a_flood_from_one_source_gets_at_most_the_per_source_rate,
-                     bdata::make(all_models()), model) {
+                     bdata::make(one_model_per_io_context()), model) {
   constexpr size_t kRate = 50;
   ServerProcess server = start_echo(model, std::to_string(kRate));
   UniqueFd client = udp_socket();
