@@ -43,11 +43,20 @@ void install_worker_stop_handler(pid_t parent) {
   if (::getppid() != parent) g_worker_stop = true;
 }
 
-// --pass-fd: one connection and its request number over the channel. The descriptor travels
-// as SCM_RIGHTS ancillary data: the kernel installs a copy in the receiving process.
-struct PassMessage {
+// --pass-fd: one connection, its request number and its peer over the channel. The
+// descriptor travels as SCM_RIGHTS ancillary data: the kernel installs a copy in the
+// receiving process. The peer travels too: behind a proxy it is the client the PROXY header
+// named, which getpeername in the worker would not know.
+struct PassedRequest {
   uint64_t id = 0;
-  iovec data{&id, sizeof id};
+  SocketAddress peer;
+  SocketAddress proxy;  // valid when has_proxy
+  bool has_proxy = false;
+};
+
+struct PassMessage {
+  PassedRequest body;
+  iovec data{&body, sizeof body};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr header{};
   PassMessage() {
@@ -60,16 +69,23 @@ struct PassMessage {
   PassMessage& operator=(const PassMessage&) = delete;
 };
 
-bool send_descriptor(int channel, int fd, uint64_t id) {
+bool send_descriptor(int channel, const Request& request) {
   PassMessage message;
-  message.id = id;
+  message.body.id = request.id;
+  message.body.peer = request.peer;
+  if (request.proxy) {
+    message.body.proxy = *request.proxy;
+    message.body.has_proxy = true;
+  }
+  int fd = request.socket.get();
   cmsghdr* header = CMSG_FIRSTHDR(&message.header);
   header->cmsg_level = SOL_SOCKET;
   header->cmsg_type = SCM_RIGHTS;
   header->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
   for (;;) {
-    if (::sendmsg(channel, &message.header, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof id))
+    if (::sendmsg(channel, &message.header, MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(sizeof message.body))
       return true;
     if (errno != EINTR) return false;
   }
@@ -91,8 +107,11 @@ std::optional<Request> receive_descriptor(int channel) {
     std::memcpy(&fd, CMSG_DATA(header), sizeof fd);
     Request request;
     request.socket = UniqueFd(fd);
-    request.peer = peer_address(fd);
-    request.id = message.id;
+    if (static_cast<size_t>(n) != sizeof message.body)
+      throw std::runtime_error("pass-fd: a short message");
+    request.peer = message.body.peer;
+    if (message.body.has_proxy) request.proxy = message.body.proxy;
+    request.id = message.body.id;
     return request;
   }
 }
@@ -279,7 +298,7 @@ void PreforkModel::unlock_accept() {
 void PreforkModel::process_request(Request request, ServerCore& core) {
   for (auto& [pid, worker] : workers_) {
     if (worker.busy || !worker.channel) continue;
-    if (!send_descriptor(worker.channel.get(), request.socket.get(), request.id)) {
+    if (!send_descriptor(worker.channel.get(), request)) {
       log_warning("prefork: passing a connection to worker ", pid, ": ", std::strerror(errno));
       continue;
     }
@@ -334,6 +353,7 @@ void PreforkModel::on_poll(std::span<const pollfd> fds) {
       if (n > 0 && worker.busy) {
         worker.busy = false;
         core_->request_done(worker.request_id);
+        if (stopping_) worker.channel.reset();  // its last request: let it see EOF and exit
       } else if (n == 0) {
         worker.channel.reset();  // the worker is gone; SIGCHLD brings the rest
       }
@@ -399,6 +419,11 @@ void PreforkModel::begin_stop() {
   scoreboard_.set_stopping();
   // Each worker finishes the connection it serves (if any), then exits.
   children_.signal_all(SIGTERM);
+  // With --pass-fd an idle worker waits in recvmsg: closing its channel ends that wait
+  // whenever the signal lands (between its check of the stop flag and recvmsg, it would not).
+  for (auto& [pid, worker] : workers_) {
+    if (!worker.busy) worker.channel.reset();
+  }
 }
 
 void PreforkModel::drain_over() {
