@@ -8,6 +8,7 @@
 // messages (--log_level=message) for the closing table.
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -166,10 +167,12 @@ class OrphanReaper {
   OrphanReaper(const OrphanReaper&) = delete;
   OrphanReaper& operator=(const OrphanReaper&) = delete;
   ~OrphanReaper() {
+    // The PID may have been reused by now, even by a server of another test running beside
+    // this one (scripts/run-tests runs two shards): only an orphan that came back to this
+    // test program (a subreaper) is killed.
+    std::vector<pid_t> ours = children_of(::getpid());
     for (pid_t pid : pids_) {
-      // The PID may have been reused by now: only a process of ours running our program.
-      std::string cmdline = read_text("/proc/" + std::to_string(pid) + "/cmdline");
-      if (process_running(pid) && cmdline.find(bin_path("")) == 0) ::kill(pid, SIGKILL);
+      if (std::find(ours.begin(), ours.end(), pid) != ours.end()) ::kill(pid, SIGKILL);
     }
   }
   void remember(const std::vector<pid_t>& pids) {
@@ -181,6 +184,21 @@ class OrphanReaper {
  private:
   std::vector<pid_t> pids_;
 };
+
+// A pidfd for each of `children` that is still the server's child once its pidfd is open:
+// the pidfd then names that process for good, whatever later takes its PID.
+std::vector<UniqueFd> pidfds_of_children(pid_t server, const std::vector<pid_t>& children) {
+  std::vector<std::pair<pid_t, UniqueFd>> opened;
+  for (pid_t child : children)
+    opened.emplace_back(child, UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0))));
+  std::vector<pid_t> still = children_of(server);  // listed after the pidfds were opened
+  std::vector<UniqueFd> handles;
+  for (auto& [child, handle] : opened) {
+    if (handle && std::find(still.begin(), still.end(), child) != still.end())
+      handles.push_back(std::move(handle));
+  }
+  return handles;
+}
 
 // Gate 2: four clients exchange without pause while SIGCHLD, SIGUSR1, SIGHUP and SIGWINCH
 // go in turn, 1,000 a second, to the server and each of its children.
@@ -204,17 +222,21 @@ void gate2_signal_storm(const std::string& model, std::chrono::seconds length) {
   constexpr int kSignals[] = {SIGCHLD, SIGUSR1, SIGHUP, SIGWINCH};
   size_t sent = 0;
   std::vector<pid_t> children;
+  std::vector<UniqueFd> child_handles;
   OrphanReaper orphans;  // a server the storm killed must not leave its workers behind
   auto tick = Clock::now();
   auto end = tick + length;
   for (int i = 0; tick < end; ++i) {
     if (i % 50 == 0) {
       children = children_of(server.pid());  // /proc is slow: 20 times a second
+      child_handles = pidfds_of_children(server.pid(), children);
       orphans.remember(children);
     }
     int signo = kSignals[i % 4];
     if (::kill(server.pid(), signo) == 0) ++sent;
-    for (pid_t child : children) ::kill(child, signo);  // gone already: ESRCH, harmless
+    // Through pidfds: a child gone since reaches nobody (never a process that reused its PID).
+    for (const UniqueFd& child : child_handles)
+      ::syscall(SYS_pidfd_send_signal, child.get(), signo, nullptr, 0);
     tick += 1ms;
     std::this_thread::sleep_until(tick);
   }
