@@ -17,6 +17,7 @@
 
 #include "fd.hpp"
 #include "harness.hpp"
+#include "peers.hpp"
 #include "socket.hpp"
 
 using namespace sockserv;
@@ -234,6 +235,38 @@ BOOST_AUTO_TEST_CASE(silent_host_times_out_after_w,
   BOOST_TEST(r.exit_code == 1, r.out << r.err);
   BOOST_TEST(r.out.find("1 packets transmitted, 0 received, 100% packet loss") != std::string::npos,
              r.out);
+}
+
+// Real duplicates and a real late reply, from a responder that misbehaves on purpose
+// (tests/integration/ping_responder.py, Python with a raw socket) where the kernel does not
+// answer: sequence 1 answered twice, sequence 2 after 1 s (-W 0.5), the others once. Over a
+// datagram socket (capabilities dropped) and over a raw one.
+BOOST_AUTO_TEST_CASE(duplicates_and_late_replies_from_a_real_responder,
+                     *boost::unit_test::precondition(have_namespaces)) {
+  std::string responder = source_dir() + "/tests/integration/ping_responder.py";
+  std::vector<std::string> ping_args = {"-c", "10", "-i", "0.2", "-W", "0.5", "127.0.0.1"};
+  for (bool raw : {false, true}) {
+    std::vector<std::string> command = {
+        "sh", "-c",
+        "echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all && exec /usr/bin/python3 \"$@\"", "sh",
+        responder};
+    if (!raw) command.insert(command.end(), {"setpriv", "--inh-caps=-all", "--bounding-set=-all"});
+    command.push_back(bin_path("ping"));
+    if (raw) command.insert(command.end(), {"--socket", "raw"});
+    command.insert(command.end(), ping_args.begin(), ping_args.end());
+    RunResult r = run_in_namespace(kAllowGroupZero, true, command);
+    BOOST_TEST(r.exit_code == 0, r.out << r.err);
+    std::vector<std::string> first = lines_with(r.out, "icmp_seq=1 ");
+    BOOST_TEST_REQUIRE(first.size() == 2U, r.out);
+    BOOST_TEST(!first[0].ends_with(")"), r.out);
+    BOOST_TEST(first[1].ends_with(" ms (DUP!)"), r.out);
+    std::vector<std::string> late = lines_with(r.out, "icmp_seq=2 ");
+    BOOST_TEST((late.size() == 1U && late[0].ends_with(" ms (late)")), r.out);
+    BOOST_TEST(lines_with(r.out, " bytes from 127.0.0.1: ").size() == 11U, r.out);
+    BOOST_TEST(r.out.find("10 packets transmitted, 9 received, +1 duplicates, +1 late, 10% "
+                          "packet loss") != std::string::npos,
+               r.out);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(interrupt_prints_the_summary, *boost::unit_test::precondition(have_root)) {
