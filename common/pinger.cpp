@@ -88,8 +88,7 @@ int PingRun::run() {
     int64_t now = now_ns();
     if (more_to_send() && now >= next_send) {
       send_next(now);
-      next_send += settings_.interval_ns;
-      continue;
+      next_send += settings_.interval_ns;  // on schedule, as ping(8): no drift from our delays
     }
     if (!more_to_send() && tally_.none_waiting(now)) break;
     int64_t wake = more_to_send() ? next_send : tally_.next_timeout(now).value_or(now);
@@ -160,6 +159,8 @@ void PingRun::report(const ReceivedPacket& packet, int64_t now) {
   out_ << reply_line(reply->icmp_bytes, host_of(packet.from), reply->seq, ttl, rtt, kind);
   if (!reply->payload_intact) out_ << " (wrong data: the payload came back changed)";
   out_ << std::endl;  // line by line, even into a pipe: someone may be watching
+  // SIGPIPE is ignored (run_client): a reader that went away (ping | head -3) ends us here.
+  if (!out_) throw std::runtime_error("cannot write the output");
 }
 
 struct AddrinfoFree {
