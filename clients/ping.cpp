@@ -24,7 +24,11 @@ namespace {
 
 constexpr double kMinUserInterval = 0.2;  // ping(8)'s flood protection for non-root users
 
-int64_t nanoseconds(double seconds) {
+constexpr double kMaxSeconds = 2147483;  // -i and -W, as ping(8): about 24 days
+
+int64_t nanoseconds(double seconds, const char* option) {
+  if (seconds > kMaxSeconds)
+    throw UsageError(std::string(option) + " must be at most 2147483 seconds");
   return std::llround(seconds * 1e9);
 }
 
@@ -49,10 +53,10 @@ PingSettings settings_from(const po::variables_map& values, int family) {
     throw UsageError("-i " + shown.str() +
                      ": intervals below 0.2 seconds are for root only (flood protection)");
   }
-  s.interval_ns = nanoseconds(interval);
+  s.interval_ns = nanoseconds(interval, "-i");
   double timeout = values["timeout"].as<double>();
   if (timeout <= 0) throw UsageError("-W must be more than 0 seconds");
-  s.timeout_ns = nanoseconds(timeout);
+  s.timeout_ns = nanoseconds(timeout, "-W");
   s.payload_bytes = values["size"].as<size_t>();
   if (s.payload_bytes > kMaxPayloadBytes)
     throw UsageError("-s must be at most " + std::to_string(kMaxPayloadBytes) + " bytes");

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <iostream>
@@ -18,6 +19,9 @@
 
 namespace sockserv {
 namespace {
+
+// One poll() waits at most this long (an hour); the loop works out the rest.
+constexpr int64_t kMaxWaitNs = int64_t{3600} * 1'000'000'000;
 
 // CLOCK_MONOTONIC: a round trip must not jump when someone sets the wall clock.
 int64_t now_ns() {
@@ -88,11 +92,15 @@ int PingRun::run() {
     int64_t now = now_ns();
     if (more_to_send() && now >= next_send) {
       send_next(now);
-      next_send += settings_.interval_ns;  // on schedule, as ping(8): no drift from our delays
+      // On schedule, so that our own delays do not add up; but after a long stop (Ctrl-Z)
+      // a fresh start rather than a burst of the requests missed.
+      next_send += settings_.interval_ns;
+      if (next_send < now) next_send = now + settings_.interval_ns;
     }
     if (!more_to_send() && tally_.none_waiting(now)) break;
     int64_t wake = more_to_send() ? next_send : tally_.next_timeout(now).value_or(now);
-    int wait_ms = static_cast<int>((std::max<int64_t>(wake - now, 0) + 999'999) / 1'000'000);
+    int64_t wait_ns = std::clamp<int64_t>(wake - now, 0, kMaxWaitNs);
+    int wait_ms = static_cast<int>((wait_ns + 999'999) / 1'000'000);
     pollfd fds[2] = {{socket_.fd.get(), POLLIN, 0}, {interrupt.fd(), POLLIN, 0}};
     if (::poll(fds, 2, wait_ms) < 0 && errno != EINTR) throw_errno("poll");
     if (fds[1].revents != 0) {  // Ctrl-C: the summary, as ping(8) prints it
