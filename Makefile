@@ -144,6 +144,8 @@ FUZZ_SRCS_chat_line := common/connection.cpp common/io.cpp common/utf8.cpp commo
 FUZZ_SRCS_proxy_header := common/proxy_protocol.cpp
 FUZZ_SRCS_options   := common/options.cpp common/program.cpp common/address.cpp common/access.cpp \
                        common/error.cpp common/log.cpp
+FUZZ_TARGETS += icmp_reply
+FUZZ_SRCS_icmp_reply := common/icmp.cpp
 FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/%_fuzz)
 
 build/fuzz/obj/%.o: %.cpp
