@@ -2,6 +2,7 @@
 #include "icmp.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace sockserv {
 namespace {
@@ -45,6 +46,15 @@ std::optional<Ipv4Header> ipv4_header(std::span<const std::byte> packet) {
     return std::nullopt;
   }
   return Ipv4Header{length, byte_at(packet, 8)};
+}
+
+// The fixed IPv6 header (RFC 8200) quoted by an ICMPv6 error: 40 bytes, next header at 6.
+constexpr size_t kIpv6HeaderBytes = 40;
+constexpr uint8_t kNextHeaderIcmpv6 = 58;
+
+bool is_error_type(IcmpVersion version, uint8_t type) {
+  if (version == IcmpVersion::v4) return type == 3 || type == 11 || type == 12;
+  return type >= 1 && type <= 4;  // unreachable, too big, time exceeded, parameter problem
 }
 
 }  // namespace
@@ -110,6 +120,75 @@ std::optional<EchoReply> parse_echo_reply(IcmpVersion version, bool with_ip_head
     if (payload[i] != pattern_byte(i)) reply.payload_intact = false;
   }
   return reply;
+}
+
+std::optional<EchoError> parse_returned_request(IcmpVersion version,
+                                                std::span<const std::byte> message) {
+  uint8_t request = version == IcmpVersion::v4 ? kEchoRequestV4 : kEchoRequestV6;
+  if (message.size() < kIcmpHeaderBytes || byte_at(message, 0) != request) return std::nullopt;
+  return EchoError{.id = be16_at(message, 4), .seq = be16_at(message, 6)};
+}
+
+std::optional<EchoError> parse_echo_error(IcmpVersion version, bool with_ip_header,
+                                          std::span<const std::byte> packet) {
+  if (with_ip_header) {
+    std::optional<Ipv4Header> ip = ipv4_header(packet);
+    if (!ip) return std::nullopt;
+    packet = packet.subspan(ip->length);
+  }
+  if (packet.size() < kIcmpHeaderBytes || !is_error_type(version, byte_at(packet, 0)))
+    return std::nullopt;
+  if (version == IcmpVersion::v4 && internet_checksum(packet) != 0) return std::nullopt;
+  // After the error's own 8-byte header: the start of our packet, its IP header first.
+  std::span<const std::byte> quoted = packet.subspan(kIcmpHeaderBytes);
+  if (version == IcmpVersion::v4) {
+    std::optional<Ipv4Header> inner = ipv4_header(quoted);
+    if (!inner) return std::nullopt;
+    quoted = quoted.subspan(inner->length);
+  } else {
+    if (quoted.size() < kIpv6HeaderBytes || byte_at(quoted, 0) >> 4 != 6 ||
+        byte_at(quoted, 6) != kNextHeaderIcmpv6) {
+      return std::nullopt;
+    }
+    quoted = quoted.subspan(kIpv6HeaderBytes);
+  }
+  std::optional<EchoError> error = parse_returned_request(version, quoted);
+  if (!error) return std::nullopt;
+  error->type = byte_at(packet, 0);
+  error->code = byte_at(packet, 1);
+  return error;
+}
+
+std::string icmp_error_text(IcmpVersion version, uint8_t type, uint8_t code) {
+  if (version == IcmpVersion::v4) {
+    static const char* const kUnreachable[] = {"Destination Net Unreachable",
+                                               "Destination Host Unreachable",
+                                               "Destination Protocol Unreachable",
+                                               "Destination Port Unreachable",
+                                               "Frag needed and DF set",
+                                               "Source Route Failed",
+                                               "Destination Net Unknown",
+                                               "Destination Host Unknown",
+                                               "Source Host Isolated",
+                                               "Destination Net Prohibited",
+                                               "Destination Host Prohibited",
+                                               "Destination Net Unreachable for Type of Service",
+                                               "Destination Host Unreachable for Type of Service",
+                                               "Packet filtered"};
+    if (type == 3 && code < std::size(kUnreachable)) return kUnreachable[code];
+    if (type == 11) return code == 0 ? "Time to live exceeded" : "Frag reassembly time exceeded";
+    if (type == 12) return "Parameter problem";
+  } else {
+    static const char* const kUnreachable[] = {"No route", "Administratively prohibited",
+                                               "Beyond scope of source address",
+                                               "Address unreachable", "Port unreachable"};
+    if (type == 1 && code < std::size(kUnreachable))
+      return std::string("Destination unreachable: ") + kUnreachable[code];
+    if (type == 2) return "Packet too big";
+    if (type == 3) return code == 0 ? "Time exceeded: Hop limit" : "Time exceeded: Defrag";
+    if (type == 4) return "Parameter problem";
+  }
+  return "ICMP type " + std::to_string(type) + " code " + std::to_string(code);
 }
 
 }  // namespace sockserv

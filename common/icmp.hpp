@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace sockserv {
@@ -55,5 +56,30 @@ struct EchoReply {
 /// socket on loopback too), a non-zero code.
 std::optional<EchoReply> parse_echo_reply(IcmpVersion version, bool with_ip_header,
                                           std::span<const std::byte> packet);
+
+/// An ICMP error about one of our echo requests (a router's "time to live exceeded", a
+/// "destination unreachable"): which request it quotes, and what happened.
+struct EchoError {
+  uint16_t id = 0;
+  uint16_t seq = 0;
+  uint8_t type = 0;
+  uint8_t code = 0;
+};
+
+/// Parses an ICMP error message as a raw socket receives it (`with_ip_header` as for
+/// parse_echo_reply). An error quotes the start of the packet it is about (RFC 792: its IP
+/// header and 8 bytes; RFC 4443: as much as fits); nullopt unless that is an echo request.
+std::optional<EchoError> parse_echo_error(IcmpVersion version, bool with_ip_header,
+                                          std::span<const std::byte> packet);
+
+/// The identifier and sequence of an echo request that the kernel hands back with an error
+/// (a datagram socket's error queue returns the ICMP message we sent). nullopt when it is
+/// not an echo request.
+std::optional<EchoError> parse_returned_request(IcmpVersion version,
+                                                std::span<const std::byte> message);
+
+/// What ping(8) prints for an ICMP error: "Time to live exceeded", "Destination Host
+/// Unreachable", ...
+std::string icmp_error_text(IcmpVersion version, uint8_t type, uint8_t code);
 
 }  // namespace sockserv

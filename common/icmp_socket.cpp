@@ -2,12 +2,14 @@
 // allows them, raw sockets with root or CAP_NET_RAW, and why each socket option is there.
 #include "icmp_socket.hpp"
 
-#include <linux/icmp.h>  // ICMP_FILTER, after the libc headers it would otherwise clash with
+#include <linux/errqueue.h>  // sock_extended_err, after the libc headers (as below)
+#include <linux/icmp.h>      // ICMP_FILTER, after the libc headers it would otherwise clash with
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -71,19 +73,34 @@ uint16_t bind_identifier(int fd, int family) {
 }
 
 // A raw socket receives every ICMP message of the host (other pings' replies, our own
-// requests on loopback, errors). The kernel filter drops all but echo replies before they
-// wake us; the parser would ignore them anyway.
-void accept_only_echo_replies(int fd, int family) {
+// requests on loopback, redirects...). The kernel's filter lets through only echo replies and
+// the errors that may be about our requests, before they wake us.
+void accept_only_replies_and_errors(int fd, int family) {
   if (family == AF_INET6) {
     icmp6_filter filter{};
     ICMP6_FILTER_SETBLOCKALL(&filter);
-    ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+    for (int type : {ICMP6_ECHO_REPLY, ICMP6_DST_UNREACH, ICMP6_PACKET_TOO_BIG, ICMP6_TIME_EXCEEDED,
+                     ICMP6_PARAM_PROB})
+      ICMP6_FILTER_SETPASS(type, &filter);
     if (::setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) < 0)
       throw_errno("setsockopt ICMP6_FILTER");
   } else {
-    icmp_filter filter{.data = ~(1U << ICMP_ECHOREPLY)};  // a set bit blocks that type
+    uint32_t pass = 1U << ICMP_ECHOREPLY | 1U << ICMP_DEST_UNREACH | 1U << ICMP_TIME_EXCEEDED |
+                    1U << ICMP_PARAMETERPROB;
+    icmp_filter filter{.data = ~pass};  // a set bit blocks that type
     if (::setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter) < 0)
       throw_errno("setsockopt ICMP_FILTER");
+  }
+}
+
+// A datagram socket never sees ICMP errors in its data: IP_RECVERR asks the kernel to queue
+// each (a router's "time to live exceeded" for our -t) with the reporter's address, to be
+// read with recvmsg(MSG_ERRQUEUE).
+void queue_errors(int fd, int family) {
+  if (family == AF_INET6) {
+    set_int_option(fd, IPPROTO_IPV6, IPV6_RECVERR, 1, "IPV6_RECVERR");
+  } else {
+    set_int_option(fd, IPPROTO_IP, IP_RECVERR, 1, "IP_RECVERR");
   }
 }
 
@@ -93,11 +110,12 @@ IcmpSocket set_up(UniqueFd fd, int family, IcmpSocketKind kind) {
   socket.kind = kind;
   if (kind == IcmpSocketKind::datagram) {
     socket.id = bind_identifier(fd.get(), family);
+    queue_errors(fd.get(), family);
   } else {
     // Raw sockets leave the identifier to us: the process id, as ping(8) does, so that
     // two pings running at once tell their replies apart.
     socket.id = static_cast<uint16_t>(::getpid() & 0xffff);
-    accept_only_echo_replies(fd.get(), family);
+    accept_only_replies_and_errors(fd.get(), family);
   }
   // Ask for each reply's TTL (hop limit) as ancillary data, for the reply lines: ICMPv6 and
   // datagram sockets never show us the IP header that holds it.
@@ -188,6 +206,43 @@ std::optional<ReceivedPacket> receive_packet(const IcmpSocket& socket) {
   packet.bytes.resize(static_cast<size_t>(n));
   packet.ttl = ttl_from(message);
   return packet;
+}
+
+std::optional<QueuedError> receive_queued_error(const IcmpSocket& socket) {
+  for (int i = 0; i < 64; ++i) {  // bounded: errors of local origin are skipped
+    QueuedError error;
+    error.request.resize(65536);
+    iovec data{error.request.data(), error.request.size()};
+    alignas(cmsghdr) char control[512];
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(socket.fd.get(), &message, MSG_ERRQUEUE);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return std::nullopt;
+      throw_errno("recvmsg MSG_ERRQUEUE");
+    }
+    error.request.resize(static_cast<size_t>(n));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+      bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+      bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if (!(v4 || v6) || c->cmsg_len < CMSG_LEN(sizeof(sock_extended_err))) continue;
+      sock_extended_err ee{};
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+      error.type = ee.ee_type;
+      error.code = ee.ee_code;
+      // The reporter's address follows the structure (SO_EE_OFFENDER).
+      size_t room = c->cmsg_len - CMSG_LEN(sizeof ee);
+      size_t length = std::min(room, v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+      std::memcpy(&error.from.storage, CMSG_DATA(c) + sizeof ee, length);
+      error.from.length = static_cast<socklen_t>(length);
+      return error;
+    }
+  }
+  return std::nullopt;
 }
 
 std::string describe(const IcmpSocket& socket) {

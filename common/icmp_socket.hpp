@@ -63,6 +63,18 @@ struct ReceivedPacket {
 /// std::system_error.
 std::optional<ReceivedPacket> receive_packet(const IcmpSocket& socket);
 
+/// An ICMP error the kernel queued for a datagram socket (IP_RECVERR).
+struct QueuedError {
+  std::vector<std::byte> request;  // the ICMP message we sent, as the kernel returns it
+  SocketAddress from;              // who reported it (a router)
+  uint8_t type = 0;                // ICMP type and code of the error
+  uint8_t code = 0;
+};
+
+/// The next ICMP error in a datagram socket's error queue, or nullopt when none is queued.
+/// Errors of local origin (a failed send, already reported by sendto) are skipped.
+std::optional<QueuedError> receive_queued_error(const IcmpSocket& socket);
+
 /// A sentence for the user: "datagram ICMP socket (net.ipv4.ping_group_range)" or
 /// "raw ICMP socket (root or CAP_NET_RAW)".
 std::string describe(const IcmpSocket& socket);

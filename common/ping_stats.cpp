@@ -54,6 +54,12 @@ ReplyKind PingTally::received(uint16_t id, uint16_t seq, int64_t now_ns,
   return ReplyKind::first;
 }
 
+bool PingTally::error_for(uint16_t id, uint16_t seq) {
+  if (id != id_ || requests_.count(seq) == 0) return false;
+  ++errors_;
+  return true;
+}
+
 void PingTally::expire_until(int64_t now_ns) {
   while (!waiting_.empty()) {
     Request& r = requests_.at(waiting_.front());
@@ -112,6 +118,10 @@ std::string reply_line(size_t bytes, const std::string& from, uint16_t seq, std:
   if (kind == ReplyKind::duplicate) line += " (DUP!)";
   if (kind == ReplyKind::late) line += " (late)";
   return line;
+}
+
+std::string error_line(const std::string& from, uint16_t seq, const std::string& what) {
+  return "From " + from + " icmp_seq=" + std::to_string(seq) + " " + what;
 }
 
 std::string summary_text(const std::string& host, const PingTally& tally, int64_t elapsed_ns) {

@@ -45,8 +45,11 @@ class PingTally {
   /// carried back) when it is plausible, else from the time the request was recorded.
   ReplyKind received(uint16_t id, uint16_t seq, int64_t now_ns,
                      std::optional<int64_t> payload_send_ns, int64_t& rtt_ns);
-  /// Counts an error reported for a request (an ICMP error, a failed send).
+  /// Counts a request that could not be sent.
   void error() { ++errors_; }
+  /// Counts an ICMP error (unreachable, time exceeded) about request `seq` if it is ours:
+  /// our identifier and a sequence we sent. Returns whether it was.
+  bool error_for(uint16_t id, uint16_t seq);
 
   /// True when no request still waits for its reply at `now_ns` (each is answered or past
   /// its timeout): after the last request, ping may stop.
@@ -88,6 +91,10 @@ std::string format_rtt(int64_t rtt_ns);
 /// " (DUP!)" or " (late)" after it. `ttl` and `rtt_ns` are left out when unknown.
 std::string reply_line(size_t bytes, const std::string& from, uint16_t seq, std::optional<int> ttl,
                        std::optional<int64_t> rtt_ns, ReplyKind kind);
+
+/// The line for an ICMP error about request `seq`, reported by `from`:
+/// "From 10.0.0.1 icmp_seq=1 Time to live exceeded".
+std::string error_line(const std::string& from, uint16_t seq, const std::string& what);
 
 /// The summary ping(8) prints at the end (two or three lines, each ending in '\n').
 std::string summary_text(const std::string& host, const PingTally& tally, int64_t elapsed_ns);

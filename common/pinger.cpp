@@ -74,7 +74,11 @@ class PingRun {
   void print_header();
   void send_next(int64_t now);
   void read_replies();
+  void read_queued_errors();
   void report(const ReceivedPacket& packet, int64_t now);
+  void report_error(const EchoError& request, uint8_t type, uint8_t code,
+                    const SocketAddress& from);
+  void print_end_of_line();
 
   const IcmpSocket& socket_;
   const PingSettings& settings_;
@@ -142,30 +146,60 @@ void PingRun::send_next(int64_t now) {
 }
 
 void PingRun::read_replies() {
+  if (socket_.kind == IcmpSocketKind::datagram) read_queued_errors();
   // Bounded: whatever arrives faster than we read waits for the next turn of the loop.
   for (int i = 0; i < 256; ++i) {
+    std::optional<ReceivedPacket> packet;
     try {
-      std::optional<ReceivedPacket> packet = receive_packet(socket_);
-      if (!packet) return;
-      report(*packet, now_ns());
+      packet = receive_packet(socket_);
     } catch (const std::system_error& e) {
-      // An ICMP error for one of our requests (host unreachable), reported by the kernel.
-      std::cerr << "ping: " << e.what() << "\n";
-      tally_.error();
+      // An ICMP error also ends one recvmsg of a datagram socket with its errno; the error
+      // queue says which request it was about, on the next turn.
+      if (socket_.kind == IcmpSocketKind::raw) std::cerr << "ping: " << e.what() << "\n";
+      return;
     }
+    if (!packet) return;
+    report(*packet, now_ns());
+  }
+}
+
+void PingRun::read_queued_errors() {
+  for (int i = 0; i < 256; ++i) {
+    std::optional<QueuedError> error = receive_queued_error(socket_);
+    if (!error) return;
+    // The kernel hands back the request we sent (with its identifier in it).
+    std::optional<EchoError> request = parse_returned_request(socket_.version, error->request);
+    if (request) report_error(*request, error->type, error->code, error->from);
   }
 }
 
 void PingRun::report(const ReceivedPacket& packet, int64_t now) {
   bool with_ip_header = socket_.kind == IcmpSocketKind::raw && socket_.version == IcmpVersion::v4;
   std::optional<EchoReply> reply = parse_echo_reply(socket_.version, with_ip_header, packet.bytes);
-  if (!reply) return;  // not an echo reply, or a damaged one
+  if (!reply) {
+    // A raw socket gets ICMP errors in its data: one may be about our request.
+    std::optional<EchoError> error =
+        parse_echo_error(socket_.version, with_ip_header, packet.bytes);
+    if (error) report_error(*error, error->type, error->code, packet.from);
+    return;  // else not an echo reply, or a damaged one
+  }
   int64_t rtt = 0;
   ReplyKind kind = tally_.received(reply->id, reply->seq, now, reply->send_time_ns, rtt);
   if (kind == ReplyKind::foreign) return;  // another ping's reply, seen by our raw socket
   std::optional<int> ttl = packet.ttl ? packet.ttl : reply->ttl;
   out_ << reply_line(reply->icmp_bytes, host_of(packet.from), reply->seq, ttl, rtt, kind);
   if (!reply->payload_intact) out_ << " (wrong data: the payload came back changed)";
+  print_end_of_line();
+}
+
+void PingRun::report_error(const EchoError& request, uint8_t type, uint8_t code,
+                           const SocketAddress& from) {
+  if (!tally_.error_for(request.id, request.seq)) return;  // about another ping's request
+  out_ << error_line(host_of(from), request.seq, icmp_error_text(socket_.version, type, code));
+  print_end_of_line();
+}
+
+void PingRun::print_end_of_line() {
   out_ << std::endl;  // line by line, even into a pipe: someone may be watching
   // SIGPIPE is ignored (run_client): a reader that went away (ping | head -3) ends us here.
   if (!out_) throw std::runtime_error("cannot write the output");

@@ -1,4 +1,4 @@
-// libFuzzer target for ping's reply parser (common/icmp.hpp): whatever a socket delivers
+// libFuzzer target for ping's reply and error parsers (common/icmp.hpp): whatever a socket delivers
 // (the first byte of the input picks ICMPv4/ICMPv6 and whether an IPv4 header comes first),
 // no crash and no read outside the packet; an accepted reply lies inside the packet, has
 // code 0 and, for ICMPv4, a checksum that adds up. And every request we build, answered as a
@@ -27,6 +27,12 @@ void check_accepted(IcmpVersion version, bool with_ip_header, std::span<const st
   if (with_ip_header != reply->ttl.has_value()) __builtin_trap();
 }
 
+// An error about a request of ours: never also a reply.
+void check_error(IcmpVersion version, bool with_ip_header, std::span<const std::byte> packet) {
+  if (!sockserv::parse_echo_error(version, with_ip_header, packet)) return;
+  if (sockserv::parse_echo_reply(version, with_ip_header, packet)) __builtin_trap();
+}
+
 // The input as a request's payload: built, turned into the reply a peer sends, parsed back.
 void check_round_trip(IcmpVersion version, std::span<const std::byte> payload) {
   uint16_t id = static_cast<uint16_t>(payload.size() * 7919),
@@ -52,6 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool with_ip_header = (data[0] & 2) != 0;
   auto packet = std::as_bytes(std::span(data + 1, size - 1));
   check_accepted(version, with_ip_header, packet);
+  check_error(version, with_ip_header, packet);
   if (packet.size() <= sockserv::kMaxPayloadBytes) check_round_trip(version, packet);
   return 0;
 }

@@ -2,7 +2,9 @@
 """An ICMP echo responder that misbehaves on purpose, for ping's tests.
 
 It answers the echo request with sequence 1 twice (a duplicate), the one with sequence 2
-only after DELAY seconds (late, for a ping with a shorter -W), the others once. It serves
+only after DELAY seconds (late, for a ping with a shorter -W), the one with sequence 3 with
+an ICMP "time to live exceeded" as a router would (RFC 792: quoting the request's IP header
+and its first 8 bytes), the others once. It serves
 while the command given on its command line runs, then exits with the command's status.
 Run it where the kernel itself does not answer (net.ipv4.icmp_echo_ignore_all = 1, in a
 network namespace of the test's own) and with CAP_NET_RAW, for its raw socket.
@@ -34,15 +36,24 @@ def reply_for(request):
     return body[:2] + struct.pack("!H", checksum(body)) + body[4:]
 
 
+def time_exceeded(packet, ihl):
+    """A router's ICMP time exceeded (type 11, code 0) about `packet`."""
+    body = b"\x0b\0\0\0\0\0\0\0" + packet[: ihl + 8]
+    return body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+
+
 def serve(sock):
     while True:
         packet, (host, _) = sock.recvfrom(65536)
-        icmp = packet[(packet[0] & 0x0F) * 4:]  # a raw IPv4 socket gets the IP header too
+        ihl = (packet[0] & 0x0F) * 4
+        icmp = packet[ihl:]  # a raw IPv4 socket gets the IP header too
         if len(icmp) < 8 or icmp[0] != 8:  # echo requests only (it sees its replies too)
             continue
         seq = struct.unpack("!H", icmp[6:8])[0]
         reply = reply_for(icmp)
-        if seq == 2:
+        if seq == 3:
+            sock.sendto(time_exceeded(packet, ihl), (host, 0))
+        elif seq == 2:
             threading.Timer(DELAY, sock.sendto, (reply, (host, 0))).start()
         else:
             for _ in range(2 if seq == 1 else 1):

@@ -237,11 +237,12 @@ BOOST_AUTO_TEST_CASE(silent_host_times_out_after_w,
              r.out);
 }
 
-// Real duplicates and a real late reply, from a responder that misbehaves on purpose
+// Real duplicates, a real late reply and an ICMP error, from a responder that misbehaves on purpose
 // (tests/integration/ping_responder.py, Python with a raw socket) where the kernel does not
-// answer: sequence 1 answered twice, sequence 2 after 1 s (-W 0.5), the others once. Over a
-// datagram socket (capabilities dropped) and over a raw one.
-BOOST_AUTO_TEST_CASE(duplicates_and_late_replies_from_a_real_responder,
+// answer: sequence 1 answered twice, sequence 2 after 1 s (-W 0.5), sequence 3 with an ICMP
+// "time to live exceeded", the others once. Over a datagram socket (capabilities dropped: the
+// error comes from the error queue) and over a raw one (the error comes as data).
+BOOST_AUTO_TEST_CASE(duplicates_late_replies_and_errors_from_a_real_responder,
                      *boost::unit_test::precondition(have_namespaces)) {
   std::string responder = source_dir() + "/tests/integration/ping_responder.py";
   std::vector<std::string> ping_args = {"-c", "10", "-i", "0.2", "-W", "0.5", "127.0.0.1"};
@@ -262,9 +263,12 @@ BOOST_AUTO_TEST_CASE(duplicates_and_late_replies_from_a_real_responder,
     BOOST_TEST(first[1].ends_with(" ms (DUP!)"), r.out);
     std::vector<std::string> late = lines_with(r.out, "icmp_seq=2 ");
     BOOST_TEST((late.size() == 1U && late[0].ends_with(" ms (late)")), r.out);
-    BOOST_TEST(lines_with(r.out, " bytes from 127.0.0.1: ").size() == 11U, r.out);
-    BOOST_TEST(r.out.find("10 packets transmitted, 9 received, +1 duplicates, +1 late, 10% "
-                          "packet loss") != std::string::npos,
+    BOOST_TEST(
+        r.out.find("\nFrom 127.0.0.1 icmp_seq=3 Time to live exceeded\n") != std::string::npos,
+        r.out);
+    BOOST_TEST(lines_with(r.out, " bytes from 127.0.0.1: ").size() == 10U, r.out);
+    BOOST_TEST(r.out.find("10 packets transmitted, 8 received, +1 duplicates, +1 late, +1 "
+                          "errors, 20% packet loss") != std::string::npos,
                r.out);
   }
 }

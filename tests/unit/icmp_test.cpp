@@ -176,6 +176,83 @@ BOOST_AUTO_TEST_CASE(malformed_ip_headers_are_refused) {
   BOOST_TEST(parse_echo_reply(IcmpVersion::v4, true, options).has_value());
 }
 
+// A router's error about our request (RFC 792): its 8-byte header, then our packet's IPv4
+// header and the first 8 bytes of our ICMP message.
+std::vector<std::byte> time_exceeded_v4(const std::vector<std::byte>& request) {
+  std::vector<std::byte> error = bytes({11, 0, 0, 0, 0, 0, 0, 0});
+  std::vector<std::byte> quoted = with_ipv4_header(request, 1);
+  error.insert(error.end(), quoted.begin(), quoted.begin() + 28);
+  uint16_t sum = internet_checksum(error);
+  error[2] = std::byte(sum >> 8);
+  error[3] = std::byte(sum & 0xff);
+  return error;
+}
+
+BOOST_AUTO_TEST_CASE(errors_quoting_our_request_are_parsed) {
+  std::vector<std::byte> request =
+      make_echo_request(IcmpVersion::v4, 0x4242, 9, make_echo_payload(56, 1));
+  std::vector<std::byte> error = time_exceeded_v4(request);
+  std::optional<EchoError> parsed = parse_echo_error(IcmpVersion::v4, false, error);
+  BOOST_REQUIRE(parsed.has_value());
+  BOOST_TEST(parsed->id == 0x4242);
+  BOOST_TEST(parsed->seq == 9);
+  BOOST_TEST(parsed->type == 11);
+  BOOST_TEST(parsed->code == 0);
+  // As a raw IPv4 socket receives it: after the router's IP header.
+  BOOST_TEST(parse_echo_error(IcmpVersion::v4, true, with_ipv4_header(error, 60)).has_value());
+  // Not an echo reply, and a reply is not an error.
+  BOOST_TEST(!parse_echo_reply(IcmpVersion::v4, false, error).has_value());
+  BOOST_TEST(!parse_echo_error(IcmpVersion::v4, false, sample_reply()).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(icmpv6_errors_quote_the_ipv6_header) {
+  std::vector<std::byte> error = bytes({3, 0, 0, 0, 0, 0, 0, 0});  // time exceeded
+  std::vector<std::byte> ipv6(40);
+  ipv6[0] = std::byte{0x60};
+  ipv6[6] = std::byte{58};  // next header: ICMPv6
+  error.insert(error.end(), ipv6.begin(), ipv6.end());
+  std::vector<std::byte> request = make_echo_request(IcmpVersion::v6, 7, 8, {});
+  error.insert(error.end(), request.begin(), request.end());
+  std::optional<EchoError> parsed = parse_echo_error(IcmpVersion::v6, false, error);
+  BOOST_REQUIRE(parsed.has_value());
+  BOOST_TEST(parsed->id == 7);
+  BOOST_TEST(parsed->seq == 8);
+  std::vector<std::byte> udp = error;
+  udp[8 + 6] = std::byte{17};  // the quoted packet was UDP, not ours
+  BOOST_TEST(!parse_echo_error(IcmpVersion::v6, false, udp).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(malformed_errors_are_refused) {
+  std::vector<std::byte> good =
+      time_exceeded_v4(make_echo_request(IcmpVersion::v4, 1, 2, make_echo_payload(8, 0)));
+  for (size_t n = 0; n < good.size(); ++n) {  // every cut: the quoted request is incomplete
+    BOOST_TEST(!parse_echo_error(IcmpVersion::v4, false, std::span(good).first(n)), n);
+  }
+  std::vector<std::byte> redirect = good;
+  redirect[0] = std::byte{5};  // a redirect is no error about a request
+  BOOST_TEST(!parse_echo_error(IcmpVersion::v4, false, redirect).has_value());
+  std::vector<std::byte> corrupted = good;
+  corrupted[30] ^= std::byte{1};  // the checksum no longer adds up
+  BOOST_TEST(!parse_echo_error(IcmpVersion::v4, false, corrupted).has_value());
+  // The quoted message is an echo reply, not our request (the checksum made right again).
+  std::vector<std::byte> quoted_reply =
+      time_exceeded_v4(reply_to(IcmpVersion::v4, make_echo_request(IcmpVersion::v4, 1, 2, {})));
+  BOOST_TEST(!parse_echo_error(IcmpVersion::v4, false, quoted_reply).has_value());
+  BOOST_TEST(!parse_returned_request(IcmpVersion::v4, bytes({8, 0, 0, 0, 0, 1, 0})));
+  std::optional<EchoError> returned =
+      parse_returned_request(IcmpVersion::v4, bytes({8, 0, 0, 0, 0, 1, 0, 2}));
+  BOOST_TEST((returned && returned->id == 1 && returned->seq == 2));
+}
+
+BOOST_AUTO_TEST_CASE(error_texts_as_ping8_prints_them) {
+  BOOST_TEST(icmp_error_text(IcmpVersion::v4, 11, 0) == "Time to live exceeded");
+  BOOST_TEST(icmp_error_text(IcmpVersion::v4, 3, 1) == "Destination Host Unreachable");
+  BOOST_TEST(icmp_error_text(IcmpVersion::v4, 3, 200) == "ICMP type 3 code 200");
+  BOOST_TEST(icmp_error_text(IcmpVersion::v6, 1, 3) ==
+             "Destination unreachable: Address unreachable");
+  BOOST_TEST(icmp_error_text(IcmpVersion::v6, 3, 0) == "Time exceeded: Hop limit");
+}
+
 // Random bytes of random lengths: the parser reads nothing outside the packet (checked by
 // the sanitizer builds) and accepts only what carries an echo reply type and a valid sum.
 BOOST_AUTO_TEST_CASE(random_packets_never_break_the_parser) {
@@ -187,6 +264,7 @@ BOOST_AUTO_TEST_CASE(random_packets_never_break_the_parser) {
     if (i % 2 == 0 && packet.size() >= 8) packet[0] = std::byte{0};  // a reply's type, often
     for (bool ip : {false, true}) {
       for (IcmpVersion version : {IcmpVersion::v4, IcmpVersion::v6}) {
+        parse_echo_error(version, ip, packet);  // no crash, no read outside the packet
         std::optional<EchoReply> reply = parse_echo_reply(version, ip, packet);
         if (!reply) continue;
         ++accepted;

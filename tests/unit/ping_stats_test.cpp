@@ -135,6 +135,18 @@ BOOST_AUTO_TEST_CASE(reply_lines_as_ping8_prints_them) {
              "16 bytes from 10.0.0.1: icmp_seq=3 (late)");
 }
 
+BOOST_AUTO_TEST_CASE(errors_count_only_about_our_requests) {
+  PingTally tally(5, kTimeout);
+  tally.sent(1, 0);
+  BOOST_TEST(!tally.error_for(6, 1));  // another ping's request
+  BOOST_TEST(!tally.error_for(5, 2));  // never sent
+  BOOST_TEST(tally.error_for(5, 1));
+  BOOST_TEST(tally.errors() == 1U);
+  BOOST_TEST(!tally.none_waiting(kMs));  // an error does not answer the request
+  BOOST_TEST(error_line("10.0.0.1", 1, "Time to live exceeded") ==
+             "From 10.0.0.1 icmp_seq=1 Time to live exceeded");
+}
+
 BOOST_AUTO_TEST_CASE(summary_as_ping8_prints_it) {
   PingTally tally(1, kTimeout);
   for (uint16_t seq = 1; seq <= 3; ++seq) tally.sent(seq, 0);
