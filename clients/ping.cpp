@@ -23,8 +23,7 @@ using namespace sockserv;
 namespace {
 
 constexpr double kMinUserInterval = 0.2;  // ping(8)'s flood protection for non-root users
-
-constexpr double kMaxSeconds = 2147483;  // -i and -W, as ping(8): about 24 days
+constexpr double kMaxSeconds = 2147483;   // -i and -W, as ping(8): about 24 days
 
 int64_t nanoseconds(double seconds, const char* option) {
   if (seconds > kMaxSeconds)
@@ -69,14 +68,15 @@ int ping(const po::variables_map& values) {
   if (v4 && v6) throw UsageError("-4 and -6 exclude each other");
   int family = v4 ? AF_INET : v6 ? AF_INET6 : AF_UNSPEC;
   IcmpSocketChoice choice = socket_choice(values["socket"].as<std::string>());
+  std::optional<int> ttl;
+  if (values.count("ttl") != 0U) {
+    ttl = values["ttl"].as<int>();
+    if (*ttl < 1 || *ttl > 255) throw UsageError("-t must be between 1 and 255");
+  }
   PingSettings settings = settings_from(values, family);
   IcmpSocket socket = open_icmp_socket(settings.target.family(), choice);
   if (values["verbose"].as<bool>()) std::cerr << "ping: using " << describe(socket) << "\n";
-  if (values.count("ttl") != 0U) {
-    int ttl = values["ttl"].as<int>();
-    if (ttl < 1 || ttl > 255) throw UsageError("-t must be between 1 and 255");
-    set_hop_limit(socket, ttl);
-  }
+  if (ttl) set_hop_limit(socket, *ttl);
   return run_ping(socket, settings, std::cout);
 }
 

@@ -2,9 +2,10 @@
 """An ICMP echo responder that misbehaves on purpose, for ping's tests.
 
 It answers the echo request with sequence 1 twice (a duplicate), the one with sequence 2
-only after DELAY seconds (late, for a ping with a shorter -W), the one with sequence 3 with
-an ICMP "time to live exceeded" as a router would (RFC 792: quoting the request's IP header
-and its first 8 bytes), the others once. It serves
+only after DELAY seconds (late, for a ping with a shorter -W), the one with sequence 3 and
+every request that arrives with a TTL of 1 (ping -t 1) with an ICMP "time to live exceeded"
+as a router would (RFC 792: quoting the request's IP header and its first 8 bytes), the
+others once. It serves
 while the command given on its command line runs, then exits with the command's status.
 Run it where the kernel itself does not answer (net.ipv4.icmp_echo_ignore_all = 1, in a
 network namespace of the test's own) and with CAP_NET_RAW, for its raw socket.
@@ -51,7 +52,8 @@ def serve(sock):
             continue
         seq = struct.unpack("!H", icmp[6:8])[0]
         reply = reply_for(icmp)
-        if seq == 3:
+        ttl = packet[8]
+        if seq == 3 or ttl <= 1:
             sock.sendto(time_exceeded(packet, ihl), (host, 0))
         elif seq == 2:
             threading.Timer(DELAY, sock.sendto, (reply, (host, 0))).start()

@@ -273,6 +273,28 @@ BOOST_AUTO_TEST_CASE(duplicates_late_replies_and_errors_from_a_real_responder,
   }
 }
 
+// -t reaches the wire: the responder plays a router for requests that arrive with TTL 1.
+BOOST_AUTO_TEST_CASE(ttl_option_reaches_the_wire,
+                     *boost::unit_test::precondition(have_namespaces)) {
+  std::string responder = source_dir() + "/tests/integration/ping_responder.py";
+  for (bool raw : {false, true}) {
+    std::vector<std::string> command = {
+        "sh", "-c",
+        "echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all && exec /usr/bin/python3 \"$@\"", "sh",
+        responder};
+    if (!raw) command.insert(command.end(), {"setpriv", "--inh-caps=-all", "--bounding-set=-all"});
+    command.insert(command.end(), {bin_path("ping"), "--socket", raw ? "raw" : "datagram", "-t",
+                                   "1", "-c", "2", "-i", "0.2", "-W", "0.3", "127.0.0.1"});
+    RunResult r = run_in_namespace(kAllowGroupZero, true, command);
+    BOOST_TEST(r.exit_code == 1, r.out << r.err);
+    BOOST_TEST(lines_with(r.out, "From 127.0.0.1 icmp_seq=").size() == 2U, r.out);
+    BOOST_TEST(lines_with(r.out, " Time to live exceeded").size() == 2U, r.out);
+    BOOST_TEST(r.out.find("2 packets transmitted, 0 received, +2 errors, 100% packet loss") !=
+                   std::string::npos,
+               r.out);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(interrupt_prints_the_summary, *boost::unit_test::precondition(have_root)) {
   // timeout(1) sends SIGINT after 1 s, as Ctrl-C would; --preserve-status: ping's own status.
   RunResult r = run_program("/usr/bin/timeout", {"--preserve-status", "-s", "INT", "1",
