@@ -56,6 +56,7 @@ PingSettings settings_from(const po::variables_map& values, int family) {
   double timeout = values["timeout"].as<double>();
   if (timeout <= 0) throw UsageError("-W must be more than 0 seconds");
   s.timeout_ns = nanoseconds(timeout, "-W");
+  s.quiet = values["quiet"].as<bool>();
   s.payload_bytes = values["size"].as<size_t>();
   if (s.payload_bytes > kMaxPayloadBytes)
     throw UsageError("-s must be at most " + std::to_string(kMaxPayloadBytes) + " bytes");
@@ -97,12 +98,13 @@ int main(int argc, char** argv) {
       "ipv4,4", po::bool_switch(), "IPv4 only")("ipv6,6", po::bool_switch(), "IPv6 only")(
       "socket", po::value<std::string>()->default_value("auto"),
       "auto (datagram, else raw), datagram (net.ipv4.ping_group_range) or raw (CAP_NET_RAW)")(
+      "quiet,q", po::bool_switch(), "print only the first line and the summary")(
       "verbose,v", po::bool_switch(), "say which kind of ICMP socket is used");
   po::positional_options_description positional;
   positional.add("host", 1);
   int status = run_client({"ping",
                            "[-c COUNT] [-i INTERVAL] [-W TIMEOUT] [-s SIZE] [-t TTL] "
-                           "[-4|-6] HOST",
+                           "[-4|-6] [-q] [-v] HOST",
                            "Sends ICMP echo requests to HOST and prints the replies.\n"
                            "Exit status: 0 a reply came, 1 no reply, 2 any other error."},
                           argc, argv, options, positional, ping);

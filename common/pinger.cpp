@@ -185,7 +185,7 @@ void PingRun::report(const ReceivedPacket& packet, int64_t now) {
   }
   int64_t rtt = 0;
   ReplyKind kind = tally_.received(reply->id, reply->seq, now, reply->send_time_ns, rtt);
-  if (kind == ReplyKind::foreign) return;  // another ping's reply, seen by our raw socket
+  if (kind == ReplyKind::foreign || settings_.quiet) return;  // foreign: another ping's reply
   std::optional<int> ttl = packet.ttl ? packet.ttl : reply->ttl;
   out_ << reply_line(reply->icmp_bytes, host_of(packet.from), reply->seq, ttl, rtt, kind);
   if (!reply->payload_intact) out_ << " (wrong data: the payload came back changed)";
@@ -194,7 +194,7 @@ void PingRun::report(const ReceivedPacket& packet, int64_t now) {
 
 void PingRun::report_error(const EchoError& request, uint8_t type, uint8_t code,
                            const SocketAddress& from) {
-  if (!tally_.error_for(request.id, request.seq)) return;  // about another ping's request
+  if (!tally_.error_for(request.id, request.seq) || settings_.quiet) return;
   out_ << error_line(host_of(from), request.seq, icmp_error_text(socket_.version, type, code));
   print_end_of_line();
 }

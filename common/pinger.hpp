@@ -20,6 +20,7 @@ struct PingSettings {
   int64_t interval_ns = 1'000'000'000;  // -i: between requests
   int64_t timeout_ns = 10'000'000'000;  // -W: how long each request waits for its reply
   size_t payload_bytes = 56;            // -s
+  bool quiet = false;                   // -q: the first line and the summary only
 };
 
 /// Pings as `settings` say over `socket`, printing to `out` as ping(8) does. Returns

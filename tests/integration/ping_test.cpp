@@ -351,6 +351,16 @@ BOOST_AUTO_TEST_CASE(payload_size_sets_the_reply_size,
              empty.out);
 }
 
+BOOST_AUTO_TEST_CASE(quiet_prints_only_the_first_line_and_the_summary,
+                     *boost::unit_test::precondition(have_an_icmp_socket)) {
+  RunResult r = run_where_ping_can(ping_command({"-q", "-c", "2", "-i", "0.2", "127.0.0.1"}));
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(lines_with(r.out, "bytes from").empty(), r.out);
+  BOOST_TEST(r.out.find("2 packets transmitted, 2 received, 0% packet loss") != std::string::npos,
+             r.out);
+  BOOST_TEST(r.out.rfind("PING 127.0.0.1 ", 0) == 0U, r.out);
+}
+
 BOOST_AUTO_TEST_CASE(bad_hosts_exit_2_with_a_clear_message) {
   // A numeric address of the other family: getaddrinfo refuses it without any lookup.
   RunResult wrong_family = run_program("ping", {"-4", "-c", "1", "::1"});
