@@ -2,8 +2,8 @@
 // allows them, raw sockets with root or CAP_NET_RAW, and why each socket option is there.
 #include "icmp_socket.hpp"
 
-#include <linux/errqueue.h>  // sock_extended_err, after the libc headers (as below)
-#include <linux/icmp.h>      // ICMP_FILTER, after the libc headers it would otherwise clash with
+#include <linux/errqueue.h>  // sock_extended_err: what IP_RECVERR queues
+#include <linux/icmp.h>      // ICMP_FILTER: the raw socket filter of Linux
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <sys/socket.h>

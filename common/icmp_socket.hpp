@@ -40,8 +40,9 @@ struct IcmpSocket {
 };
 
 /// Opens an ICMP socket for `family` (AF_INET or AF_INET6) as `choice` allows, set up to
-/// report each reply's TTL (hop limit) and, when raw, to receive only echo replies. Throws
-/// IcmpSocketRefused naming the sysctl and the capability when no kind is allowed.
+/// report each reply's TTL (hop limit) and ICMP errors about our requests; a raw one receives
+/// only echo replies and errors. Throws IcmpSocketRefused naming the sysctl and the
+/// capability when no kind is allowed.
 IcmpSocket open_icmp_socket(int family, IcmpSocketChoice choice);
 
 /// Sets the TTL (IPv4) or unicast hop limit (IPv6) of the requests sent.
