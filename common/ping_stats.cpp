@@ -21,7 +21,7 @@ std::string printf_string(const char* format, double value) {
 void PingTally::sent(uint16_t seq, int64_t now_ns) {
   ++transmitted_;
   requests_[seq] = Request{now_ns, State::waiting};
-  waiting_.push_back(seq);
+  waiting_.push_back({seq, now_ns});
 }
 
 ReplyKind PingTally::received(uint16_t id, uint16_t seq, int64_t now_ns,
@@ -60,12 +60,18 @@ bool PingTally::error_for(uint16_t id, uint16_t seq) {
   return true;
 }
 
+bool PingTally::still_waiting(const Sent& sent) const {
+  const Request& r = requests_.at(sent.seq);
+  // After 65536 requests a sequence number is sent again: the old entry is no longer its.
+  return r.sent_ns == sent.sent_ns && r.state == State::waiting;
+}
+
 void PingTally::expire_until(int64_t now_ns) {
   while (!waiting_.empty()) {
-    Request& r = requests_.at(waiting_.front());
-    if (r.state == State::waiting) {
-      if (now_ns < r.sent_ns + timeout_ns_) return;
-      r.state = State::expired;
+    const Sent& oldest = waiting_.front();
+    if (still_waiting(oldest)) {
+      if (now_ns < oldest.sent_ns + timeout_ns_) return;
+      requests_.at(oldest.seq).state = State::expired;
     }
     waiting_.pop_front();
   }
@@ -74,13 +80,13 @@ void PingTally::expire_until(int64_t now_ns) {
 bool PingTally::none_waiting(int64_t now_ns) {
   expire_until(now_ns);
   return std::none_of(waiting_.begin(), waiting_.end(),
-                      [&](uint16_t seq) { return requests_.at(seq).state == State::waiting; });
+                      [&](const Sent& sent) { return still_waiting(sent); });
 }
 
 std::optional<int64_t> PingTally::next_timeout(int64_t now_ns) {
-  expire_until(now_ns);
+  expire_until(now_ns);  // leaves the oldest request still waiting in front, if any
   if (waiting_.empty()) return std::nullopt;
-  return requests_.at(waiting_.front()).sent_ns + timeout_ns_;
+  return waiting_.front().sent_ns + timeout_ns_;
 }
 
 void PingTally::add_rtt(int64_t rtt_ns) {

@@ -77,7 +77,13 @@ class PingTally {
   uint16_t id_;
   int64_t timeout_ns_;
   std::unordered_map<uint16_t, Request> requests_;
-  std::deque<uint16_t> waiting_;  // in the order sent, which is also the order they time out
+  struct Sent {
+    uint16_t seq;
+    int64_t sent_ns;
+  };
+  bool still_waiting(const Sent& sent) const;
+
+  std::deque<Sent> waiting_;  // in the order sent, which is also the order they time out
   uint64_t transmitted_ = 0, received_ = 0, duplicates_ = 0, late_ = 0, errors_ = 0;
   uint64_t rtt_count_ = 0;
   double rtt_sum_ms_ = 0, rtt_sum_squares_ = 0, rtt_min_ms_ = 0, rtt_max_ms_ = 0;

@@ -90,6 +90,29 @@ BOOST_AUTO_TEST_CASE(none_waiting_once_each_is_answered_or_expired) {
   BOOST_TEST(tally.none_waiting(kTimeout));  // the first's time is up
 }
 
+// After 65536 requests the 16-bit sequence numbers come round again (a fast ping with a
+// long -W): the new request takes the number over, and the old one's place in the queue of
+// waiting requests must not stand for it, nor hold up the timeouts of those behind it.
+BOOST_AUTO_TEST_CASE(sequence_numbers_wrap_after_65536_requests) {
+  constexpr int64_t kLong = 100'000 * kMs;  // -W 100
+  PingTally tally(1, kLong);
+  for (uint32_t n = 1; n <= 65536; ++n) {
+    tally.sent(static_cast<uint16_t>(n & 0xffff), n * kMs);
+    if (n > 2) reply(tally, 1, static_cast<uint16_t>(n & 0xffff), n * kMs);
+  }
+  // Requests 1 and 2 still wait (sent at 1 and 2 ms); number 1 is sent again.
+  int64_t resent = 65537 * kMs;
+  tally.sent(1, resent);
+  BOOST_TEST(tally.next_timeout(resent).value_or(0) == 2 * kMs + kLong);  // request 2's
+  // Request 2's time is up, the new request 1's is not: 2's reply is late.
+  BOOST_TEST((reply(tally, 1, 2, 2 * kMs + kLong + kMs) == ReplyKind::late));
+  BOOST_TEST(tally.next_timeout(2 * kMs + kLong + kMs).value_or(0) == resent + kLong);
+  BOOST_TEST((reply(tally, 1, 1, resent + kMs) == ReplyKind::first));
+  BOOST_TEST(tally.none_waiting(resent + kMs));
+  BOOST_TEST(tally.transmitted() == 65537U);
+  BOOST_TEST(tally.received() == 65535U);  // 3..65536, then the new 1
+}
+
 BOOST_AUTO_TEST_CASE(rtt_comes_from_the_payload_timestamp_when_plausible) {
   PingTally tally(1, kTimeout);
   tally.sent(1, 10 * kMs);
