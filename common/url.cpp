@@ -166,7 +166,7 @@ Url resolve_reference(const Url& base, std::string_view reference) {
   if (ref.substr(0, 2) == "//") return parse_url("http:" + std::string(ref));
   Url url = base;
   if (ref.empty()) return url;
-  std::string_view base_path = base.target.substr(0, base.target.find('?'));
+  std::string_view base_path = std::string_view(base.target).substr(0, base.target.find('?'));
   if (ref[0] == '?') {
     url.target = std::string(base_path) + encode_target(ref);
     return url;
