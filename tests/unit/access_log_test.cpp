@@ -82,14 +82,16 @@ BOOST_AUTO_TEST_CASE(errors_map_to_end_reasons) {
   std::string reason;
   BOOST_TEST(reason_of(std::make_exception_ptr(TimeoutError("read: timed out")), reason) ==
              "idle-timeout");
-  BOOST_TEST(reason_of(std::make_exception_ptr(DrainDeadlinePassed("drain")), reason) == "drain");
+  BOOST_TEST(reason_of(std::make_exception_ptr(DrainDeadlinePassed("drain")), reason) ==
+             "drain");
   reason.clear();
   BOOST_TEST(reason_of(std::make_exception_ptr(
                            std::system_error(ECONNRESET, std::generic_category(), "read")),
                        reason) == "reset");
   BOOST_TEST(!reason.empty());
   reason.clear();
-  BOOST_TEST(reason_of(std::make_exception_ptr(ProtocolError("bad frame")), reason) == "error");
+  BOOST_TEST(reason_of(std::make_exception_ptr(ProtocolError("bad frame")), reason) ==
+             "error");
   BOOST_TEST(reason == "protocol error: bad frame");
   reason.clear();
   BOOST_TEST(reason_of(std::make_exception_ptr(std::runtime_error("disk full")), reason) ==
