@@ -14,6 +14,11 @@ class Progress {
  public:
   /// `done` bytes of `total` are already there (a resumed download); total unknown: nullopt.
   Progress(uint64_t done, std::optional<uint64_t> total);
+  /// Ends the bar's line (finish()), so that an error message after a failed transfer
+  /// starts on a line of its own.
+  ~Progress() { finish(); }
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
   /// `n` more bytes arrived or left: redraws at each whole percent (or MiB, size unknown).
   void add(uint64_t n);
   /// The transfer is over: ends the line the bar was drawn on, if one was drawn.
