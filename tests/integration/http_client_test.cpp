@@ -331,6 +331,9 @@ BOOST_AUTO_TEST_CASE(bad_urls_and_https_are_usage_errors_before_any_connection) 
   RunResult refused = run_http_client({"http://127.0.0.1:1/"});
   BOOST_TEST(refused.exit_code == EX_UNAVAILABLE, refused.err);
   BOOST_TEST(run_http_client({"-I", "-d", "x", "http://127.0.0.1:1/"}).exit_code == EX_USAGE);
+  // The -o file is created before connecting: a path that cannot be written fails first.
+  RunResult cannot = run_http_client({"-o", "/nonexistent-dir/x", "http://127.0.0.1:1/"});
+  BOOST_TEST(cannot.exit_code == EX_CANTCREAT, cannot.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
