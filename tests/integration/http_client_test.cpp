@@ -101,10 +101,28 @@ BOOST_AUTO_TEST_CASE(saves_a_file_above_one_mib_from_python_http_server_byte_for
   BOOST_TEST(copy.size() == data.size());
   BOOST_TEST(sha256_text(copy) == sha256_text(data));
   BOOST_TEST(names_in(saved) == std::vector<std::string>{"copy.bin"});  // no part file left
+  BOOST_TEST(r.err.empty(), r.err);  // no progress bar when stderr is not a terminal
   // And to stdout, the same bytes.
   RunResult out = run_http_client({server->url("/big.bin")});
   BOOST_TEST(out.exit_code == 0, out.err);
   BOOST_TEST(sha256_text(out.out) == sha256_text(data));
+}
+
+// script(1) gives http-client a terminal (a pty) as stdin, stdout and stderr.
+BOOST_AUTO_TEST_CASE(a_progress_bar_shows_on_a_terminal_above_one_mib_only) {
+  TempDir served("http-served"), saved("http-saved");
+  served.write("big.bin", random_bytes(2 * 1024 * 1024, 5));
+  served.write("small.bin", random_bytes(1024 * 1024, 6));
+  auto server = python_http_server(served, "127.0.0.1");
+  for (const char* name : {"big.bin", "small.bin"}) {
+    std::string command = bin_path("http-client") + " -o " + (saved.path / name).string() + " " +
+                          server->url(std::string("/") + name);
+    Spawned terminal({"script", "-qec", command, "/dev/null"});
+    BOOST_TEST_REQUIRE(terminal.wait_exit(20000ms) == 0, terminal.log());
+    BOOST_TEST((saved.read(name) == served.read(name)));
+    bool bar = terminal.log().find("100% 2.0/2.0 MiB") != std::string::npos;
+    BOOST_TEST(bar == (std::string(name) == "big.bin"), name << ": " << terminal.log());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_chunked_body_with_extensions_and_trailers_arrives_whole) {
