@@ -296,6 +296,15 @@ BOOST_AUTO_TEST_CASE(head_and_include_print_the_response_head) {
   BOOST_TEST(with_body.out.rfind("HTTP/1.0 200 OK\r\n", 0) == 0);
   BOOST_TEST(with_body.out.size() > 4u);
   BOOST_TEST(with_body.out.substr(with_body.out.size() - 16) == "\r\n\r\nhello, page\n");
+  // An interim response (103) is shown with -i and skipped on the way to the final one.
+  TempDir empty("http-served");
+  auto peer = http_peer(empty);
+  RunResult hints = run_http_client({"-i", peer->url("/early-hints")});
+  BOOST_TEST(hints.exit_code == 0, hints.err);
+  BOOST_TEST(hints.out ==
+             "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  BOOST_TEST(run_http_client({peer->url("/early-hints")}).out == "ok");
 }
 
 BOOST_AUTO_TEST_CASE(an_ipv6_literal_url_reaches_a_server_on_ipv6_loopback) {

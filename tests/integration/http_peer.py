@@ -19,6 +19,7 @@
 #   ANY  /see/CODE        CODE (301, 302, 303, 307, 308) to /echo
 #   ANY  /echo            JSON: method, body parsed as a form (parse_qs), selected headers
 #   GET  /https           302 to https://127.0.0.1/
+#   GET  /early-hints     an interim 103 response, then the final one
 #   GET  /huge-head       a header of 70 KiB
 #   GET  /chunk-overflow  a chunk size of 17 hex digits
 #   GET  /silent          never answers
@@ -106,6 +107,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.echo()
         if kind == "https":
             return self.simple(302, b"", [("Location", "https://127.0.0.1/")])
+        if kind == "early-hints":
+            return self.raw(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         if kind == "huge-head":
             return self.raw(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 70 * 1024 + b"\r\n\r\nbody")
         if kind == "chunk-overflow":
