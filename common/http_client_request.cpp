@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "program.hpp"
+
 namespace sockserv {
 namespace {
 
@@ -42,7 +44,7 @@ std::string format_request(const ClientRequest& request) {
   std::string out = request.method + " " + request.url.target + " HTTP/1.1\r\n";
   // One request per connection: "Connection: close" tells the server not to wait for more.
   std::vector<HttpField> defaults{{"Host", request.url.authority()},
-                                  {"User-Agent", kHttpUserAgent},
+                                  {"User-Agent", std::string("sockserv-http-client/") + kVersion},
                                   {"Accept", "*/*"},
                                   {"Connection", "close"}};
   if (!request.content_type.empty()) defaults.push_back({"Content-Type", request.content_type});

@@ -12,9 +12,6 @@
 
 namespace sockserv {
 
-/// The user agent http-client names itself with.
-inline constexpr const char* kHttpUserAgent = "sockserv-http-client/0.1.0";
-
 struct ClientRequest {
   std::string method = "GET";  // GET, HEAD or POST
   Url url;
@@ -24,12 +21,13 @@ struct ClientRequest {
 };
 
 /// Parses a -H argument "Name: value". An empty value ("Accept:") asks to leave out a field
-/// http-client would send. Throws std::invalid_argument naming the
-/// problem: not a token name, a control character (a CR or LF would inject a field), or
-/// Content-Length / Transfer-Encoding, which only the body decides.
+/// http-client would send. Throws std::invalid_argument naming the problem: not a token
+/// name, a control character (a CR or LF would inject a field), or Content-Length /
+/// Transfer-Encoding, which only the body decides.
 HttpField parse_header_option(std::string_view text);
 
-/// The request's bytes: request line, Host, User-Agent, Accept and Connection: close (each
+/// The request's bytes: request line, Host, User-Agent (sockserv-http-client/VERSION),
+/// Accept and Connection: close (each
 /// unless the user gave the field, which then replaces it), the user's fields, the body.
 std::string format_request(const ClientRequest& request);
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "http_form.hpp"
+#include "program.hpp"
 
 using namespace sockserv;
 
@@ -43,8 +44,8 @@ BOOST_AUTO_TEST_CASE(a_request_has_its_defaults_unless_the_user_replaces_them) {
   ClientRequest get;
   get.url = parse_url("http://[::1]:8080/p?q");
   BOOST_TEST(format_request(get) ==
-             "GET /p?q HTTP/1.1\r\nHost: [::1]:8080\r\nUser-Agent: sockserv-http-client/0.1.0\r\n"
-             "Accept: */*\r\nConnection: close\r\n\r\n");
+             "GET /p?q HTTP/1.1\r\nHost: [::1]:8080\r\nUser-Agent: sockserv-http-client/" +
+                 std::string(kVersion) + "\r\nAccept: */*\r\nConnection: close\r\n\r\n");
   get.fields = {parse_header_option("accept:"), parse_header_option("User-Agent: lab")};
   BOOST_TEST(
       format_request(get) ==
