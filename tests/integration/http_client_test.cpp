@@ -324,6 +324,17 @@ BOOST_AUTO_TEST_CASE(an_ipv6_literal_url_reaches_a_server_on_ipv6_loopback) {
   BOOST_TEST(chunked.out == "over IPv6\n");
 }
 
+// A name, resolved with getaddrinfo. Where "localhost" names ::1 too (nothing listens there
+// in this test), that address is refused and the next one tried.
+BOOST_AUTO_TEST_CASE(a_host_name_is_resolved_and_each_of_its_addresses_tried) {
+  TempDir served("http-served");
+  served.write("name.txt", "by name\n");
+  auto server = python_http_server(served, "127.0.0.1");
+  RunResult r = run_http_client({server->url("/name.txt", "localhost")});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.out == "by name\n");
+}
+
 BOOST_AUTO_TEST_CASE(a_server_that_never_answers_hits_the_timeout) {
   TempDir served("http-served");
   auto peer = http_peer(served);
