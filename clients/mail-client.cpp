@@ -59,12 +59,14 @@ std::string client_name(const po::variables_map& values, int socket) {
   return "localhost";
 }
 
-void check_plaintext_auth(int socket, bool allowed) {
-  SocketAddress peer = peer_address(socket);
-  if (allowed || is_loopback(peer)) return;
-  throw FatalError(EX_NOPERM, "refusing AUTH to " + to_string(peer) +
-                                  " over a plain connection: the password would cross the "
-                                  "network in clear (--allow-plaintext-auth to accept that)");
+// Base64 hides nothing: AUTH without TLS shows the password to every network on the way.
+void check_plaintext_auth(const std::vector<SocketAddress>& server, bool allowed) {
+  for (const SocketAddress& address : server) {
+    if (allowed || is_loopback(address)) continue;
+    throw FatalError(EX_NOPERM, "refusing AUTH to " + to_string(address) +
+                                    " over a plain connection: the password would cross the "
+                                    "network in clear (--allow-plaintext-auth to accept that)");
+  }
 }
 
 int send_mail(const po::variables_map& values) {
@@ -86,8 +88,9 @@ int send_mail(const po::variables_map& values) {
   Envelope envelope{content.from.address, {}};
   for (const Mailbox& to : content.to) envelope.to.push_back(to.address);
 
-  UniqueFd socket = connect_within(server, timeout);
-  if (credentials) check_plaintext_auth(socket.get(), values["allow-plaintext-auth"].as<bool>());
+  std::vector<SocketAddress> addresses = addresses_of(server);
+  if (credentials) check_plaintext_auth(addresses, values["allow-plaintext-auth"].as<bool>());
+  UniqueFd socket = connect_within(addresses, to_string(server), timeout);
   std::string name = client_name(values, socket.get());
   SmtpSession session(std::move(socket), timeout);
   try {

@@ -47,6 +47,15 @@ std::vector<std::string_view> words_of(std::string_view line) {
   return words;
 }
 
+// read_some, with a timeout that says what we waited for.
+size_t receive(int socket, std::span<std::byte> buffer, Deadline deadline) {
+  try {
+    return read_some(socket, buffer, deadline, client_io());
+  } catch (const TimeoutError&) {
+    throw TimeoutError("no reply from the server within --timeout");
+  }
+}
+
 // Pieces of DATA: each must be taken by the kernel within the timeout (progress, not total).
 constexpr size_t kSendPiece = 64 * 1024;
 
@@ -69,8 +78,7 @@ SmtpReply SmtpSession::read_reply() {
     if (parse.status == SmtpReplyParse::Status::malformed)
       throw ProtocolError("the server sent " + parse.error + ", not an SMTP reply");
     char buffer[4096];
-    size_t n =
-        read_some(socket_.get(), std::as_writable_bytes(std::span(buffer)), deadline, client_io());
+    size_t n = receive(socket_.get(), std::as_writable_bytes(std::span(buffer)), deadline);
     if (n == 0) throw ProtocolError("the server closed the connection");
     received_.append(buffer, n);
   }

@@ -37,14 +37,18 @@ std::string seconds_text(Millis duration) {
 
 }  // namespace
 
+std::vector<SocketAddress> addresses_of(const Endpoint& endpoint) {
+  if (is_unix(endpoint.transport)) return {unix_address(endpoint.path)};
+  return resolve(endpoint, /*passive=*/false);
+}
+
 UniqueFd connect_within(const Endpoint& endpoint, Millis timeout) {
+  return connect_within(addresses_of(endpoint), to_string(endpoint), timeout);
+}
+
+UniqueFd connect_within(const std::vector<SocketAddress>& addresses, std::string_view name,
+                        Millis timeout) {
   Deadline deadline = Deadline::after_or_never(timeout);
-  std::vector<SocketAddress> addresses;
-  if (is_unix(endpoint.transport)) {
-    addresses.push_back(unix_address(endpoint.path));
-  } else {
-    addresses = resolve(endpoint, /*passive=*/false);
-  }
   int last_error = ECONNREFUSED;
   for (const SocketAddress& address : addresses) {
     UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
@@ -52,11 +56,11 @@ UniqueFd connect_within(const Endpoint& endpoint, Millis timeout) {
     int result = try_connect(fd.get(), address, deadline);
     if (result == 0) return fd;
     if (result < 0)
-      throw TimeoutError("connect " + to_string(endpoint) + ": no answer within " +
+      throw TimeoutError("connect " + std::string(name) + ": no answer within " +
                          seconds_text(timeout));
     last_error = result;
   }
-  throw_errno(last_error, "connect " + to_string(endpoint));
+  throw_errno(last_error, "connect " + std::string(name));
 }
 
 }  // namespace sockserv

@@ -37,7 +37,7 @@ class Sink:
         base = os.path.join(self.outdir, str(self.count))
         with open(base + ".eml", "wb") as eml:
             eml.write(envelope.original_content)
-        login = session.login_data.decode() if isinstance(session.login_data, bytes) else None
+        login = session.auth_data.login.decode() if session.authenticated else None
         meta = {"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos,
                 "mail_options": envelope.mail_options, "login": login}
         with open(base + ".tmp", "w") as tmp:
@@ -57,7 +57,9 @@ class OldSMTP(SMTP):
 def authenticator_for(user, password):
     def authenticate(server, session, envelope, mechanism, auth_data):
         ok = auth_data.login == user.encode() and auth_data.password == password.encode()
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd answers a failure itself (535); the default, True, would
+        # leave the client without an answer.
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
     return authenticate
 
 
