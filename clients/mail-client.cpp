@@ -29,11 +29,18 @@ using namespace sockserv;
 
 namespace {
 
+std::vector<Mailbox> mailboxes(const po::variables_map& values, const std::string& option) {
+  std::vector<Mailbox> list;
+  for (const std::string& text : values[option].as<std::vector<std::string>>())
+    list.push_back(parse_mailbox(text, "--" + option));
+  return list;
+}
+
 MailContent gather_content(const po::variables_map& values, uint64_t limit) {
   MailContent content;
   content.from = parse_mailbox(values["from"].as<std::string>(), "--from");
-  for (const std::string& to : values["to"].as<std::vector<std::string>>())
-    content.to.push_back(parse_mailbox(to, "--to"));
+  content.to = mailboxes(values, "to");
+  content.cc = mailboxes(values, "cc");
   content.subject = values["subject"].as<std::string>();
   for (const std::string& path : values["attach"].as<std::vector<std::string>>())
     content.attachments.push_back(read_attachment(path, limit));
@@ -59,16 +66,6 @@ std::string client_name(const po::variables_map& values, int socket) {
   return "localhost";
 }
 
-// Base64 hides nothing: AUTH without TLS shows the password to every network on the way.
-void check_plaintext_auth(const std::vector<SocketAddress>& server, bool allowed) {
-  for (const SocketAddress& address : server) {
-    if (allowed || is_loopback(address)) continue;
-    throw FatalError(EX_NOPERM, "refusing AUTH to " + to_string(address) +
-                                    " over a plain connection: the password would cross the "
-                                    "network in clear (--allow-plaintext-auth to accept that)");
-  }
-}
-
 int send_mail(const po::variables_map& values) {
   if (values["starttls"].as<bool>())
     throw FatalError(EX_UNAVAILABLE,
@@ -78,6 +75,7 @@ int send_mail(const po::variables_map& values) {
   uint64_t limit = values["max-size"].as<uint64_t>();
   AuthMechanism mechanism = parse_auth_mechanism(values["auth"].as<std::string>());
   Endpoint server = parse_endpoint(values["server"].as<std::string>());
+  check_client_name(values["ehlo"].as<std::string>());
   std::optional<Credentials> credentials = credentials_of(values);
   MailContent content = gather_content(values, limit);
   std::string message = build_message(content, std::time(nullptr));
@@ -86,10 +84,11 @@ int send_mail(const po::variables_map& values) {
                                      " bytes encoded, more than --max-size (" +
                                      std::to_string(limit) + ")");
   Envelope envelope{content.from.address, {}};
-  for (const Mailbox& to : content.to) envelope.to.push_back(to.address);
+  for (const auto& list : {content.to, content.cc, mailboxes(values, "bcc")})
+    for (const Mailbox& mailbox : list) envelope.to.push_back(mailbox.address);
 
   std::vector<SocketAddress> addresses = addresses_of(server);
-  if (credentials) check_plaintext_auth(addresses, values["allow-plaintext-auth"].as<bool>());
+  if (credentials) refuse_auth_in_clear(addresses, values["allow-plaintext-auth"].as<bool>());
   UniqueFd socket = connect_within(addresses, to_string(server), timeout);
   std::string name = client_name(values, socket.get());
   SmtpSession session(std::move(socket), timeout);
@@ -113,7 +112,11 @@ int main(int argc, char** argv) {
   options.add_options()("server", po::value<std::string>()->required(), "SMTP server HOST:PORT")(
       "from", po::value<std::string>()->required(), "sender: ADDR or 'Name <ADDR>'")(
       "to", po::value<std::vector<std::string>>()->required(), "recipient (repeatable)")(
-      "subject,s", po::value<std::string>()->required(), "subject (UTF-8)")(
+      "cc", po::value<std::vector<std::string>>()->default_value({}, ""),
+      "copy to (repeatable; in the Cc header)")(
+      "bcc", po::value<std::vector<std::string>>()->default_value({}, ""),
+      "blind copy to (repeatable; in no header)")("subject,s", po::value<std::string>()->required(),
+                                                  "subject (UTF-8)")(
       "attach,a", po::value<std::vector<std::string>>()->default_value({}, ""),
       "attach FILE (repeatable)")("user", po::value<std::string>(), "log in (AUTH) as NAME")(
       "password-file", po::value<std::string>()->default_value(""),

@@ -91,10 +91,12 @@ std::string build_message(const MailContent& content, std::time_t now) {
     throw UsageError("--subject must be one line (a line break would start a new header)");
   if (!is_valid_utf8(content.body))
     throw UsageError("the body on stdin is not UTF-8 text (send other data with --attach)");
-  std::string message = address_field("From", {content.from}) + address_field("To", content.to) +
-                        text_field("Subject", content.subject) + "Date: " + rfc5322_date(now) +
-                        "\r\n" + "Message-ID: <" + random_hex(16) + "@" +
-                        domain_of(content.from.address) + ">\r\n" + "MIME-Version: 1.0\r\n";
+  std::string message = address_field("From", {content.from}) + address_field("To", content.to);
+  if (!content.cc.empty()) message += address_field("Cc", content.cc);
+  message += text_field("Subject", content.subject);
+  message += "Date: " + rfc5322_date(now) + "\r\n";
+  message += "Message-ID: <" + random_hex(16) + "@" + domain_of(content.from.address) + ">\r\n";
+  message += "MIME-Version: 1.0\r\n";
   std::string text = text_part(canonical_text(content.body));
   if (content.attachments.empty()) return message + text;
   std::vector<std::string> parts{text};

@@ -19,11 +19,12 @@ struct Attachment {
 
 /// What the user wants to send.
 struct MailContent {
-  Mailbox from;
-  std::vector<Mailbox> to;
-  std::string subject;  // UTF-8, one line
-  std::string body;     // UTF-8 text; any line ends (LF, CRLF)
-  std::vector<Attachment> attachments;
+  Mailbox from{};
+  std::vector<Mailbox> to{};
+  std::vector<Mailbox> cc{};  // in a Cc header; Bcc recipients are the envelope's only
+  std::string subject{};      // UTF-8, one line
+  std::string body{};         // UTF-8 text; any line ends (LF, CRLF)
+  std::vector<Attachment> attachments{};
 };
 
 /// The whole message, ready for DATA (before dot-stuffing). `now` gives the Date header.

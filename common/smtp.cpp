@@ -133,6 +133,15 @@ SmtpExtensions parse_ehlo_reply(const SmtpReply& reply) {
   return extensions;
 }
 
+void check_client_name(std::string_view name) {
+  auto allowed = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           std::string_view("-.:[]").find(c) != std::string_view::npos;
+  };
+  if (!std::all_of(name.begin(), name.end(), allowed))
+    throw UsageError("--ehlo takes a domain or an address literal such as [192.0.2.1]");
+}
+
 SmtpExtensions greet(SmtpSession& session, const std::string& client_name) {
   SmtpReply greeting = session.read_reply();
   if (greeting.kind() != 2) throw SmtpRefusal("the connection", greeting);

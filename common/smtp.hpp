@@ -65,6 +65,10 @@ struct SmtpExtensions {
 /// parameters each.
 SmtpExtensions parse_ehlo_reply(const SmtpReply& reply);
 
+/// Throws UsageError unless `name` is empty or a domain or address literal fit for EHLO:
+/// letters, digits and "-.:[]" only (anything else could end the command early).
+void check_client_name(std::string_view name);
+
 /// Reads the greeting (220) and says EHLO `client_name`, or HELO when EHLO gets a 5xx.
 SmtpExtensions greet(SmtpSession& session, const std::string& client_name);
 

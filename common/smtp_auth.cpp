@@ -84,6 +84,15 @@ bool is_loopback(const SocketAddress& address) {
   return false;
 }
 
+void refuse_auth_in_clear(const std::vector<SocketAddress>& server, bool allowed) {
+  for (const SocketAddress& address : server) {
+    if (allowed || is_loopback(address)) continue;
+    throw FatalError(EX_NOPERM, "refusing AUTH to " + to_string(address) +
+                                    " over a plain connection: the password would cross the "
+                                    "network in clear (--allow-plaintext-auth to accept that)");
+  }
+}
+
 void authenticate(SmtpSession& session, const SmtpExtensions& extensions,
                   const Credentials& credentials, AuthMechanism mechanism) {
   if (!extensions.extended)

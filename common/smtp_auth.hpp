@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "address.hpp"
 #include "smtp.hpp"
@@ -30,6 +31,11 @@ std::string read_password(const std::string& file, const std::string& variable);
 /// True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104, and unix sockets: traffic that never
 /// leaves the machine.
 bool is_loopback(const SocketAddress& address);
+
+/// Throws FatalError (EX_NOPERM, 77) unless every address of the server is a loopback one
+/// or `allowed` (--allow-plaintext-auth): base64 hides nothing, and AUTH without TLS shows
+/// the password to every network on the way.
+void refuse_auth_in_clear(const std::vector<SocketAddress>& server, bool allowed);
 
 /// Logs in with `credentials`. Throws SmtpRefusal (535: wrong password, exit 77), or
 /// FatalError when the server offers no mechanism we speak.

@@ -120,20 +120,25 @@ BOOST_AUTO_TEST_CASE(chinese_message_with_two_attachments_parses_back_exactly) {
   const std::string subject =
       "你好，世界！这是一封带附件的测试邮件，主题足够长，必须折成好几行才能放下";
   const std::string body = "张三你好：\n\n附件是数据。\n.这一行以点开头\n..两个点\n.\n谢谢！\n";
-  RunResult run =
-      run_program("mail-client",
-                  {"--server", sink.address(), "--from", "张三 <zhangsan@example.org>", "--to",
-                   "李四 <lisi@example.org>", "--to", "wangwu@example.org", "--subject", subject,
-                   "--attach", (files.path / "every-byte.bin").string(), "--attach",
-                   (files.path / "说明 文档.txt").string(), "--timeout", "20"},
-                  body);
+  RunResult run = run_program("mail-client", {"--server",  sink.address(),
+                                              "--from",    "张三 <zhangsan@example.org>",
+                                              "--to",      "李四 <lisi@example.org>",
+                                              "--to",      "wangwu@example.org",
+                                              "--cc",      "赵六 <zhaoliu@example.org>",
+                                              "--bcc",     "hidden@example.org",
+                                              "--subject", subject,
+                                              "--attach",  (files.path / "every-byte.bin").string(),
+                                              "--attach",  (files.path / "说明 文档.txt").string(),
+                                              "--timeout", "20"},
+                              body);
   BOOST_REQUIRE_MESSAGE(run.exit_code == 0, report(run, sink));
   BOOST_TEST(run.out.starts_with("250 "));
   BOOST_REQUIRE(sink.received(1));
 
   Json envelope = sink.envelope(1);
   BOOST_TEST(envelope["mail_from"] == "zhangsan@example.org");
-  BOOST_TEST(envelope["rcpt_tos"] == Json::array({"lisi@example.org", "wangwu@example.org"}));
+  BOOST_TEST(envelope["rcpt_tos"] == Json::array({"lisi@example.org", "wangwu@example.org",
+                                                  "zhaoliu@example.org", "hidden@example.org"}));
 
   Json mail = sink.parsed(1);
   BOOST_TEST(mail["defects"].empty(), mail["defects"].dump());
@@ -141,6 +146,9 @@ BOOST_AUTO_TEST_CASE(chinese_message_with_two_attachments_parses_back_exactly) {
   BOOST_TEST(mail["from"] == Json::array({Json::array({"张三", "zhangsan@example.org"})}));
   BOOST_TEST(mail["to"] == Json::array({Json::array({"李四", "lisi@example.org"}),
                                         Json::array({"", "wangwu@example.org"})}));
+  BOOST_TEST(mail["cc"] == Json::array({Json::array({"赵六", "zhaoliu@example.org"})}));
+  BOOST_TEST(mail["bcc_header"] == false);
+  BOOST_TEST(sink.raw(1).find("hidden@example.org") == std::string::npos);
   BOOST_TEST(mail["content_type"] == "multipart/mixed");
   BOOST_TEST(mail["mime_version"] == "1.0");
   BOOST_TEST(mail["date_parsed"] == true);
@@ -340,6 +348,9 @@ BOOST_AUTO_TEST_CASE(inputs_over_max_size_or_missing_are_refused_before_sending)
   RunResult bad_to =
       run_program("mail-client", with(basic_args(sink), {"--to", "x\r\nRCPT TO:<y>"}), "hi\n");
   BOOST_TEST(bad_to.exit_code == EX_USAGE, report(bad_to, sink));
+  RunResult bad_ehlo = run_program(
+      "mail-client", with(basic_args(sink), {"--ehlo", "x\r\nMAIL FROM:<y@example.org>"}), "hi\n");
+  BOOST_TEST(bad_ehlo.exit_code == EX_USAGE, report(bad_ehlo, sink));
   BOOST_TEST(!sink.received(1));
 }
 

@@ -3,7 +3,7 @@
 (policy=email.policy.default, as a mail reader would) and prints what it found as JSON, for
 mail-client's tests to compare with what they sent:
 
-  {"subject", "from": [display_name, address], "to": [[name, address]...], "date",
+  {"subject", "from": [display_name, address], "to": [[name, address]...], "cc", "date",
    "message_id", "mime_version", "content_type", "body" (text, line ends as sent),
    "attachments": [{"filename", "content_type", "hex"}], "longest_header_line",
    "defects": [...]}
@@ -42,6 +42,9 @@ def main():
         "subject": str(message["Subject"]),
         "from": [[a.display_name, a.addr_spec] for a in message["From"].addresses],
         "to": [[a.display_name, a.addr_spec] for a in message["To"].addresses],
+        "cc": [[a.display_name, a.addr_spec] for a in message["Cc"].addresses]
+              if message["Cc"] else [],
+        "bcc_header": message["Bcc"] is not None,
         "date": str(message["Date"]),
         "date_parsed": message["Date"].datetime is not None,
         "message_id": str(message["Message-ID"]),

@@ -248,8 +248,15 @@ BOOST_AUTO_TEST_CASE(date_in_rfc5322_form) {
 }
 
 BOOST_AUTO_TEST_CASE(message_without_attachments_is_one_text_part) {
-  MailContent content{{"", "a@example.org"}, {{"", "b@example.org"}}, "Hi", "line\n.dot\n", {}};
+  MailContent content{.from = {"", "a@example.org"},
+                      .to = {{"", "b@example.org"}},
+                      .subject = "Hi",
+                      .body = "line\n.dot\n"};
   std::string message = build_message(content, 1'795'000'000);
+  BOOST_TEST(
+      message.starts_with("From: a@example.org\r\nTo: b@example.org\r\nSubject: Hi\r\n"
+                          "Date: Wed, 18 Nov 2026 "));
+  BOOST_TEST(message.find("Cc:") == std::string::npos);
   BOOST_TEST(message.find("MIME-Version: 1.0\r\n") != std::string::npos);
   BOOST_TEST(message.find("Message-ID: <") != std::string::npos);
   BOOST_TEST(message.find("@example.org>\r\n") != std::string::npos);
@@ -260,12 +267,15 @@ BOOST_AUTO_TEST_CASE(message_without_attachments_is_one_text_part) {
 }
 
 BOOST_AUTO_TEST_CASE(message_with_attachments_is_multipart_with_an_unused_boundary) {
-  MailContent content{{"", "a@example.org"},
-                      {{"", "b@example.org"}},
-                      "Hi",
-                      "body\n",
-                      {{"a.bin", std::string("\0\x01\xff", 3)}, {"b.txt", "text\n"}}};
+  MailContent content{
+      .from = {"", "a@example.org"},
+      .to = {{"", "b@example.org"}},
+      .cc = {{"C", "c@example.org"}, {"", "d@example.org"}},
+      .subject = "Hi",
+      .body = "body\n",
+      .attachments = {{"a.bin", std::string("\0\x01\xff", 3)}, {"b.txt", "text\n"}}};
   std::string message = build_message(content, 1'795'000'000);
+  BOOST_TEST(message.find("\r\nCc: C <c@example.org>, d@example.org\r\n") != std::string::npos);
   size_t at = message.find("boundary=\"");
   BOOST_REQUIRE(at != std::string::npos);
   std::string boundary = message.substr(at + 10, message.find('"', at + 10) - at - 10);
@@ -284,7 +294,8 @@ BOOST_AUTO_TEST_CASE(message_with_attachments_is_multipart_with_an_unused_bounda
 }
 
 BOOST_AUTO_TEST_CASE(subject_and_body_are_checked) {
-  MailContent content{{"", "a@example.org"}, {{"", "b@example.org"}}, "a\r\nBcc: x", "", {}};
+  MailContent content{
+      .from = {"", "a@example.org"}, .to = {{"", "b@example.org"}}, .subject = "a\r\nBcc: x"};
   BOOST_CHECK_THROW(build_message(content, 0), UsageError);
   content.subject = "\xC3";
   BOOST_CHECK_THROW(build_message(content, 0), UsageError);
