@@ -1,10 +1,17 @@
 // The SMTP reply parser (RFC 5321 4.2: one line or several, bounded), the EHLO extensions
 // read from a reply, and dot-stuffing of DATA (4.5.2). No sockets: the parser takes bytes.
+// Then the client's own checks: AUTH in clear only to loopback, EHLO names, mechanisms.
 #include "smtp.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <boost/test/unit_test.hpp>
 #include <string>
+#include <vector>
 
+#include "error.hpp"
+#include "smtp_auth.hpp"
 #include "smtp_reply.hpp"
 
 using namespace sockserv;
@@ -122,6 +129,59 @@ BOOST_AUTO_TEST_CASE(no_line_of_the_message_can_end_the_data) {
   std::string message = "a\r\n.\r\nb\r\n.\r\n";  // a lone "." twice inside
   std::string data = dot_stuffed(message);
   BOOST_TEST(data.find("\r\n.\r\n") == data.size() - 5);  // only the end mark
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(smtp_client_checks)
+
+SocketAddress inet(int family, const char* text) {
+  SocketAddress address;
+  if (family == AF_INET) {
+    auto* in4 = reinterpret_cast<sockaddr_in*>(&address.storage);
+    in4->sin_family = AF_INET;
+    BOOST_REQUIRE(::inet_pton(AF_INET, text, &in4->sin_addr) == 1);
+    address.length = sizeof *in4;
+  } else {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&address.storage);
+    in6->sin6_family = AF_INET6;
+    BOOST_REQUIRE(::inet_pton(AF_INET6, text, &in6->sin6_addr) == 1);
+    address.length = sizeof *in6;
+  }
+  return address;
+}
+
+BOOST_AUTO_TEST_CASE(only_loopback_servers_get_auth_in_clear) {
+  BOOST_TEST(is_loopback(inet(AF_INET, "127.0.0.1")));
+  BOOST_TEST(is_loopback(inet(AF_INET, "127.45.6.7")));
+  BOOST_TEST(is_loopback(inet(AF_INET6, "::1")));
+  BOOST_TEST(is_loopback(inet(AF_INET6, "::ffff:127.0.0.1")));
+  BOOST_TEST(!is_loopback(inet(AF_INET, "192.0.2.1")));
+  BOOST_TEST(!is_loopback(inet(AF_INET, "10.0.0.1")));
+  BOOST_TEST(!is_loopback(inet(AF_INET6, "2001:db8::1")));
+  BOOST_TEST(!is_loopback(inet(AF_INET6, "::ffff:192.0.2.1")));
+  // One address off the machine is enough to refuse: the connection may go to any of them.
+  std::vector<SocketAddress> mixed{inet(AF_INET, "127.0.0.1"), inet(AF_INET6, "2001:db8::1")};
+  BOOST_CHECK_THROW(refuse_auth_in_clear(mixed, false), FatalError);
+  BOOST_CHECK_NO_THROW(refuse_auth_in_clear(mixed, true));
+  BOOST_CHECK_NO_THROW(refuse_auth_in_clear({inet(AF_INET6, "::1")}, false));
+}
+
+BOOST_AUTO_TEST_CASE(ehlo_names_cannot_carry_a_command) {
+  for (const char* good : {"", "mail.example.org", "[192.0.2.1]", "[IPv6:2001:db8::1]"})
+    BOOST_CHECK_NO_THROW(check_client_name(good));
+  for (const char* bad : {"a b", "x\r\nQUIT", "host\n", "a<b>"})
+    BOOST_CHECK_THROW(check_client_name(bad), UsageError);
+}
+
+BOOST_AUTO_TEST_CASE(auth_mechanism_names) {
+  BOOST_TEST(static_cast<int>(parse_auth_mechanism("PLAIN")) ==
+             static_cast<int>(AuthMechanism::plain));
+  BOOST_TEST(static_cast<int>(parse_auth_mechanism("login")) ==
+             static_cast<int>(AuthMechanism::login));
+  BOOST_TEST(static_cast<int>(parse_auth_mechanism("auto")) ==
+             static_cast<int>(AuthMechanism::automatic));
+  BOOST_CHECK_THROW(parse_auth_mechanism("cram-md5"), UsageError);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
