@@ -172,7 +172,13 @@ SmtpReply send_message(SmtpSession& session, const SmtpExtensions& extensions,
     session.expect(rcpt_to, 2, rcpt_to);
   }
   session.expect("DATA", 3, "DATA");
-  session.send(data);
+  try {
+    session.send(data);
+  } catch (const std::system_error&) {
+    // A server that refuses the message before its end (552: too big) often says why and
+    // closes: the write fails, and the reason is its reply, if one came.
+    throw SmtpRefusal("the message", session.read_reply());
+  }
   SmtpReply reply = session.read_reply();
   if (reply.kind() != 2) throw SmtpRefusal("the message", reply);
   return reply;

@@ -237,6 +237,30 @@ BOOST_AUTO_TEST_CASE(a_refused_recipient_fails_with_550_and_sends_nothing) {
   BOOST_TEST(!sink.received(1));
 }
 
+BOOST_AUTO_TEST_CASE(a_deferred_recipient_fails_with_451_as_try_later) {
+  SmtpSink sink({"--defer-rcpt", "later@example.org"});
+  RunResult run =
+      run_program("mail-client", with(basic_args(sink), {"--to", "later@example.org"}), "hi\n");
+  BOOST_TEST(run.exit_code == EX_TEMPFAIL, report(run, sink));
+  BOOST_TEST(
+      run.err.find("server refused RCPT TO:<later@example.org>: 451 4.3.0") != std::string::npos,
+      run.err);
+  BOOST_TEST(!sink.received(1));
+}
+
+BOOST_AUTO_TEST_CASE(a_message_over_the_servers_size_is_not_sent) {
+  SmtpSink sink({"--size-limit", "2000"});
+  RunResult run = run_program("mail-client", basic_args(sink), std::string(3000, 'x') + "\n");
+  BOOST_TEST(run.exit_code == EX_DATAERR, report(run, sink));
+  BOOST_TEST(run.err.find("the server takes at most 2000 (its SIZE)") != std::string::npos,
+             run.err);
+  BOOST_TEST(!sink.received(1));
+  // Under the limit, MAIL FROM says how big the message is (RFC 1870).
+  RunResult small = run_program("mail-client", basic_args(sink), "hi\n");
+  BOOST_REQUIRE_MESSAGE(small.exit_code == 0, report(small, sink));
+  BOOST_TEST(sink.envelope(1)["mail_options"][0].get<std::string>().starts_with("SIZE="));
+}
+
 BOOST_AUTO_TEST_CASE(a_server_without_ehlo_gets_helo) {
   SmtpSink sink({"--no-ehlo"});
   RunResult run = run_program("mail-client", basic_args(sink), "hi\n");

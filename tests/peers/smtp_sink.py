@@ -5,11 +5,12 @@ as OUTDIR/N.eml (the bytes after DATA, dot-stuffing undone) and OUTDIR/N.json (t
 envelope: mail_from, rcpt_tos, the user that logged in), the .json last and by rename, so
 a reader that sees it sees both whole.
 
-  smtp_sink.py OUTDIR [--auth USER:PASSWORD] [--reject-rcpt ADDR] [--no-ehlo]
+  smtp_sink.py OUTDIR [--auth USER:PASSWORD] [--reject-rcpt ADDR] [--defer-rcpt ADDR] [--size-limit N]
+               [--no-ehlo]
 
 --auth offers AUTH PLAIN and LOGIN and requires it (without TLS: loopback tests only);
---reject-rcpt answers RCPT TO:<ADDR> with 550; --no-ehlo answers EHLO with 502 (an
-RFC 821 server) so that the client must fall back to HELO.
+--reject-rcpt answers RCPT TO:<ADDR> with 550, --defer-rcpt with 451; --no-ehlo answers EHLO with 502 (an
+RFC 821 server) so that the client must fall back to HELO; --size-limit offers SIZE N.
 """
 import argparse
 import asyncio
@@ -21,14 +22,17 @@ from aiosmtpd.smtp import SMTP, AuthResult, syntax
 
 
 class Sink:
-    def __init__(self, outdir, reject_rcpt):
+    def __init__(self, outdir, reject_rcpt, defer_rcpt):
         self.outdir = outdir
         self.reject_rcpt = reject_rcpt
+        self.defer_rcpt = defer_rcpt
         self.count = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address == self.reject_rcpt:
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if address == self.defer_rcpt:
+            return "451 4.3.0 <%s>: Temporary lookup failure" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -65,13 +69,13 @@ def authenticator_for(user, password):
 
 async def serve(args):
     os.makedirs(args.outdir, exist_ok=True)
-    handler = Sink(args.outdir, args.reject_rcpt)
+    handler = Sink(args.outdir, args.reject_rcpt, args.defer_rcpt)
     factory_class = OldSMTP if args.no_ehlo else SMTP
-    options = {}
+    options = {"data_size_limit": args.size_limit}
     if args.auth:
         user, _, password = args.auth.partition(":")
-        options = {"authenticator": authenticator_for(user, password),
-                   "auth_required": True, "auth_require_tls": False}
+        options.update({"authenticator": authenticator_for(user, password),
+                        "auth_required": True, "auth_require_tls": False})
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: factory_class(handler, **options),
                                       host="127.0.0.1", port=0)
@@ -85,6 +89,8 @@ def main():
     parser.add_argument("outdir")
     parser.add_argument("--auth", help="USER:PASSWORD")
     parser.add_argument("--reject-rcpt")
+    parser.add_argument("--defer-rcpt")
+    parser.add_argument("--size-limit", type=int, default=33554432)
     parser.add_argument("--no-ehlo", action="store_true")
     args = parser.parse_args()
     try:
