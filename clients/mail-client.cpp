@@ -75,6 +75,7 @@ int send_mail(const po::variables_map& values) {
   uint64_t limit = values["max-size"].as<uint64_t>();
   AuthMechanism mechanism = parse_auth_mechanism(values["auth"].as<std::string>());
   Endpoint server = parse_endpoint(values["server"].as<std::string>());
+  if (!is_stream(server.transport)) throw UsageError("--server: SMTP needs tcp (or unix:PATH)");
   check_client_name(values["ehlo"].as<std::string>());
   std::optional<Credentials> credentials = credentials_of(values);
   MailContent content = gather_content(values, limit);
