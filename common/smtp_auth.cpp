@@ -4,15 +4,18 @@
 #include "smtp_auth.hpp"
 
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 
 #include "base64.hpp"
+#include "log.hpp"
 
 namespace sockserv {
 namespace {
@@ -20,6 +23,18 @@ namespace {
 std::string without_line_end(std::string line) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;
+}
+
+// As ssh does for a key: a password file that others can read is worth a word (sent anyway:
+// the user may have reasons, and the file is theirs).
+void warn_if_others_can_read(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    log_warning("--password-file ", file, " is open to other users (mode ", mode,
+                "): chmod 600 it");
+  }
 }
 
 void plain(SmtpSession& session, const Credentials& credentials) {
@@ -48,6 +63,7 @@ AuthMechanism parse_auth_mechanism(std::string_view name) {
 std::string read_password(const std::string& file, const std::string& variable) {
   std::string password;
   if (!file.empty()) {
+    warn_if_others_can_read(file);
     std::ifstream in(file);
     if (!in)
       throw FatalError(EX_NOINPUT,

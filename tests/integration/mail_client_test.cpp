@@ -206,6 +206,16 @@ BOOST_AUTO_TEST_CASE(auth_plain_and_login_succeed_with_the_right_password) {
     BOOST_REQUIRE(sink.received(n));
     BOOST_TEST(sink.envelope(n)["login"] == "alice");
   }
+  // A password file others can read is sent, with a warning; one for its owner only, silently.
+  std::vector<std::string> from_file =
+      with(basic_args(sink), {"--user", "alice", "--password-file", password_file});
+  for (auto mode : {std::filesystem::perms(0644), std::filesystem::perms(0600)}) {
+    std::filesystem::permissions(password_file, mode);
+    RunResult run = run_program("mail-client", from_file, "hi\n");
+    BOOST_TEST_REQUIRE(run.exit_code == 0, report(run, sink));
+    bool warned = run.err.find("is open to other users (mode 0644)") != std::string::npos;
+    BOOST_TEST(warned == (mode == std::filesystem::perms(0644)), run.err);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_password_fails_with_535) {
