@@ -31,6 +31,7 @@ struct ServiceInfo {
   std::string udp_opt_in = {};  // non-empty: udp is off unless this flag is given ("udp-chargen")
   std::string host{};           // default host when no --listen is given ("": [::], every address)
   bool uses_hub = false;        // its connections talk to each other (chat): the server makes a hub
+  bool serves_datagrams = false;  // has a udp/unixgram form: offer --udp-rate (run() sets it)
 };
 
 /// Everything the shared options decide.
