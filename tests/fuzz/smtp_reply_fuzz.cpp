@@ -20,8 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     __builtin_trap();
   if (parse.status != SmtpReplyParse::Status::complete) return 0;
   const sockserv::SmtpReply& reply = parse.reply;
-  if (parse.length == 0 || parse.length > size || bytes[parse.length - 1] != '\n')
-    __builtin_trap();
+  if (parse.length == 0 || parse.length > size || bytes[parse.length - 1] != '\n') __builtin_trap();
   if (reply.code < 200 || reply.code > 559) __builtin_trap();
   if (reply.lines.empty() || reply.lines.size() > sockserv::kMaxReplyLines) __builtin_trap();
   SmtpReplyParse alone = sockserv::parse_smtp_reply(bytes.substr(0, parse.length));
