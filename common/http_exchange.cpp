@@ -7,7 +7,7 @@
 #include "address.hpp"
 #include "error.hpp"
 #include "http_chunked.hpp"
-#include "socket.hpp"
+#include "timed_connect.hpp"
 
 namespace sockserv {
 namespace {
@@ -22,12 +22,13 @@ std::string seconds_text(Millis timeout) {
   return text;
 }
 
-std::vector<SocketAddress> addresses_of(const Url& url) {
+// The host's addresses; a name that does not resolve is HostNotFound (its own exit status).
+std::vector<SocketAddress> host_addresses(const Url& url) {
+  Endpoint endpoint;
+  endpoint.host = url.host;
+  endpoint.port = url.port;
   try {
-    Endpoint endpoint;
-    endpoint.host = url.host;
-    endpoint.port = url.port;
-    return resolve(endpoint, /*passive=*/false);
+    return addresses_of(endpoint);
   } catch (const std::system_error&) {
     throw;
   } catch (const std::runtime_error& e) {
@@ -35,19 +36,12 @@ std::vector<SocketAddress> addresses_of(const Url& url) {
   }
 }
 
-// Tries each address until one accepts, all within one deadline; the last failure is thrown.
+// Tries each address until one accepts, all within one deadline.
 UniqueFd connect_any(const Url& url, Millis timeout) {
-  Deadline deadline = Deadline::after_or_never(timeout);
-  std::vector<SocketAddress> addresses = addresses_of(url);
-  for (size_t i = 0;; ++i) {
-    try {
-      return connect_before(addresses.at(i), deadline);
-    } catch (const std::system_error&) {
-      if (i + 1 == addresses.size()) throw;
-    } catch (const TimeoutError&) {
-      throw TimeoutError("connect " + url.authority() + ": no answer within " +
-                         seconds_text(timeout) + " (--timeout)");
-    }
+  try {
+    return connect_within(host_addresses(url), url.authority(), timeout);
+  } catch (const TimeoutError& e) {
+    throw TimeoutError(std::string(e.what()) + " (--timeout)");
   }
 }
 

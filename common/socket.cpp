@@ -203,25 +203,6 @@ UniqueFd connect_to(const Endpoint& endpoint) {
   throw_errno(last_error, "connect " + to_string(endpoint));
 }
 
-UniqueFd connect_before(const SocketAddress& address, Deadline deadline) {
-  UniqueFd fd = new_socket(address.family(), SOCK_STREAM);
-  // Non-blocking, so that connect(2) returns at once (EINPROGRESS) and the handshake is
-  // waited for with poll, which a deadline bounds; a blocking connect waits as long as the
-  // kernel keeps retrying SYNs (about two minutes).
-  set_nonblocking(fd.get(), true);
-  if (::connect(fd.get(), address.get(), address.length) == 0) return fd;
-  if (errno != EINPROGRESS && errno != EINTR) throw_errno("connect " + to_string(address));
-  pollfd entry{fd.get(), POLLOUT, 0};
-  if (!client_io().wait(std::span(&entry, 1), deadline))
-    throw TimeoutError("connect " + to_string(address) + ": timed out");
-  // The handshake is over, one way or the other: SO_ERROR says which.
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) < 0) throw_errno("getsockopt");
-  if (err != 0) throw_errno(err, "connect " + to_string(address));
-  return fd;
-}
-
 void apply_connection_options(int fd, const SocketOptions& options) {
   if (options.nodelay) set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
 }

@@ -61,10 +61,6 @@ Listener adopt_listener(UniqueFd fd);
 /// Connects to `endpoint`, trying each address it resolves to. The socket is blocking.
 UniqueFd connect_to(const Endpoint& endpoint);
 
-/// Connects a new non-blocking socket to `address`, waiting for the handshake until
-/// `deadline`. Throws TimeoutError when it passes, std::system_error (ECONNREFUSED...).
-UniqueFd connect_before(const SocketAddress& address, Deadline deadline);
-
 /// Applies the per-connection options (TCP_NODELAY) to an accepted tcp socket.
 void apply_connection_options(int fd, const SocketOptions& options);
 
