@@ -4,7 +4,8 @@
 // the bytes and the same when only the head is given, and a byte less has no end; the chunked
 // decoder gives the same body and the same verdict whether fed at once or in small pieces,
 // counts what it gave, and never uses more bytes than it got.
-// Build and run: make fuzz-smoke (a fixed number of runs) or make fuzz (seeds: corpus/http_response)
+// Build and run: make fuzz-smoke (a fixed number of runs) or make fuzz (seeds:
+// corpus/http_response)
 #include <cstddef>
 #include <cstdint>
 #include <optional>

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sysexits.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <memory>
