@@ -119,7 +119,12 @@ BOOST_AUTO_TEST_CASE(a_progress_bar_shows_on_a_terminal_above_one_mib_only) {
     std::string command = bin_path("http-client") + " -o " + (saved.path / name).string() + " " +
                           server->url(std::string("/") + name);
     Spawned terminal({"script", "-qec", command, "/dev/null"});
-    BOOST_TEST_REQUIRE(terminal.wait_exit(20000ms) == 0, terminal.log());
+    int status = terminal.wait_exit(20000ms);
+    if (status != 0 && terminal.log().find("pseudo-terminal") != std::string::npos) {
+      BOOST_TEST_MESSAGE("skipped: no pseudo-terminal here: " << terminal.log());
+      return;
+    }
+    BOOST_TEST_REQUIRE(status == 0, terminal.log());
     BOOST_TEST((saved.read(name) == served.read(name)));
     bool bar = terminal.log().find("100% 2.0/2.0 MiB") != std::string::npos;
     BOOST_TEST(bar == (std::string(name) == "big.bin"), name << ": " << terminal.log());
