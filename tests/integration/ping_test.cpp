@@ -392,6 +392,11 @@ BOOST_AUTO_TEST_CASE(bad_options_exit_2) {
   RunResult help = run_program("ping", {"--help"}, "", 5000ms);
   BOOST_TEST(help.exit_code == 0);
   BOOST_TEST(help.out.find("-W [ --timeout ]") != std::string::npos, help.out);
+  // The one sockserv --version form; only its usage errors are ping(8)'s 2, not 64.
+  RunResult version = run_program("ping", {"--version"}, "", 5000ms);
+  BOOST_TEST(version.exit_code == 0);
+  BOOST_TEST(std::regex_match(version.out, std::regex(R"(ping \(sockserv\) \d+\.\d+\.\d+\n)")),
+             version.out);
 }
 
 // ping(8)'s flood protection: below 0.2 s between requests for root only.
