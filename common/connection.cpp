@@ -1,6 +1,8 @@
 // The connection object handlers use: buffered reading, full writes, waits with deadlines.
 #include "connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -275,6 +277,13 @@ size_t Connection::write_some(std::span<const std::byte> data) {
     }
     throw_errno("send");
   }
+}
+
+void Connection::cork(bool on) {
+  int value = on ? 1 : 0;
+  if (::setsockopt(socket_.get(), IPPROTO_TCP, TCP_CORK, &value, sizeof value) < 0 &&
+      errno != EOPNOTSUPP && errno != ENOPROTOOPT)
+    throw_errno("setsockopt TCP_CORK");
 }
 
 Hub& Connection::hub() const {

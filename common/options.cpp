@@ -281,6 +281,7 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
 
   ServerOptions options;
   options.server.name = info.name;
+  options.server.request_log = info.request_log;
   options.server.udp_reply_allowance = info.udp_reply_allowance;
   if (values.count("listen") != 0U) options.listen = listen_endpoints(values);
   options.model = values["model"].as<std::string>();
