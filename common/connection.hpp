@@ -64,6 +64,10 @@ class Connection {
 
   /// Reads what the client has sent, at least one byte; 0 means the client closed.
   size_t read_some(std::span<std::byte> buffer);
+  /// read_some without waiting: what the client has already sent; nullopt when nothing is
+  /// there yet, 0 when it has closed. After a wait_readable that said "readable", nullopt
+  /// means the readiness was stale (an event loop remembers an edge until EAGAIN): wait again.
+  std::optional<size_t> try_read_some(std::span<std::byte> buffer);
   /// Fills `buffer` completely; returns fewer bytes only if the client closed first.
   size_t read_full(std::span<std::byte> buffer);
   /// Reads one line of at most `max_bytes` (terminator excluded). A longer line is read to its
