@@ -39,7 +39,7 @@ struct HttpSettings {
         "seconds a connection waits for its next request (0: one request per connection)");
   }
   void validate() {
-    keepalive = seconds_option(keepalive_seconds, "--keepalive-timeout");
+    keepalive = seconds_option(keepalive_seconds, "keepalive-timeout");
     struct stat st {};
     if (!root.empty() && (::stat(root.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)))
       throw UsageError("--root " + root + " is not a directory");
