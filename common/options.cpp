@@ -99,15 +99,17 @@ po::options_description activation_options(const ServiceInfo& info) {
       "the --workers of prefork and prethread, no limit under the other models)")(
       "max-rate", non_negative<size_t>()->default_value(0),
       "at most this many new connections or datagrams per second from one address (0: no limit)")(
-      "udp-rate", non_negative<size_t>()->default_value(100),
-      "udp: at most this many replies per second to one address, in bursts of as many (0: no "
-      "limit); datagrams over it are dropped unanswered")(
       "proxy-protocol", po::bool_switch(),
       "clients come through a proxy (HAProxy send-proxy or send-proxy-v2) that names each in "
       "a PROXY header, v1 or v2: logs, limits and SOCKSERV_PEER then see the real client")(
       "trusted-proxy", po::value<std::vector<std::string>>()->composing(),
       "with --proxy-protocol: the proxies' address range, repeatable; a tcp client from "
       "anywhere else is refused");
+  if (info.serves_datagrams) {  // chat, file and cmd have no udp form: no udp option either
+    desc.add_options()("udp-rate", non_negative<size_t>()->default_value(100),
+                       "udp: at most this many replies per second to one address, in bursts of "
+                       "as many (0: no limit); datagrams over it are dropped unanswered");
+  }
   if (info.chroot_option) {
     desc.add_options()("chroot", po::value<std::string>(),
                        "after binding, chroot(2) to this directory");
@@ -154,7 +156,8 @@ void read_activation_options(const ServiceInfo& info, const po::variables_map& v
   constexpr size_t kMaxRate = 1'000'000'000;
   if (access.max_per_source > kMaxPerSource || access.max_rate > kMaxRate)
     throw UsageError("--max-per-source is at most 1000000, --max-rate 1000000000 (0: no limit)");
-  options.server.udp_guard.rate_per_source = values["udp-rate"].as<size_t>();
+  if (values.count("udp-rate") != 0U)
+    options.server.udp_guard.rate_per_source = values["udp-rate"].as<size_t>();
   ProxySettings& proxy = options.server.proxy;
   proxy.enabled = values["proxy-protocol"].as<bool>();
   proxy.trusted = ranges(values, "trusted-proxy");

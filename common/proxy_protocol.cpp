@@ -191,6 +191,7 @@ bool ProxyGate::admit(Request& request) {
   // A unix socket's peers are local processes, allowed in by the file's permissions.
   bool inet = request.peer.family() == AF_INET || request.peer.family() == AF_INET6;
   if (inet && !trusted(request.peer)) {
+    request.refusal = "untrusted-proxy";  // the access log's reason
     log_refusal(request.peer, "not a --trusted-proxy, refused");
     return false;
   }
@@ -203,10 +204,12 @@ bool ProxyGate::admit(Request& request) {
     }
     return true;
   } catch (const TimeoutError&) {
+    request.refusal = "proxy-header";
     log_refusal(request.peer, "no complete PROXY header within " +
                                   std::to_string(settings_.header_timeout.count()) + " ms");
     return false;
   } catch (const std::exception& e) {
+    request.refusal = "proxy-header";
     log_refusal(request.peer, e.what());
     return false;
   }

@@ -31,7 +31,8 @@ struct Request {
   std::string datagram;                      // the datagram's bytes (datagram requests only)
   uint64_t id = 0;                           // numbers the request for request_done()
   Clock::time_point started = Clock::now();  // accepted or received: the access log's duration
-  std::string_view refusal;  // set when admission refuses it: "denied", "per-source", "rate"
+  std::string_view refusal;  // set when admission refuses it: "denied", "per-source", "rate",
+                             // "untrusted-proxy", "proxy-header"
 };
 
 /// What a model needs from the server.

@@ -89,6 +89,7 @@ int run(const ServiceInfo& info, int argc, char** argv) {
   service.uses_hub = info.uses_hub;
   if constexpr (!std::is_same_v<Datagram, NoDatagrams>) {
     service.datagram = [&settings](DatagramRequest& r) { run_handler<Datagram>(r, settings); };
+    service.info.serves_datagrams = true;
   }
   return run_service(service, argc, argv);
 }

@@ -162,6 +162,20 @@ BOOST_AUTO_TEST_CASE(help_and_version_answer_for_every_program_without_its_requi
   }
 }
 
+// A server offers --udp-rate only when it has a udp form: chat, file and cmd have none.
+BOOST_AUTO_TEST_CASE(only_servers_with_a_udp_form_offer_udp_rate) {
+  for (const char* program :
+       {"echo-server", "discard-server", "chargen-server", "daytime-server", "time-server"}) {
+    RunResult help = run_program(program, {"--help"}, "", 5000ms);
+    BOOST_TEST(help.out.find("--udp-rate") != std::string::npos, program << ": " << help.out);
+  }
+  for (const char* program : {"chat-server", "cmd-server", "file-server"}) {
+    RunResult help = run_program(program, {"--help"}, "", 5000ms);
+    BOOST_TEST(help.exit_code == 0, program << ": " << help.err);
+    BOOST_TEST(help.out.find("--udp-rate") == std::string::npos, program << ": " << help.out);
+  }
+}
+
 // Defect: SOCKSERV_BOGUS was silently ignored while an unknown config key was fatal.
 BOOST_AUTO_TEST_CASE(an_unknown_sockserv_variable_is_a_usage_error_naming_it) {
   for (const ProgramUnderTest& program : every_program()) {

@@ -206,7 +206,9 @@ BOOST_DATA_TEST_CASE(per_source_limits_count_the_named_client, kAllModels, model
 }
 
 BOOST_DATA_TEST_CASE(a_missing_or_bad_header_is_refused_and_serving_goes_on, kAllModels, model) {
-  ServerProcess server = start_proxied_echo(model);
+  TempDir dir("proxy-bad");
+  ServerProcess server =
+      start_proxied_echo(model, {"--access-log", (dir.path / "access.log").string()});
   for (const std::string bad :
        {"hello\n", "PROXY TCP4 192.0.2.7 127.0.0.1 99999 7\r\n", "PROXY TCP9 nonsense\r\n"}) {
     UniqueFd client = connect_tcp(server.port());
@@ -218,6 +220,11 @@ BOOST_DATA_TEST_CASE(a_missing_or_bad_header_is_refused_and_serving_goes_on, kAl
   UniqueFd good = connect_tcp(server.port());
   write_all(good.get(), v1_header("192.0.2.7", 5555));
   BOOST_TEST(echo_line(good.get(), "still serving") == "still serving");
+  // The access log says why each was refused: the header, not an allow/deny rule.
+  BOOST_TEST(eventually([&] {
+               return dir.read("access.log").find("reason=proxy-header") != std::string::npos;
+             }),
+             dir.read("access.log"));
 }
 
 BOOST_AUTO_TEST_CASE(a_late_header_is_refused_at_its_deadline) {
@@ -230,13 +237,19 @@ BOOST_AUTO_TEST_CASE(a_late_header_is_refused_at_its_deadline) {
 }
 
 BOOST_AUTO_TEST_CASE(an_untrusted_peer_is_refused) {
-  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--proxy-protocol",
-                                       "--trusted-proxy", "192.0.2.0/24"});
+  TempDir dir("proxy-untrusted");
+  ServerProcess server("echo-server",
+                       {"--listen", "127.0.0.1:0", "--proxy-protocol", "--trusted-proxy",
+                        "192.0.2.0/24", "--access-log", (dir.path / "access.log").string()});
   UniqueFd client = connect_tcp(server.port());
   write_all(client.get(), v1_header("198.51.100.1", 5555) + "hello\n");
   BOOST_TEST(closed_without_reply(client.get()));
   BOOST_TEST(server.wait_for_log("127.0.0.1:"));
   BOOST_TEST(server.wait_for_log("not a --trusted-proxy"));
+  BOOST_TEST(eventually([&] {
+               return dir.read("access.log").find("reason=untrusted-proxy") != std::string::npos;
+             }),
+             dir.read("access.log"));
 }
 
 BOOST_AUTO_TEST_CASE(proxy_options_need_each_other) {

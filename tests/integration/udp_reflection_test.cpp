@@ -138,16 +138,21 @@ BOOST_DATA_TEST_CASE(two_echo_servers_cannot_be_made_to_ping_pong,
   // Each server answers at most its burst (kRate) plus kRate a second. A fast exchange (tens
   // of thousands a second on loopback, unchecked) empties the bucket within a second, the
   // next bounce is dropped and the exchange is over. A slow one (fork on a loaded machine
-  // takes tens of ms a bounce) may go on, but never faster than kRate a second per server.
+  // takes tens of ms a bounce) may go on, but never faster than that: over the first 2 s at
+  // most 2 × (kRate + 2 kRate), over the next second at most 2 × (what is left of the burst
+  // + kRate).
   size_t during = counter->count_for(2000ms);
   size_t after = counter->count_for(1000ms);
   BOOST_TEST(during >= 2u, "the forged datagram never started the exchange");
   BOOST_TEST(during <= 2 * kRate * 3 + 2, during << " datagrams between the servers in 2 s");
-  BOOST_TEST(after <= 2 * kRate, after << " datagrams between the servers in the next second");
+  BOOST_TEST(after <= 4 * kRate, after << " datagrams between the servers in the next second");
   BOOST_TEST_MESSAGE(model << ": " << during << " datagrams in the first 2 s, " << after
                            << " in the next second (--udp-rate " << kRate << ")");
-  bool limited = a.wait_for_log("over --udp-rate") || b.wait_for_log("over --udp-rate");
-  BOOST_TEST(limited, a.log() << b.log());
+  if (after == 0) {
+    // The exchange ended: only a dropped bounce ends it, and the server says why.
+    bool limited = a.wait_for_log("over --udp-rate") || b.wait_for_log("over --udp-rate");
+    BOOST_TEST(limited, a.log() << b.log());
+  }
   BOOST_TEST(echoes(a.port()));
   BOOST_TEST(echoes(b.port()));
 }
