@@ -24,8 +24,7 @@ void check_request(const sockserv::HttpRequest& request) {
       __builtin_trap();
   }
   // What serve_static reads from the fields: bounded answers only.
-  sockserv::RangeRequest range =
-      sockserv::parse_range(request.header("range").value_or(""), 1000);
+  sockserv::RangeRequest range = sockserv::parse_range(request.header("range").value_or(""), 1000);
   if (range.kind == sockserv::RangeRequest::Kind::satisfiable &&
       (range.first > range.last || range.last >= 1000))
     __builtin_trap();
