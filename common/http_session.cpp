@@ -139,7 +139,7 @@ class Session {
     HttpReply reply = error_reply(status);
     reply.response.close = true;
     if (status == 501) reply.response.add("Allow", "GET, HEAD");
-    send(reply, true, line);
+    send(reply, !line.starts_with("HEAD "), line);  // a refused HEAD gets no body either
   }
 
   void send(HttpReply& reply, bool with_body, const std::string& line) {

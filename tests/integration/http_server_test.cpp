@@ -266,6 +266,11 @@ BOOST_DATA_TEST_CASE(bad_requests_get_their_status_and_a_closed_connection, kMod
     BOOST_TEST(all[0].body.find("<script>") == std::string::npos, "no input echoed");
     BOOST_TEST(all[0].body.size() < 300);
   }
+  // A refused HEAD gets its status and no body, like any HEAD.
+  std::string head_reply =
+      exchange(port, "HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody", 20000ms);
+  BOOST_TEST(head_reply.starts_with("HTTP/1.1 413 "), head_reply);
+  BOOST_TEST(head_reply.ends_with("\r\n\r\n"), head_reply);
   // An HTTP/1.0 request without Host is fine, and closes after its answer.
   Response old = ask(port, "GET / HTTP/1.0\r\n\r\n");
   BOOST_TEST(old.status == 200);
