@@ -20,6 +20,7 @@
 #include "escape.hpp"
 #include "framing.hpp"
 #include "options.hpp"
+#include "progress.hpp"
 #include "sha256.hpp"
 #include "socket.hpp"
 
@@ -28,28 +29,6 @@ using namespace sockserv;
 namespace {
 
 constexpr FrameLimits kReplyLimits{.max_body = uint64_t{1} << 62};
-
-// A one-line progress bar on stderr, redrawn at each whole percent; silent off a terminal.
-class Progress {
- public:
-  Progress(uint64_t done, uint64_t total)
-      : done_(done), total_(total), on_(::isatty(2) == 1 && total > (1u << 20)) {}
-  void add(uint64_t n) {
-    done_ += n;
-    int percent = total_ == 0 ? 100 : static_cast<int>(done_ * 100 / total_);
-    if (!on_ || percent == shown_) return;
-    shown_ = percent;
-    std::fprintf(stderr, "\r[%-50s] %3d%% %.1f/%.1f MiB",
-                 std::string(static_cast<size_t>(percent / 2), '#').c_str(), percent,
-                 static_cast<double>(done_) / (1 << 20), static_cast<double>(total_) / (1 << 20));
-    if (done_ >= total_) std::fprintf(stderr, "\n");
-  }
-
- private:
-  uint64_t done_, total_;
-  bool on_;
-  int shown_ = -1;
-};
 
 Json expect_ok(FdStream& stream) {
   std::optional<Frame> reply = read_frame(stream, {.max_body = 64 << 20});

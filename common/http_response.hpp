@@ -1,58 +1,74 @@
-// HTTP/1.1 responses (RFC 9110, RFC 9112): the status line and header fields of an answer,
-// the small error pages, and HTTP dates (IMF-fixdate, as Date and Last-Modified carry them).
+// The head of an HTTP/1.x response as http-client reads it (RFC 9112): status line, header
+// fields, and where the body ends (Content-Length, chunked, or the connection's close).
+//
+// Strict and bounded, since the bytes are the server's to choose: a head is at most
+// kMaxResponseHead bytes and kMaxResponseFields fields, a field name is a token with the
+// colon right after it, no byte is a control character but tab, a bare CR is refused, and
+// conflicting Content-Length values are an error (request smuggling's raw material). Lines
+// may end in CRLF or a lone LF (RFC 9112 2.2 allows a recipient to accept the latter).
+// Pure functions over bytes: no socket here, so tests and the fuzz target call them directly.
 #pragma once
 
-#include <ctime>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
-#include "fd.hpp"
+#include "error.hpp"
 
 namespace sockserv {
 
-/// "OK", "Not Found"... for the statuses http-server sends ("" for any other).
-std::string_view http_reason(int status);
+inline constexpr size_t kMaxResponseHead = 64 * 1024;
+inline constexpr size_t kMaxResponseFields = 256;
 
-/// An answer's head; the body is sent after it (a string, or a file with sendfile).
-struct HttpResponse {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;  // besides the ones below
-  std::string content_type;                                  // "" for none (304)
-  std::optional<unsigned long long> content_length;          // unset: none (304)
-  bool close = false;           // "Connection: close", and the connection ends after this answer
-  bool keep_alive_1_0 = false;  // an HTTP/1.0 client asked to keep the connection: say yes
-
-  void add(std::string name, std::string value) {
-    headers.emplace_back(std::move(name), std::move(value));
-  }
+/// A response that breaks HTTP/1.1 or our limits; the message says how.
+struct HttpResponseError : ProtocolError {
+  using ProtocolError::ProtocolError;
 };
 
-/// A whole answer: the head, then `body`, or `count` bytes of `file` from `offset` (sent
-/// with sendfile). A HEAD request gets the same head and no body.
-struct HttpReply {
-  HttpResponse response;
-  std::string body;
-  UniqueFd file;
-  unsigned long long offset = 0;
-  unsigned long long count = 0;
+struct HttpField {
+  std::string name;   // as sent ("Content-Length"); compare without case
+  std::string value;  // without the surrounding blanks
 };
 
-/// An answer of `status` with its small error page.
-HttpReply error_reply(int status);
+struct ResponseHead {
+  int minor_version = 1;  // HTTP/1.0 or HTTP/1.1
+  int status = 0;         // 100..599
+  std::string reason;     // "Not Found" (may be empty)
+  std::vector<HttpField> fields;
 
-/// The status line and the header fields, ending with the blank line. Adds Date and Server.
-std::string format_response_head(const HttpResponse& response, std::time_t now);
+  /// The value of the first field called `name` (any case), or nullptr.
+  const std::string* find(std::string_view name) const;
+};
 
-/// A small HTML page for an error status: the status and its reason, nothing a client sent.
-std::string error_page(int status);
+/// Where the head in `buffer` ends (the length up to and including its empty line), or
+/// nullopt while it is incomplete. `from`: the length already searched (no end there), so a
+/// caller that appends and searches again never rescans. Throws HttpResponseError when
+/// kMaxResponseHead bytes hold no end.
+std::optional<size_t> find_head_end(std::string_view buffer, size_t from = 0);
 
-/// An IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 5.6.7).
-std::string http_date(std::time_t when);
-/// Parses the three date formats a server must accept (IMF-fixdate, RFC 850, asctime);
-/// nullopt for anything else (an invalid If-Modified-Since is ignored, as RFC 9110 says).
-std::optional<std::time_t> parse_http_date(std::string_view text);
+/// Parses a complete head (as find_head_end delimits it). Throws HttpResponseError.
+ResponseHead parse_response_head(std::string_view head);
+
+/// Parses one "Name: value" line (without its line end): a header or a chunked trailer field.
+/// Throws HttpResponseError.
+HttpField parse_field_line(std::string_view line);
+
+/// How the body of a response is delimited (RFC 9112 6.3).
+struct BodyFraming {
+  enum class Kind { none, length, chunked, until_close };
+  Kind kind = Kind::none;
+  uint64_t length = 0;  // for Kind::length
+};
+
+/// The framing of the body that follows `head`; `head_request`: it answers a HEAD, so has no
+/// body whatever its fields say. Throws HttpResponseError for a bad or conflicting
+/// Content-Length and for transfer codings other than chunked.
+BodyFraming body_framing(const ResponseHead& head, bool head_request);
+
+/// True when `a` and `b` are equal ignoring ASCII case (field names, codings).
+bool equal_ignoring_case(std::string_view a, std::string_view b);
 
 }  // namespace sockserv

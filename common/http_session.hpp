@@ -14,8 +14,8 @@
 #include <string>
 
 #include "connection.hpp"
+#include "http_reply.hpp"
 #include "http_request.hpp"
-#include "http_response.hpp"
 
 namespace sockserv {
 

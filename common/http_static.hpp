@@ -17,8 +17,8 @@
 #include <string_view>
 
 #include "beneath.hpp"
+#include "http_reply.hpp"
 #include "http_request.hpp"
-#include "http_response.hpp"
 
 namespace sockserv {
 

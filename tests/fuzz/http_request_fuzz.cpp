@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "http_reply.hpp"
 #include "http_request.hpp"
-#include "http_response.hpp"
 #include "http_static.hpp"
 
 namespace {

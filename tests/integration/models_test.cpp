@@ -135,13 +135,17 @@ BOOST_DATA_TEST_CASE(a_handler_stuck_past_the_drain_does_not_hang_the_exit,
     std::ofstream(root / "huge").close();
     fs::resize_file(root / "huge", uint64_t{200} << 30);  // sparse: hashing takes minutes
   }
-  ServerProcess server("file-server", {"--listen", "127.0.0.1:0", "--model", model, "--root",
-                                       root.string(), "--drain-timeout", "0.5"});
-  UniqueFd client = connect_tcp(server.port());
+  ServerProcess server("file-server",
+                       {"--listen", "127.0.0.1:0", "--model", model, "--root", root.string(),
+                        "--drain-timeout", "0.5", "--log-level", "debug"});
   std::thread get([&] {
     run_program("file-client", {server.address(), "get", "huge", "-o", "/dev/null"}, "", 10000ms);
   });
-  std::this_thread::sleep_for(500ms);  // the handler is hashing by now
+  // Once the get is accepted, its request follows at once and the handler hashes for
+  // minutes. (A fixed sleep was not enough under a sanitizer on a loaded machine: the client
+  // had not connected, and the drain found nothing stuck.)
+  BOOST_TEST_REQUIRE(server.wait_for_log("connection from", 10000ms), server.log());
+  std::this_thread::sleep_for(300ms);
   auto begin = Clock::now();
   int status = server.stop(SIGTERM, 10000ms);
   BOOST_TEST((Clock::now() - begin < 5000ms));

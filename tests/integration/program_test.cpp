@@ -105,6 +105,7 @@ std::vector<ProgramUnderTest> every_program() {
                              "daytime-client", "time-client", "loadgen"})
     programs.push_back({client, {"127.0.0.1:1"}});
   programs.push_back({"file-client", {"127.0.0.1:1", "list"}});
+  programs.push_back({"http-client", {"http://127.0.0.1:1/"}});
   programs.push_back({"mail-client",
                       {"--server", "127.0.0.1:1", "--from", "a@example.org", "--to",
                        "b@example.org", "--subject", "x"}});

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "access_log.hpp"
+#include "http_reply.hpp"
 #include "http_request.hpp"
-#include "http_response.hpp"
 #include "http_static.hpp"
 
 using namespace sockserv;
