@@ -135,6 +135,7 @@ FUZZ_RUNS    ?= 2000
 FUZZ_CXX     ?= clang++
 FUZZ_TARGETS := frame address chat_line options proxy_header smtp_reply
 FUZZ_TARGETS += http_response
+FUZZ_TARGETS += http_request
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CXXFLAGS := -std=c++20 -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -Icommon -MMD -MP
 FUZZ_SRCS_frame     := common/framing.cpp common/io.cpp common/connection.cpp common/error.cpp \
@@ -145,6 +146,9 @@ FUZZ_SRCS_chat_line := common/connection.cpp common/io.cpp common/utf8.cpp commo
 FUZZ_SRCS_proxy_header := common/proxy_protocol.cpp
 FUZZ_SRCS_smtp_reply := common/smtp_reply.cpp
 FUZZ_SRCS_http_response := common/http_response.cpp common/http_chunked.cpp
+FUZZ_SRCS_http_request := common/http_request.cpp common/http_reply.cpp common/http_static.cpp \
+                          common/beneath.cpp common/staging.cpp common/error.cpp common/fd.cpp \
+                          common/log.cpp common/escape.cpp common/utf8.cpp
 FUZZ_SRCS_options   := common/options.cpp common/program.cpp common/address.cpp common/access.cpp \
                        common/error.cpp common/log.cpp
 FUZZ_TARGETS += icmp_reply

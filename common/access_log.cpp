@@ -58,7 +58,43 @@ void write_line(int fd, const std::string& line) {
   }
 }
 
+// The request line inside the CLF's quotes, escaped as Apache's mod_log_config does, and cut
+// between escapes to at most `room` bytes (a cut "\x4" would change what the line says).
+std::string clf_quoted(std::string_view text, size_t room) {
+  std::string out;
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    char piece[5] = {c, '\0'};
+    if (c == '"' || c == '\\') {
+      piece[0] = '\\';
+      piece[1] = c;
+      piece[2] = '\0';
+    } else if (byte < 0x20 || byte >= 0x7f) {
+      std::snprintf(piece, sizeof piece, "\\x%02x", byte);
+    }
+    if (out.size() + std::strlen(piece) > room) break;
+    out += piece;
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string format_clf_line(const RequestLogEntry& entry, std::time_t when) {
+  tm parts{};
+  ::localtime_r(&when, &parts);
+  char time_text[64];
+  // "[10/Oct/2000:13:55:36 -0700]": local time and its offset from UTC.
+  std::strftime(time_text, sizeof time_text, "[%d/%b/%Y:%H:%M:%S %z]", &parts);
+  std::string host = entry.peer.length == 0 ? "-" : host_of(entry.peer);
+  if (entry.peer.family() == AF_UNIX) host = "-";  // a unix client has no address to name
+  std::string tail = "\" " + std::to_string(entry.status) + " " +
+                     (entry.body_bytes == 0 ? "-" : std::to_string(entry.body_bytes)) + "\n";
+  std::string head = access_log_value(host) + " - - " + time_text + " \"";
+  size_t room = kMaxAccessLine - head.size() - tail.size();
+  std::string request = entry.request_line.empty() ? "-" : clf_quoted(entry.request_line, room);
+  return head + request + tail;
+}
 
 std::string_view end_reason_name(EndReason reason) {
   switch (reason) {
@@ -208,7 +244,15 @@ void AccessLog::write(const AccessRecord& record) {
   line.bytes_out = record.bytes_out;
   line.end = record.end;
   line.reason = record.reason;
-  std::string text = format_access_line(line);
+  emit(format_access_line(line));
+}
+
+void AccessLog::write(const RequestLogEntry& entry) {
+  if (kind_ == Kind::off) return;
+  emit(format_clf_line(entry, std::time(nullptr)));
+}
+
+void AccessLog::emit(std::string text) {
   switch (kind_) {
     case Kind::file:
       follow_rotation();

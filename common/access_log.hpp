@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -69,6 +70,21 @@ std::string format_access_line(const AccessLine& line);
 std::string access_log_value(std::string_view text);
 inline constexpr size_t kMaxAccessLine = 4096;  // PIPE_BUF: whole even on a pipe
 
+/// One HTTP request as the Common Log Format writes it (http-server: one line per request,
+/// instead of the per-connection line):
+///   127.0.0.1 - - [02/Dec/2026:03:10:00 +0000] "GET /index.html HTTP/1.1" 200 1234
+struct RequestLogEntry {
+  SocketAddress peer;        // written as its numeric host ("::1", "127.0.0.1")
+  std::string request_line;  // as received ("" when there was none: written as "-")
+  int status = 0;
+  uint64_t body_bytes = 0;  // the body sent, headers left out (0 is written "-")
+};
+
+/// The CLF line, with its '\n', at `when` (local time with its UTC offset, as Apache writes
+/// it). The request line is quoted with \" \\ and \xHH for controls and 8-bit bytes, and cut
+/// so the line fits kMaxAccessLine.
+std::string format_clf_line(const RequestLogEntry& entry, std::time_t when);
+
 /// What one connection (or datagram exchange) did, gathered while it ran.
 struct AccessRecord {
   SocketAddress local;
@@ -93,6 +109,9 @@ class AccessLog {
   bool enabled() const { return kind_ != Kind::off; }
   /// Writes the line for `record` (a no-op when off). Safe from any thread and process.
   void write(const AccessRecord& record);
+  /// Writes the Common Log Format line of one HTTP request (a no-op when off): the same
+  /// destination, the same rotation, one write(2) per line.
+  void write(const RequestLogEntry& entry);
   /// SIGHUP: a file is reopened at its path (after a rotation by rename), here and, before
   /// their next line, in every child and worker. Returns what was done, for the log.
   std::string reopen();
@@ -104,6 +123,7 @@ class AccessLog {
   };
   void follow_rotation();
   bool open_file();
+  void emit(std::string text);
 
   Kind kind_ = Kind::off;
   std::string path_;

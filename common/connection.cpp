@@ -1,6 +1,8 @@
 // The connection object handlers use: buffered reading, full writes, waits with deadlines.
 #include "connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -148,6 +150,20 @@ size_t Connection::read_some(std::span<std::byte> buffer) {
   return n;
 }
 
+std::optional<size_t> Connection::try_read_some(std::span<std::byte> buffer) {
+  if (buffer_.size() > buffer_start_) return read_some(buffer);  // read-ahead bytes come first
+  // MSG_DONTWAIT: this one call never waits, whatever the socket's blocking mode.
+  ssize_t got = ::recv(socket_.get(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+  if (got < 0 && errno == EINTR) return std::nullopt;
+  if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    io_.would_block(socket_.get(), POLLIN);
+    return std::nullopt;
+  }
+  if (got < 0) throw_errno("recv");
+  bytes_in_ += static_cast<uint64_t>(got);
+  return static_cast<size_t>(got);
+}
+
 size_t Connection::read_full(std::span<std::byte> buffer) {
   size_t done = 0;
   while (done < buffer.size()) {
@@ -275,6 +291,13 @@ size_t Connection::write_some(std::span<const std::byte> data) {
     }
     throw_errno("send");
   }
+}
+
+void Connection::cork(bool on) {
+  int value = on ? 1 : 0;
+  if (::setsockopt(socket_.get(), IPPROTO_TCP, TCP_CORK, &value, sizeof value) < 0 &&
+      errno != EOPNOTSUPP && errno != ENOPROTOOPT)
+    throw_errno("setsockopt TCP_CORK");
 }
 
 Hub& Connection::hub() const {

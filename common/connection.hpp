@@ -22,6 +22,7 @@
 
 namespace sockserv {
 
+class AccessLog;
 class Hub;
 
 /// The outcome of read_line.
@@ -63,6 +64,10 @@ class Connection {
 
   /// Reads what the client has sent, at least one byte; 0 means the client closed.
   size_t read_some(std::span<std::byte> buffer);
+  /// read_some without waiting: what the client has already sent; nullopt when nothing is
+  /// there yet, 0 when it has closed. After a wait_readable that said "readable", nullopt
+  /// means the readiness was stale (an event loop remembers an edge until EAGAIN): wait again.
+  std::optional<size_t> try_read_some(std::span<std::byte> buffer);
   /// Fills `buffer` completely; returns fewer bytes only if the client closed first.
   size_t read_full(std::span<std::byte> buffer);
   /// Reads one line of at most `max_bytes` (terminator excluded). A longer line is read to its
@@ -81,6 +86,10 @@ class Connection {
   /// Sends what the socket buffer takes right now, without waiting: returns the bytes sent
   /// (0 when the buffer is full). For handlers that keep their own bounded output queue.
   size_t write_some(std::span<const std::byte> data);
+  /// TCP_CORK on (hold partial segments) or off (send what is held): a reply's head and the
+  /// file that follows it leave in full packets instead of a small one first (nginx's
+  /// tcp_nopush). A no-op on sockets that are not tcp.
+  void cork(bool on);
   /// Half-close: tell the client we will send nothing more (it reads EOF); we can still read.
   void shutdown_write();
 
@@ -102,6 +111,10 @@ class Connection {
   Hub& hub() const;
   /// Set by the server before the handler runs.
   void set_hub(Hub* hub) { hub_ = hub; }
+  /// The server's access log, for a service that writes a line per request (http-server);
+  /// nullptr when there is no access log. Set by the server before the handler runs.
+  AccessLog* access_log() const { return access_log_; }
+  void set_access_log(AccessLog* log) { access_log_ = log; }
 
   /// The client's address, numeric ("127.0.0.1:40312", "unix:/path").
   const SocketAddress& peer() const { return peer_; }
@@ -161,6 +174,7 @@ class Connection {
   bool too_long_ = false;  // the line being read is over the limit: skip to its end
   size_t scanned_ = 0;     // bytes of the buffer already searched for '\n'
   Hub* hub_ = nullptr;
+  AccessLog* access_log_ = nullptr;
   uint64_t bytes_in_ = 0;   // every byte read from the socket, whether a handler took it or not
   uint64_t bytes_out_ = 0;  // every byte the kernel accepted for sending
 };

@@ -70,7 +70,8 @@ po::options_description shared_server_options() {
       "ones, waiting for a new message, are closed at once; 0: no limit; a second signal ends "
       "them at once)")(
       "access-log", po::value<std::string>(),
-      "one line per connection when it ends (docs/access-log.md): FILE (appended to; "
+      "one line per connection when it ends (http-server: per request, Common Log Format; "
+      "docs/access-log.md): FILE (appended to; "
       "reopened on SIGHUP), - (standard output; not with --inetd) or syslog (daemon.info)")(
       "log-level", po::value<std::string>()->default_value("info"),
       "error, warning, notice, info or debug")("syslog", po::bool_switch(),
@@ -284,6 +285,7 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
 
   ServerOptions options;
   options.server.name = info.name;
+  options.server.request_log = info.request_log;
   options.server.udp_reply_allowance = info.udp_reply_allowance;
   if (values.count("listen") != 0U) options.listen = listen_endpoints(values);
   options.model = values["model"].as<std::string>();

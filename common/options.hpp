@@ -32,6 +32,9 @@ struct ServiceInfo {
   std::string host{};           // default host when no --listen is given ("": [::], every address)
   bool uses_hub = false;        // its connections talk to each other (chat): the server makes a hub
   bool serves_datagrams = false;  // has a udp/unixgram form: offer --udp-rate (run() sets it)
+  /// Its access log lines are its own, one per request (http-server's Common Log Format): the
+  /// per-connection lines are left out, so that the file holds one format only.
+  bool request_log = false;
 };
 
 /// Everything the shared options decide.

@@ -9,12 +9,13 @@ namespace sockserv {
 
 RequestRunner::RequestRunner(StreamService stream, DatagramService datagram,
                              ConnectionTimeouts timeouts, size_t udp_reply_allowance,
-                             AccessLog& access_log)
+                             AccessLog& access_log, bool request_log)
     : stream_(std::move(stream)),
       datagram_(std::move(datagram)),
       timeouts_(timeouts),
       udp_reply_allowance_(udp_reply_allowance),
-      access_log_(access_log) {}
+      access_log_(access_log),
+      request_log_(request_log) {}
 
 AccessRecord RequestRunner::begin_record(const Request& request) const {
   AccessRecord record;
@@ -47,12 +48,12 @@ bool RequestRunner::run(Request& request, IoContext& io, Hub* hub) const {
     record.end = end_reason_of(std::current_exception(), record.reason);
     ok = false;
   }
-  access_log_.write(record);
+  if (!request_log_ || request.is_datagram) access_log_.write(record);
   return ok;
 }
 
 void RequestRunner::log_refused(const Request& request, std::string_view why) const {
-  if (!access_log_.enabled()) return;
+  if (!access_log_.enabled() || request_log_) return;
   AccessRecord record = begin_record(request);
   record.end = EndReason::refused;
   record.reason = why;
@@ -63,6 +64,7 @@ void RequestRunner::run_stream(Request& request, IoContext& io, Hub* hub,
                                AccessRecord& record) const {
   Connection connection(std::move(request.socket), request.peer, io, timeouts_);
   connection.set_hub(hub);
+  if (request_log_ && access_log_.enabled()) connection.set_access_log(&access_log_);
   auto count_bytes = [&] {
     record.bytes_in = connection.bytes_in();
     record.bytes_out = connection.bytes_out();

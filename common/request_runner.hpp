@@ -21,9 +21,11 @@ using DatagramService = std::function<void(DatagramRequest&)>;
 
 class RequestRunner {
  public:
-  /// `access_log` gets one line per request run here (it may be off).
+  /// `access_log` gets one line per request run here (it may be off). With `request_log` the
+  /// stream service writes its own lines (one per HTTP request) and gets the log through its
+  /// Connection; connections then write none here, refused ones included.
   RequestRunner(StreamService stream, DatagramService datagram, ConnectionTimeouts timeouts,
-                size_t udp_reply_allowance, AccessLog& access_log);
+                size_t udp_reply_allowance, AccessLog& access_log, bool request_log = false);
 
   /// Runs `request` with `io`; logs every error of it and returns false when it failed.
   bool run(Request& request, IoContext& io, Hub* hub) const;
@@ -45,6 +47,7 @@ class RequestRunner {
   size_t udp_reply_allowance_;
   SharedDroppedReplies dropped_replies_;  // made before any fork: children share the counts
   AccessLog& access_log_;
+  bool request_log_;
 };
 
 }  // namespace sockserv

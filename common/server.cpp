@@ -25,7 +25,7 @@ Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamServ
       access_log_(settings_.access_log, settings_.name, std::string(model->name())),
       runner_(std::move(stream), std::move(datagram),
               {.idle = settings_.idle_timeout, .message = settings_.message_timeout},
-              settings_.udp_reply_allowance, access_log_),
+              settings_.udp_reply_allowance, access_log_, settings_.request_log),
       proxy_gate_(settings_.proxy),
       admission_(settings_.access),
       datagram_guard_(settings_.udp_guard),

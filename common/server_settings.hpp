@@ -21,6 +21,7 @@ struct ServerSettings {
   AccessSettings access;            // --allow-from, --deny-from, --max-per-source, --max-rate
   DatagramGuardSettings udp_guard;  // --udp-rate
   std::string access_log;           // --access-log: "" (off), "-", "syslog" or a file
+  bool request_log = false;         // the service writes a line per request (ServiceInfo)
   ProxySettings proxy;              // --proxy-protocol, --trusted-proxy
 };
 

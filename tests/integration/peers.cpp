@@ -124,6 +124,13 @@ bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {
       return probe == "daytime" ? line_with_crlf(reply)
                                 : reply.size() == 4 && big_endian_u32(reply) > kYear2020Since1900;
     }
+    if (probe == "http") {
+      // The shipped units serve the hello page (no --root); HTTP/1.0 closes after the answer.
+      std::string reply = exchange(port, "GET / HTTP/1.0\r\n\r\n", 10000ms);
+      why = "http reply '" + reply.substr(0, 200) + "'";
+      return reply.starts_with("HTTP/1.1 200 OK\r\n") &&
+             reply.find("Hello World") != std::string::npos;
+    }
     std::string address = "127.0.0.1:" + std::to_string(port);
     if (probe == "file") {
       // The shipped units serve /srv, present (maybe empty) on every Debian machine.

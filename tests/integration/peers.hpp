@@ -19,7 +19,7 @@ struct ServiceRow {
   std::string port;  // "7"
   bool udp = false;
   bool accept = false;
-  std::string probe;  // echo, discard, chargen, daytime, time, file, cmd, chat
+  std::string probe;  // echo, discard, chargen, daytime, time, file, cmd, chat, http
 };
 
 /// The source tree ($SOCKSERV_SOURCE, else the current directory: make runs tests there).
