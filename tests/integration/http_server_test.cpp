@@ -398,6 +398,31 @@ BOOST_AUTO_TEST_CASE(access_log_is_reopened_on_sighup_under_fork) {
   BOOST_TEST(server.stop() == 0);
 }
 
+// Our own client against our own server, under every model: a binary file over 1 MiB saved
+// with -o arrives byte for byte, -I shows the head of a HEAD, -L follows the 301 of a
+// directory without its slash, and -f fails on a 404 with curl's status (22).
+BOOST_DATA_TEST_CASE(http_client_gets_every_byte_from_http_server, kModels, model) {
+  TempDir root, out;
+  std::string data;
+  for (size_t i = 0; i < (1U << 20) + 4321; ++i) data.push_back(static_cast<char>((i * 7) % 256));
+  root.write("data.bin", data);
+  root.write("docs/index.html", "<p>docs index</p>\n");
+  ServerProcess server = start_http(model, {"--root", root.path.string()});
+  std::string saved = (out.path / "data.bin").string();
+  RunResult get = run_program("http-client", {url(server, "/data.bin"), "-o", saved});
+  BOOST_TEST(get.exit_code == 0, get.err);
+  BOOST_TEST((out.read("data.bin") == data), "saved " << out.read("data.bin").size() << " bytes");
+  RunResult head = run_program("http-client", {"-I", url(server, "/data.bin")});
+  BOOST_TEST(head.exit_code == 0, head.err);
+  BOOST_TEST(head.out.find("Content-Length: " + std::to_string(data.size())) != std::string::npos,
+             head.out);
+  RunResult follow = run_program("http-client", {"-L", url(server, "/docs")});
+  BOOST_TEST(follow.exit_code == 0, follow.err);
+  BOOST_TEST(follow.out == "<p>docs index</p>\n");
+  RunResult missing = run_program("http-client", {"-f", url(server, "/nothing-here")});
+  BOOST_TEST(missing.exit_code == 22, missing.err);
+}
+
 // wrk briefly under every model, as a smoke test of keep-alive under load: every answer a
 // 2xx, no socket error. Speed is the benchmark's business (scripts/bench/http-models).
 BOOST_DATA_TEST_CASE(wrk_gets_only_successful_answers, kModels, model) {
