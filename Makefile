@@ -15,7 +15,9 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build/release
 BIN      ?= bin
-OPTFLAGS ?= -O2 -g
+# -g1: line tables and function names (perf, gdb backtraces) without the variable and type
+# information of -g, which made a fresh build about a quarter slower.
+OPTFLAGS ?= -O2 -g1
 SANFLAGS ?=
 WARNFLAGS ?=
 
