@@ -25,7 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   theirs.reset();  // the member hangs up: the reader ends with EOF
   SocketAddress peer;
-  Connection connection(std::move(ours), peer, client_io(), Millis(1000));
+  Connection connection(std::move(ours), peer, client_io(),
+                        ConnectionTimeouts{.idle = Millis(1000), .message = Millis(1000)});
   size_t lines = 0;
   for (;;) {
     Line line =
