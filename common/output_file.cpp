@@ -37,8 +37,12 @@ OutputFile::OutputFile(const std::string& path) {
   // as curl -o and shell redirection do. umask(2) can only be read by setting it.
   mode_t mask = ::umask(022);
   ::umask(mask);
-  if (::fchmod(file_.get(), 0666 & ~mask) < 0)
-    throw FatalError(EX_CANTCREAT, "chmod " + part_path_ + ": " + reason(errno));
+  if (::fchmod(file_.get(), 0666 & ~mask) < 0) {
+    int err = errno;
+    // The destructor does not run for a constructor that throws: remove the part file here.
+    ::unlink(part_path_.c_str());
+    throw FatalError(EX_CANTCREAT, "chmod " + part_path_ + ": " + reason(err));
+  }
 }
 
 OutputFile::~OutputFile() {
