@@ -5,6 +5,9 @@
 //   cmd-client ADDR                     interactive, the tutorials' ">>> " prompt
 // With --shell the words are sent as one `sh -c` text (the server needs --allow-shell).
 //
+// With --tls the connection is TLS, and --cert/--key present a client certificate to a
+// server that requires one (see docs/tls.md): the way to run cmd-server off loopback.
+//
 // Try it:   cmd-server --allow uname &   cmd-client 127.0.0.1:8022 -- uname -a
 #include <unistd.h>
 
@@ -12,6 +15,7 @@
 #include <sstream>
 
 #include "client.hpp"
+#include "client_stream.hpp"
 #include "framing.hpp"
 #include "options.hpp"
 #include "socket.hpp"
@@ -21,7 +25,7 @@ using namespace sockserv;
 namespace {
 
 // Sends one request, prints the command's stdout and stderr, returns its shell-style status.
-int run_remote(FdStream& stream, const std::vector<std::string>& words, bool shell) {
+int run_remote(ClientStream& stream, const std::vector<std::string>& words, bool shell) {
   Json request;
   if (shell) {
     std::string text;
@@ -49,7 +53,7 @@ int run_remote(FdStream& stream, const std::vector<std::string>& words, bool she
   return h.value("exit_code", EX_SOFTWARE);
 }
 
-int interactive(FdStream& stream, bool shell) {
+int interactive(ClientStream& stream, bool shell) {
   int status = 0;
   std::string line;
   while ((std::cout << ">>> " << std::flush) && std::getline(std::cin, line)) {
@@ -80,6 +84,7 @@ int main(int argc, char** argv) {
                                           "send the words as one `sh -c` text")(
       "timeout", non_negative<double>()->default_value(120),
       "seconds to wait for a reply (0: no limit)");
+  add_tls_client_options(options, true);
   po::positional_options_description positional;
   positional.add("address", 1).add("command", -1);
   return run_client(
@@ -87,9 +92,9 @@ int main(int argc, char** argv) {
       argv, options, positional, [](const po::variables_map& values) {
         // Every option is checked before the first connection: a usage error is not a refusal.
         Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
-        UniqueFd socket = connect_to(parse_endpoint(values["address"].as<std::string>()));
-        set_nonblocking(socket.get(), true);
-        FdStream stream(socket.get(), timeout);
+        Endpoint server = parse_endpoint(values["address"].as<std::string>());
+        auto tls = tls_context_for(tls_client_settings(values, values["tls"].as<bool>()));
+        ClientStream stream = open_client_stream(server, timeout, tls.get());
         auto command = values["command"].as<std::vector<std::string>>();
         bool shell = values["shell"].as<bool>();
         if (command.empty()) return interactive(stream, shell);

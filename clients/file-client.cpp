@@ -6,6 +6,9 @@
 // Listed names are escaped (control characters, backslash, invalid UTF-8 as \xNN): a name
 // is the server's to choose and must not act on the terminal or split the tab-separated line.
 //
+// With --tls the connection is TLS (see docs/tls.md); put then encrypts from a read
+// buffer instead of sendfile(2).
+//
 // Try it:   file-client 127.0.0.1:5566 list       file-client 127.0.0.1:5566 get notes.txt -o
 // /tmp/n
 #include <fcntl.h>
@@ -17,6 +20,7 @@
 #include <iostream>
 
 #include "client.hpp"
+#include "client_stream.hpp"
 #include "escape.hpp"
 #include "framing.hpp"
 #include "options.hpp"
@@ -30,7 +34,7 @@ namespace {
 
 constexpr FrameLimits kReplyLimits{.max_body = uint64_t{1} << 62};
 
-Json expect_ok(FdStream& stream) {
+Json expect_ok(ClientStream& stream) {
   std::optional<Frame> reply = read_frame(stream, {.max_body = 64 << 20});
   if (!reply) throw ProtocolError("server closed the connection");
   if (reply->header.value("status", "") == "error")
@@ -39,7 +43,7 @@ Json expect_ok(FdStream& stream) {
   return reply->header;
 }
 
-int list(FdStream& stream, const std::string& dir) {
+int list(ClientStream& stream, const std::string& dir) {
   write_frame(stream, {{"op", "list"}, {"dir", dir}});
   for (const Json& e : Json::parse(expect_ok(stream)["body"].get<std::string>())) {
     std::cout << e.value("type", "?") << '\t' << e.value("size", uint64_t{0}) << '\t'
@@ -49,7 +53,7 @@ int list(FdStream& stream, const std::string& dir) {
   return EX_OK;
 }
 
-int get(FdStream& stream, const std::string& name, std::string path, bool resume) {
+int get(ClientStream& stream, const std::string& name, std::string path, bool resume) {
   if (path.empty()) path = name.substr(name.rfind('/') + 1);
   std::string part = path + ".part";
   UniqueFd file(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644));
@@ -82,12 +86,14 @@ int get(FdStream& stream, const std::string& name, std::string path, bool resume
 
 // True when the server has already said something while we are still sending: it only does
 // that to refuse the upload (a full disk), and then there is no point in sending on.
-bool server_spoke(int socket) {
-  pollfd p{.fd = socket, .events = POLLIN, .revents = 0};
+// (Over TLS a readable socket may also be a TLS message such as a session ticket: then
+// expect_ok waits for the real answer, which comes once the upload is whole.)
+bool server_spoke(const ClientStream& stream) {
+  pollfd p{.fd = stream.socket(), .events = POLLIN, .revents = 0};
   return ::poll(&p, 1, 0) > 0;
 }
 
-int put(FdStream& stream, int socket, const std::string& path, std::string name) {
+int put(ClientStream& stream, const std::string& path, std::string name) {
   if (name.empty()) name = path.substr(path.rfind('/') + 1);
   UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
@@ -101,7 +107,7 @@ int put(FdStream& stream, int socket, const std::string& path, std::string name)
   write_frame_header(stream, Json::object(), length);
   Progress progress(0, length);
   for (uint64_t sent = 0; sent < length;) {  // sendfile in 4 MiB steps, to move the bar
-    if (server_spoke(socket)) break;         // expect_ok below reads why
+    if (server_spoke(stream)) break;         // expect_ok below reads why
     uint64_t step = std::min<uint64_t>(length - sent, 4 << 20);
     stream.send_file(file.get(), sent, step);
     sent += step;
@@ -124,6 +130,7 @@ int main(int argc, char** argv) {
                                                             "get: resume from PATH.part")(
       "timeout", non_negative<double>()->default_value(30),
       "seconds without progress before giving up (0: no limit)");
+  add_tls_client_options(options, true);
   po::positional_options_description positional;
   positional.add("address", 1).add("command", 1).add("args", -1);
   return run_client(
@@ -138,14 +145,14 @@ int main(int argc, char** argv) {
           throw UsageError("wrong number of arguments for " + command);
         // Every option is checked before the first connection: a usage error is not a refusal.
         Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
-        UniqueFd socket = connect_to(parse_endpoint(values["address"].as<std::string>()));
-        set_nonblocking(socket.get(), true);
-        FdStream stream(socket.get(), timeout);
+        Endpoint server = parse_endpoint(values["address"].as<std::string>());
+        auto tls = tls_context_for(tls_client_settings(values, values["tls"].as<bool>()));
+        ClientStream stream = open_client_stream(server, timeout, tls.get());
         if (command == "list") return list(stream, args.empty() ? "." : args[0]);
         if (command == "get")
           return get(stream, arg(0), values["output"].as<std::string>(),
                      values["continue"].as<bool>());
-        if (command == "put") return put(stream, socket.get(), arg(0), arg(1));
+        if (command == "put") return put(stream, arg(0), arg(1));
         throw UsageError("unknown command '" + command + "'");
       });
 }

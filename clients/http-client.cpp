@@ -3,10 +3,12 @@
 //
 // One connection per request (Connection: close). The body ends where the response says:
 // Content-Length, the chunked coding (trailers read and dropped), or the server's close; a
-// connection that closes early is an error, never a silently shorter file. http:// only: TLS
-// comes with issue 11.
+// connection that closes early is an error, never a silently shorter file. https:// URLs are
+// fetched over TLS: the certificate is checked against the URL's host (sent as SNI too),
+// with the system's CAs or --ca FILE; redirects may go between http:// and https://.
 //
 // Try it:   http-client http://127.0.0.1:8080/      http-client -L -o page.html http://[::1]:8080/a
+//           http-client --ca ca.pem https://localhost:8443/
 //           http-client -F 'msg=验证码 147258' -F mobile=1380013 http://127.0.0.1:8000/sms
 #include <iostream>
 
@@ -18,6 +20,7 @@
 #include "options.hpp"
 #include "output_file.hpp"
 #include "progress.hpp"
+#include "tls_client.hpp"
 
 using namespace sockserv;
 
@@ -28,16 +31,18 @@ constexpr int kExitHttpError = 22;  // -f and a 4xx/5xx status: curl's number fo
 
 constexpr const char* kExitCodes =
     "Exit status: 0 done (whatever the HTTP status, unless -f); 22 -f and a status of 400 or\n"
-    "more; 64 bad command line or URL (https:// included: TLS comes with issue 11); 68 host\n"
-    "not found; 69 connection failed or a redirect to https://; 73 cannot create the -o\n"
-    "file; 74 cannot write the output; 75 --timeout passed; 76 malformed or truncated\n"
-    "response, or more than 10 redirects.";
+    "more; 64 bad command line or URL; 66 --ca, --cert or --key unreadable; 68 host not\n"
+    "found; 69 connection failed, TLS certificate refused (unknown CA, expired, wrong name)\n"
+    "or a redirect to another scheme than http(s)://; 73 cannot create the -o file; 74\n"
+    "cannot write the output; 75 --timeout passed; 76 malformed or truncated response, or\n"
+    "more than 10 redirects.";
 
 struct Settings {
   ClientRequest request;
   std::string output;  // -o: "" is stdout
   bool include = false, follow = false, fail = false;
   Millis timeout{0};
+  TlsClientSettings tls;  // for https:// URLs, the first one's or a redirect's
 };
 
 std::vector<std::string> strings(const po::variables_map& values, const char* name) {
@@ -80,6 +85,7 @@ Settings read_settings(const po::variables_map& values) {
   s.follow = values["location"].as<bool>();
   s.fail = values["fail"].as<bool>();
   s.timeout = seconds_option(values["timeout"].as<double>(), "timeout");
+  s.tls = tls_client_settings(values, true);  // any URL may redirect to https://
   return s;
 }
 
@@ -101,8 +107,10 @@ ClientRequest follow(const ClientRequest& request, const ResponseHead& head, int
 int fetch(const Settings& s) {
   OutputFile out(s.output);
   ClientRequest request = s.request;
+  std::unique_ptr<TlsClientContext> tls;  // made at the first https:// URL (--insecure warns)
   for (int redirects = 0;; ++redirects) {
-    HttpExchange exchange(request, s.timeout);
+    if (request.url.tls && !tls) tls = std::make_unique<TlsClientContext>(s.tls);
+    HttpExchange exchange(request, s.timeout, tls.get());
     const ResponseHead& head = exchange.read_head();
     if (s.include) out.write(exchange.raw_heads());
     if (s.follow && is_redirect(head.status) && head.find("Location") != nullptr) {
@@ -129,7 +137,8 @@ int fetch(const Settings& s) {
 
 int main(int argc, char** argv) {
   po::options_description options("http-client options");
-  options.add_options()("url", po::value<std::string>()->required(), "http://HOST[:PORT]/PATH")(
+  options.add_options()("url", po::value<std::string>()->required(),
+                        "http://HOST[:PORT]/PATH or https://HOST[:PORT]/PATH")(
       "include,i", po::bool_switch(), "print the response head before the body")(
       "head,I", po::bool_switch(), "send HEAD and print the response head")(
       "output,o", po::value<std::string>(), "save the body to FILE (written whole, or not at all)")(
@@ -142,17 +151,19 @@ int main(int argc, char** argv) {
       "add the header 'Name: value'; 'Name:' drops one http-client sends (repeatable)")(
       "fail,f", po::bool_switch(), "exit 22, printing no body, when the status is 400 or more")(
       "timeout", non_negative<double>()->default_value(30),
-      "seconds to connect, and to wait for each read (0: no limit)");
+      "seconds to connect, for the TLS handshake, and to wait for each read (0: no limit)");
+  add_tls_client_options(options, false);
   po::positional_options_description positional;
   positional.add("url", 1);
-  return run_client({"http-client", "[OPTIONS] URL",
-                     std::string("Fetches an http:// URL and prints the body.\n") + kExitCodes},
-                    argc, argv, options, positional, [](const po::variables_map& values) {
-                      Settings settings = read_settings(values);
-                      try {
-                        return fetch(settings);
-                      } catch (const HostNotFound& e) {
-                        throw FatalError(EX_NOHOST, e.what());
-                      }
-                    });
+  return run_client(
+      {"http-client", "[OPTIONS] URL",
+       std::string("Fetches an http:// or https:// URL and prints the body.\n") + kExitCodes},
+      argc, argv, options, positional, [](const po::variables_map& values) {
+        Settings settings = read_settings(values);
+        try {
+          return fetch(settings);
+        } catch (const HostNotFound& e) {
+          throw FatalError(EX_NOHOST, e.what());
+        }
+      });
 }

@@ -4,6 +4,9 @@
 // Everything is read and built before connecting (a slow stdin holds no connection open).
 // The password comes from --password-file or an environment variable, never the command
 // line, and is sent without TLS only to a loopback server unless --allow-plaintext-auth.
+// --starttls upgrades the connection (RFC 3207) and --smtps speaks TLS from the start
+// (RFC 8314, port 465); either checks the server's certificate (docs/tls.md), and with
+// --starttls a server that does not offer it gets nothing, neither password nor mail.
 // Any refusal by the server ends the program non-zero with the server's code and text.
 //
 // Try it:   python3 tests/peers/smtp_sink.py /tmp/mail &       (prints its port)
@@ -24,6 +27,7 @@
 #include "smtp_auth.hpp"
 #include "socket.hpp"
 #include "timed_connect.hpp"
+#include "tls_client.hpp"
 
 using namespace sockserv;
 
@@ -66,11 +70,22 @@ std::string client_name(const po::variables_map& values, int socket) {
   return "localhost";
 }
 
-int send_mail(const po::variables_map& values) {
+// TLS as asked: --smtps at once, --starttls after the greeting; returns what the server
+// offers on the connection the mail will go over.
+SmtpExtensions open_session(SmtpSession& session, const po::variables_map& values,
+                            const TlsClientContext* tls, const std::string& tls_name,
+                            const std::string& name) {
+  if (values["smtps"].as<bool>()) session.start_tls(*tls, tls_name);
+  SmtpExtensions extensions = greet(session, name);
   if (values["starttls"].as<bool>())
-    throw FatalError(EX_UNAVAILABLE,
-                     "--starttls is not available yet: TLS comes with sockserv's "
-                     "TLS support (issue 11); nothing was sent");
+    extensions = start_tls(session, extensions, *tls, tls_name, name);
+  return extensions;
+}
+
+int send_mail(const po::variables_map& values) {
+  bool starttls = values["starttls"].as<bool>(), smtps = values["smtps"].as<bool>();
+  if (starttls && smtps) throw UsageError("--starttls or --smtps: one way to TLS, not both");
+  auto tls = tls_context_for(tls_client_settings(values, starttls || smtps));
   Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
   uint64_t limit = values["max-size"].as<uint64_t>();
   AuthMechanism mechanism = parse_auth_mechanism(values["auth"].as<std::string>());
@@ -89,17 +104,18 @@ int send_mail(const po::variables_map& values) {
     for (const Mailbox& mailbox : list) envelope.to.push_back(mailbox.address);
 
   std::vector<SocketAddress> addresses = addresses_of(server);
-  if (credentials) refuse_auth_in_clear(addresses, values["allow-plaintext-auth"].as<bool>());
+  if (credentials && !tls)
+    refuse_auth_in_clear(addresses, values["allow-plaintext-auth"].as<bool>());
   UniqueFd socket = connect_within(addresses, to_string(server), timeout);
   std::string name = client_name(values, socket.get());
   SmtpSession session(std::move(socket), timeout);
   try {
-    SmtpExtensions extensions = greet(session, name);
+    SmtpExtensions extensions = open_session(session, values, tls.get(), server.host, name);
     if (credentials) authenticate(session, extensions, *credentials, mechanism);
     SmtpReply accepted = send_message(session, extensions, envelope, message);
     std::cout << client_text(accepted.describe()) << std::endl;
-  } catch (const SmtpRefusal&) {
-    session.quit_quietly();  // a polite end: the server need not log a lost connection
+  } catch (const FatalError&) {  // refused, or no STARTTLS: still a polite end
+    session.quit_quietly();      // a polite end: the server need not log a lost connection
     throw;
   }
   session.quit_quietly();
@@ -128,19 +144,24 @@ int main(int argc, char** argv) {
       "plain, login, or auto (PLAIN if offered, else LOGIN)")(
       "allow-plaintext-auth", po::bool_switch(),
       "allow AUTH without TLS to a server that is not on this machine")(
-      "starttls", po::bool_switch(), "TLS: not available yet (exits 69)")(
+      "starttls", po::bool_switch(),
+      "upgrade to TLS with STARTTLS before anything else (exits 69, having sent nothing, if the "
+      "server does not offer it)")("smtps", po::bool_switch(),
+                                   "TLS from the first byte (SMTPS, usually port 465)")(
       "ehlo", po::value<std::string>()->default_value(""),
       "name to give in EHLO (default: our address, [127.0.0.1])")(
       "timeout", non_negative<double>()->default_value(60),
       "seconds for the connect and for each reply (0: no limit)")(
       "max-size", non_negative<uint64_t>()->default_value(25 << 20),
       "largest body, attachment and encoded message in bytes");
+  add_tls_client_options(options, false);
   po::positional_options_description positional;
   return run_client(
       {"mail-client", "--server HOST:PORT --from A --to B [--to C] --subject S [--attach FILE]...",
        "Sends the text on stdin as a mail over SMTP. There is no password option: the password\n"
        "comes from --password-file or $SMTP_PASSWORD (see --password-env). Exit status: 0 sent,\n"
-       "64 usage, 65 too large, 66 unreadable input, 69 refused (5xx) or unreachable, 75\n"
-       "try later (4xx) or timeout, 76 not SMTP, 77 authentication refused."},
+       "64 usage, 65 too large, 66 unreadable input, 69 refused (5xx), unreachable, no\n"
+       "STARTTLS or TLS certificate refused, 75 try later (4xx) or timeout, 76 not SMTP, 77\n"
+       "authentication refused."},
       argc, argv, options, positional, send_mail);
 }

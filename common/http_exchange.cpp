@@ -36,10 +36,15 @@ std::vector<SocketAddress> host_addresses(const Url& url) {
   }
 }
 
-// Tries each address until one accepts, all within one deadline.
-UniqueFd connect_any(const Url& url, Millis timeout) {
+// Tries each address until one accepts, all within one deadline; then TLS for https://.
+ClientStream connect_any(const Url& url, Millis timeout, const TlsClientContext* tls) {
   try {
-    return connect_within(host_addresses(url), url.authority(), timeout);
+    ClientStream stream(connect_within(host_addresses(url), url.authority(), timeout), timeout);
+    if (url.tls) {
+      if (tls == nullptr) throw std::logic_error("https:// without a TLS context");
+      stream.start_tls(*tls, url.host);
+    }
+    return stream;
   } catch (const TimeoutError& e) {
     throw TimeoutError(std::string(e.what()) + " (--timeout)");
   }
@@ -47,20 +52,20 @@ UniqueFd connect_any(const Url& url, Millis timeout) {
 
 }  // namespace
 
-HttpExchange::HttpExchange(const ClientRequest& request, Millis timeout)
+HttpExchange::HttpExchange(const ClientRequest& request, Millis timeout,
+                           const TlsClientContext* tls)
     : server_(request.url.authority()),
-      socket_(connect_any(request.url, timeout)),
+      stream_(connect_any(request.url, timeout, tls)),
       timeout_(timeout),
       head_request_(request.method == "HEAD") {
-  write_all(socket_.get(), format_request(request), Deadline::after_or_never(timeout_),
-            client_io());
+  stream_.write_all(as_bytes(format_request(request)), Deadline::after_or_never(timeout_));
 }
 
 size_t HttpExchange::receive() {
   std::array<char, kReadSize> buffer;
   try {
-    size_t n = read_some(socket_.get(), std::as_writable_bytes(std::span(buffer)),
-                         Deadline::after_or_never(timeout_), client_io());
+    size_t n = stream_.read_some(std::as_writable_bytes(std::span(buffer)),
+                                 Deadline::after_or_never(timeout_));
     pending_.append(buffer.data(), n);
     return n;
   } catch (const TimeoutError&) {
@@ -145,6 +150,12 @@ void HttpExchange::read_until_close(const BodySink& sink) {
     sink(pending_);
     pending_.clear();
   }
+  // Over TLS only close_notify proves that this is the end: a bare TCP close may be an
+  // attacker cutting the body short (a truncation attack).
+  if (!stream_.closed_cleanly())
+    throw HttpResponseError(server_ +
+                            " closed the TLS connection without close_notify: the body "
+                            "(delimited by the close) may be truncated");
 }
 
 }  // namespace sockserv

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fd.hpp"
+#include "client_stream.hpp"
 #include "http_client_request.hpp"
 #include "http_response.hpp"
 #include "io.hpp"
@@ -32,9 +32,11 @@ class HttpExchange {
   using BodySink = std::function<void(std::string_view)>;
 
   /// Connects to the request's host (each address it resolves to in turn, all within
-  /// `timeout`) and sends the request. `timeout` also bounds every later wait for the server
-  /// (0: no limit). Throws HostNotFound, TimeoutError, std::system_error (ECONNREFUSED).
-  HttpExchange(const ClientRequest& request, Millis timeout);
+  /// `timeout`), for an https:// URL runs the TLS handshake with `tls` (SNI and the
+  /// certificate checked against the URL's host), and sends the request. `timeout` also
+  /// bounds the handshake and every later wait for the server (0: no limit). Throws
+  /// HostNotFound, TimeoutError, TlsError, std::system_error (ECONNREFUSED).
+  HttpExchange(const ClientRequest& request, Millis timeout, const TlsClientContext* tls);
 
   /// Reads the response head, skipping interim 1xx responses. Throws HttpResponseError,
   /// TimeoutError, std::system_error.
@@ -56,7 +58,7 @@ class HttpExchange {
   void read_until_close(const BodySink& sink);
 
   std::string server_;  // the URL's authority, for messages
-  UniqueFd socket_;
+  ClientStream stream_;
   Millis timeout_;
   bool head_request_;
   ResponseHead head_;

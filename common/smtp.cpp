@@ -48,9 +48,9 @@ std::vector<std::string_view> words_of(std::string_view line) {
 }
 
 // read_some, with a timeout that says what we waited for.
-size_t receive(int socket, std::span<std::byte> buffer, Deadline deadline) {
+size_t receive(ClientStream& stream, std::span<std::byte> buffer, Deadline deadline) {
   try {
-    return read_some(socket, buffer, deadline, client_io());
+    return stream.read_some(buffer, deadline);
   } catch (const TimeoutError&) {
     throw TimeoutError("no reply from the server within --timeout");
   }
@@ -65,7 +65,13 @@ SmtpRefusal::SmtpRefusal(std::string_view step, const SmtpReply& reply)
     : FatalError(exit_status_of(reply), refusal_text(step, reply)), reply(reply) {}
 
 SmtpSession::SmtpSession(UniqueFd socket, Millis timeout)
-    : socket_(std::move(socket)), timeout_(timeout) {}
+    : stream_(std::move(socket), timeout), timeout_(timeout) {}
+
+void SmtpSession::start_tls(const TlsClientContext& context, const std::string& host) {
+  if (!received_.empty())
+    throw ProtocolError("the server sent more than its reply before the TLS handshake");
+  stream_.start_tls(context, host);
+}
 
 SmtpReply SmtpSession::read_reply() {
   Deadline deadline = Deadline::after_or_never(timeout_);
@@ -78,7 +84,7 @@ SmtpReply SmtpSession::read_reply() {
     if (parse.status == SmtpReplyParse::Status::malformed)
       throw ProtocolError("the server sent " + parse.error + ", not an SMTP reply");
     char buffer[4096];
-    size_t n = receive(socket_.get(), std::as_writable_bytes(std::span(buffer)), deadline);
+    size_t n = receive(stream_, std::as_writable_bytes(std::span(buffer)), deadline);
     if (n == 0) throw ProtocolError("the server closed the connection");
     received_.append(buffer, n);
   }
@@ -97,8 +103,7 @@ SmtpReply SmtpSession::expect(std::string_view line, int expected_kind, std::str
 
 void SmtpSession::send(std::string_view data) {
   for (size_t at = 0; at < data.size(); at += kSendPiece) {
-    write_all(socket_.get(), data.substr(at, kSendPiece), Deadline::after_or_never(timeout_),
-              client_io());
+    stream_.write_all(as_bytes(data.substr(at, kSendPiece)), Deadline::after_or_never(timeout_));
   }
 }
 
@@ -128,6 +133,8 @@ SmtpExtensions parse_ehlo_reply(const SmtpReply& reply) {
       if (words.size() > 1)
         std::from_chars(words[1].data(), words[1].data() + words[1].size(), limit);
       extensions.size_limit = limit;
+    } else if (keyword == "STARTTLS") {
+      extensions.starttls = true;
     }
   }
   return extensions;
@@ -152,6 +159,21 @@ SmtpExtensions greet(SmtpSession& session, const std::string& client_name) {
   // use no extension.
   session.expect("HELO " + client_name, 2, "HELO");
   return SmtpExtensions{};
+}
+
+SmtpExtensions start_tls(SmtpSession& session, const SmtpExtensions& extensions,
+                         const TlsClientContext& context, const std::string& host,
+                         const std::string& client_name) {
+  if (!extensions.starttls)
+    throw FatalError(EX_UNAVAILABLE,
+                     "the server does not offer STARTTLS (--starttls): nothing "
+                     "was sent, no password and no mail");
+  session.expect("STARTTLS", 2, "STARTTLS");
+  session.start_tls(context, host);
+  // RFC 3207 4.2: forget what the server said in clear, and ask again over TLS.
+  SmtpReply ehlo = session.command("EHLO " + client_name);
+  if (ehlo.kind() != 2) throw SmtpRefusal("EHLO after STARTTLS", ehlo);
+  return parse_ehlo_reply(ehlo);
 }
 
 SmtpReply send_message(SmtpSession& session, const SmtpExtensions& extensions,

@@ -12,10 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "client_stream.hpp"
 #include "error.hpp"
 #include "fd.hpp"
 #include "io.hpp"
 #include "smtp_reply.hpp"
+#include "tls_client.hpp"
 
 namespace sockserv {
 
@@ -45,10 +47,16 @@ class SmtpSession {
   void send(std::string_view data);
   /// Says QUIT and waits briefly for the answer; never throws (the conversation is over).
   void quit_quietly() noexcept;
-  int socket() const { return socket_.get(); }
+  /// Runs the TLS handshake on the connection (SMTPS at once; STARTTLS after its 220),
+  /// checking the certificate against `host`. Throws ProtocolError when the server sent more
+  /// than its reply before the handshake: bytes that came in clear must not be taken as if
+  /// they had come over TLS (the STARTTLS command injection of CVE-2011-0411).
+  void start_tls(const TlsClientContext& context, const std::string& host);
+  bool encrypted() const { return stream_.encrypted(); }
+  int socket() const { return stream_.socket(); }
 
  private:
-  UniqueFd socket_;
+  ClientStream stream_;
   Millis timeout_;
   std::string received_;  // bytes read but not yet parsed into a reply
 };
@@ -58,6 +66,7 @@ struct SmtpExtensions {
   bool extended = false;               // EHLO was answered (false: HELO)
   std::vector<std::string> auth;       // SASL mechanisms, upper case
   std::optional<uint64_t> size_limit;  // SIZE: the largest message taken (0: no limit given)
+  bool starttls = false;               // STARTTLS (RFC 3207) is offered
   bool offers_auth(std::string_view mechanism) const;
 };
 
@@ -71,6 +80,14 @@ void check_client_name(std::string_view name);
 
 /// Reads the greeting (220) and says EHLO `client_name`, or HELO when EHLO gets a 5xx.
 SmtpExtensions greet(SmtpSession& session, const std::string& client_name);
+
+/// STARTTLS (RFC 3207): asks for TLS, runs the handshake after the 220 and says EHLO again,
+/// returning what the server offers now (it may differ: AUTH is often offered only over
+/// TLS). Throws FatalError (69) when `extensions` has no STARTTLS, before sending anything,
+/// SmtpRefusal when the server refuses it, TlsError when the handshake fails.
+SmtpExtensions start_tls(SmtpSession& session, const SmtpExtensions& extensions,
+                         const TlsClientContext& context, const std::string& host,
+                         const std::string& client_name);
 
 /// The envelope: who sends, who receives (plain addresses, without angle brackets).
 struct Envelope {

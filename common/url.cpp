@@ -1,4 +1,4 @@
-// Parsing http:// URLs and resolving relative references.
+// Parsing http:// and https:// URLs and resolving relative references.
 #include "url.hpp"
 
 #include <arpa/inet.h>
@@ -51,8 +51,13 @@ std::string encode_target(std::string_view target) {
   return out;
 }
 
-uint16_t parse_url_port(std::string_view text, std::string_view url) {
-  if (text.empty()) return 80;  // "http://host:/" means the default port (RFC 3986 3.2.3)
+uint16_t default_port(bool tls) {
+  return tls ? 443 : 80;
+}
+
+uint16_t parse_url_port(std::string_view text, std::string_view url, bool tls) {
+  // "http://host:/" means the default port (RFC 3986 3.2.3)
+  if (text.empty()) return default_port(tls);
   unsigned value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535)
@@ -90,7 +95,7 @@ void parse_authority(std::string_view authority, std::string_view url, Url& out)
                      "' (IPv6 addresses go in brackets: http://[::1]:8080/)");
   }
   if (out.host.empty()) throw UrlError("bad URL '" + std::string(url) + "': no host");
-  out.port = parse_url_port(port, url);
+  out.port = parse_url_port(port, url, out.tls);
 }
 
 std::string_view without_fragment(std::string_view text) {
@@ -101,26 +106,26 @@ std::string_view without_fragment(std::string_view text) {
 
 std::string Url::authority() const {
   std::string name = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return port == 80 ? name : name + ":" + std::to_string(port);
+  return port == default_port(tls) ? name : name + ":" + std::to_string(port);
 }
 
 std::string Url::text() const {
-  return "http://" + authority() + target;
+  return (tls ? "https://" : "http://") + authority() + target;
 }
 
 Url parse_url(std::string_view text) {
   std::string_view rest = without_fragment(text);
   size_t separator = rest.find(kSchemeSeparator);
+  Url url;
   if (separator != std::string_view::npos && is_scheme(rest.substr(0, separator))) {
     std::string scheme = lower(rest.substr(0, separator));
-    if (scheme == "https")
-      throw UnsupportedScheme("https:// needs TLS, which comes with issue 11; use http://");
-    if (scheme != "http")
-      throw UnsupportedScheme("unsupported scheme '" + scheme + "://': only http:// is spoken");
+    if (scheme != "http" && scheme != "https")
+      throw UnsupportedScheme("unsupported scheme '" + scheme +
+                              "://': only http:// and https:// are spoken");
+    url.tls = scheme == "https";
     rest.remove_prefix(separator + kSchemeSeparator.size());
   }
   size_t path_start = std::min(rest.find('/'), rest.find('?'));
-  Url url;
   parse_authority(rest.substr(0, path_start), text, url);
   std::string_view target = path_start == std::string_view::npos ? "" : rest.substr(path_start);
   std::string path(target.substr(0, target.find('?')));
@@ -162,8 +167,9 @@ Url resolve_reference(const Url& base, std::string_view reference) {
   size_t colon = ref.find(':');
   size_t slash = ref.find('/');
   if (colon != std::string_view::npos && colon < slash && is_scheme(ref.substr(0, colon)))
-    return parse_url(ref);  // absolute: "http://other/x"
-  if (ref.substr(0, 2) == "//") return parse_url("http:" + std::string(ref));
+    return parse_url(ref);       // absolute: "http://other/x"
+  if (ref.substr(0, 2) == "//")  // network-path reference: the base's scheme
+    return parse_url((base.tls ? "https:" : "http:") + std::string(ref));
   Url url = base;
   if (ref.empty()) return url;
   std::string_view base_path = std::string_view(base.target).substr(0, base.target.find('?'));

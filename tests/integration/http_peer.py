@@ -4,8 +4,10 @@
 # in the chunked coding with trailers, bodies ended by closing, redirect chains and loops, a
 # form echo, and broken responses (truncated, oversized head, overflowing chunk size, silence).
 #
-#   http_peer.py DIR [HOST]   serves the files of DIR on HOST (127.0.0.1) at a free port,
-#                             and prints "listening on port N" once it accepts.
+#   http_peer.py DIR [HOST] [--tls CERT KEY]
+#                             serves the files of DIR on HOST (127.0.0.1) at a free port,
+#                             and prints "listening on port N" once it accepts. With --tls it
+#                             speaks HTTPS (Python's ssl, TLS 1.2 or later) with CERT and KEY.
 #
 # Routes (NAME is a file of DIR):
 #   GET  /chunked/NAME    chunks of 1, 10, 4096 bytes and the rest, with extensions, trailers
@@ -18,7 +20,8 @@
 #   ANY  /status/CODE     that status, with a small body
 #   ANY  /see/CODE        CODE (301, 302, 303, 307, 308) to /echo
 #   ANY  /echo            JSON: method, body parsed as a form (parse_qs), selected headers
-#   GET  /https           302 to https://127.0.0.1/
+#   GET  /ftp             302 to ftp://127.0.0.1/ (a scheme http-client does not follow)
+#   GET  /goto?URL        302 to URL (percent-decoded): redirects between http and https
 #   GET  /early-hints     an interim 103 response, then the final one
 #   GET  /huge-head       a header of 70 KiB
 #   GET  /chunk-overflow  a chunk size of 17 hex digits
@@ -27,6 +30,7 @@
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -105,8 +109,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.simple(int(arg), b"see /echo", [("Location", "/echo")])
         if kind == "echo":
             return self.echo()
-        if kind == "https":
-            return self.simple(302, b"", [("Location", "https://127.0.0.1/")])
+        if kind == "ftp":
+            return self.simple(302, b"", [("Location", "ftp://127.0.0.1/")])
+        if kind == "goto":
+            target = urllib.parse.unquote(urllib.parse.urlsplit(self.path).query)
+            return self.simple(302, b"", [("Location", target)])
         if kind == "early-hints":
             return self.raw(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
                             b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
@@ -144,9 +151,22 @@ class Server(ThreadingHTTPServer):
 
 
 def main():
-    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    args = sys.argv[1:]
+    tls = None
+    if "--tls" in args:
+        at = args.index("--tls")
+        tls = args[at + 1 : at + 3]
+        del args[at : at + 3]
+    host = args[1] if len(args) > 1 else "127.0.0.1"
     Server.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server = Server((host, 0), Handler)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(tls[0], tls[1])
+        # The handshake runs in the handler's thread (on its first read), not in accept.
+        server.socket = context.wrap_socket(server.socket, server_side=True,
+                                            do_handshake_on_connect=False)
     print("listening on port %d" % server.server_address[1], flush=True)
     server.serve_forever()
 

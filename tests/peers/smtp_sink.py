@@ -6,16 +6,20 @@ envelope: mail_from, rcpt_tos, the user that logged in), the .json last and by r
 a reader that sees it sees both whole.
 
   smtp_sink.py OUTDIR [--auth USER:PASSWORD] [--reject-rcpt ADDR] [--defer-rcpt ADDR] [--size-limit N]
-               [--no-ehlo]
+               [--no-ehlo] [--starttls CERT KEY | --smtps CERT KEY] [--client-ca FILE]
 
 --auth offers AUTH PLAIN and LOGIN and requires it (without TLS: loopback tests only);
 --reject-rcpt answers RCPT TO:<ADDR> with 550, --defer-rcpt with 451; --no-ehlo answers EHLO with 502 (an
 RFC 821 server) so that the client must fall back to HELO; --size-limit offers SIZE N.
+--starttls offers STARTTLS (RFC 3207) with CERT and KEY and requires it before anything else
+(and, with --auth, AUTH only over TLS); --smtps speaks TLS from the first byte (RFC 8314).
+--client-ca requires a client certificate signed by FILE's CA (mutual TLS).
 """
 import argparse
 import asyncio
 import json
 import os
+import ssl
 import sys
 
 from aiosmtpd.smtp import SMTP, AuthResult, syntax
@@ -67,6 +71,16 @@ def authenticator_for(user, password):
     return authenticate
 
 
+def tls_context(cert_and_key, client_ca):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(*cert_and_key)
+    if client_ca:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(client_ca)
+    return context
+
+
 async def serve(args):
     os.makedirs(args.outdir, exist_ok=True)
     handler = Sink(args.outdir, args.reject_rcpt, args.defer_rcpt)
@@ -75,10 +89,14 @@ async def serve(args):
     if args.auth:
         user, _, password = args.auth.partition(":")
         options.update({"authenticator": authenticator_for(user, password),
-                        "auth_required": True, "auth_require_tls": False})
+                        "auth_required": True, "auth_require_tls": bool(args.starttls)})
+    if args.starttls:
+        options.update({"tls_context": tls_context(args.starttls, args.client_ca),
+                        "require_starttls": True})
+    server_ssl = tls_context(args.smtps, args.client_ca) if args.smtps else None
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: factory_class(handler, **options),
-                                      host="127.0.0.1", port=0)
+                                      host="127.0.0.1", port=0, ssl=server_ssl)
     print("port %d" % server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
@@ -92,6 +110,10 @@ def main():
     parser.add_argument("--defer-rcpt")
     parser.add_argument("--size-limit", type=int, default=33554432)
     parser.add_argument("--no-ehlo", action="store_true")
+    tls = parser.add_mutually_exclusive_group()
+    tls.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
+    tls.add_argument("--smtps", nargs=2, metavar=("CERT", "KEY"))
+    parser.add_argument("--client-ca")
     args = parser.parse_args()
     try:
         asyncio.run(serve(args))

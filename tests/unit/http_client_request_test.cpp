@@ -95,8 +95,12 @@ BOOST_AUTO_TEST_CASE(credentials_stay_with_their_host) {
   BOOST_TEST_REQUIRE(other.fields.size() == 1u);
   BOOST_TEST(other.fields[0].name == "X-Keep");
   BOOST_CHECK_THROW(redirect_request(post("http://h/"), redirect(302, "")), HttpResponseError);
-  BOOST_CHECK_THROW(redirect_request(post("http://h/"), redirect(302, "https://h/")),
+  BOOST_CHECK_THROW(redirect_request(post("http://h/"), redirect(302, "ftp://h/")),
                     UnsupportedScheme);
+  // To https:// on the same host: another origin, so the credentials stay behind too.
+  ClientRequest secure = redirect_request(post("http://h:81/"), redirect(307, "https://h:81/z"));
+  BOOST_TEST(secure.url.tls);
+  BOOST_TEST(secure.fields.size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -44,8 +44,20 @@ BOOST_AUTO_TEST_CASE(bytes_a_request_line_cannot_carry_are_percent_encoded) {
   BOOST_TEST(parse_url("http://h/a/./b/../c").target == "/a/c");
 }
 
+BOOST_AUTO_TEST_CASE(https_urls_default_to_port_443) {
+  Url url = parse_url("HTTPS://example.org/a");
+  BOOST_TEST(url.tls);
+  BOOST_TEST(url.port == 443);
+  BOOST_TEST(url.authority() == "example.org");
+  BOOST_TEST(url.text() == "https://example.org/a");
+  BOOST_TEST(parse_url("https://example.org:80/").authority() == "example.org:80");
+  BOOST_TEST(parse_url("https://example.org:/").port == 443);
+  BOOST_TEST(!parse_url("http://example.org/").tls);
+  // Same host and port, another scheme: another origin (credentials do not follow).
+  BOOST_TEST(!parse_url("http://h:8443/").same_origin(parse_url("https://h:8443/")));
+}
+
 BOOST_AUTO_TEST_CASE(bad_urls_and_other_schemes_are_refused) {
-  BOOST_CHECK_THROW(parse_url("https://example.org/"), UnsupportedScheme);
   BOOST_CHECK_THROW(parse_url("ftp://example.org/"), UnsupportedScheme);
   for (const char* bad : {"http://", "http:///x", "http://a b/", "http://[::1/", "http://[x]/",
                           "http://[::1]x/", "http://::1/", "http://h:0/", "http://h:65536/",
@@ -98,7 +110,10 @@ BOOST_AUTO_TEST_CASE(references_resolve_as_rfc_3986_examples_say) {
   };
   for (const auto& [reference, expected] : examples)
     BOOST_TEST(resolve_reference(base, reference).text() == expected, "reference " << reference);
-  BOOST_CHECK_THROW(resolve_reference(base, "https://a/"), UnsupportedScheme);
+  BOOST_TEST(resolve_reference(base, "https://a/").text() == "https://a/");
+  BOOST_CHECK_THROW(resolve_reference(base, "ftp://a/"), UnsupportedScheme);
+  // A network-path reference keeps the base's scheme (RFC 3986 5.2.2).
+  BOOST_TEST(resolve_reference(parse_url("https://a/b"), "//c/d").text() == "https://c/d");
   BOOST_TEST(resolve_reference(parse_url("http://[::1]:8080/a/b"), "c").text() ==
              "http://[::1]:8080/a/c");
 }
