@@ -7,17 +7,20 @@ a reader that sees it sees both whole.
 
   smtp_sink.py OUTDIR [--auth USER:PASSWORD] [--reject-rcpt ADDR] [--defer-rcpt ADDR] [--size-limit N]
                [--no-ehlo] [--starttls CERT KEY | --smtps CERT KEY] [--client-ca FILE]
+               [--log-commands]
 
 --auth offers AUTH PLAIN and LOGIN and requires it (without TLS: loopback tests only);
 --reject-rcpt answers RCPT TO:<ADDR> with 550, --defer-rcpt with 451; --no-ehlo answers EHLO with 502 (an
 RFC 821 server) so that the client must fall back to HELO; --size-limit offers SIZE N.
 --starttls offers STARTTLS (RFC 3207) with CERT and KEY and requires it before anything else
 (and, with --auth, AUTH only over TLS); --smtps speaks TLS from the first byte (RFC 8314).
---client-ca requires a client certificate signed by FILE's CA (mutual TLS).
+--client-ca requires a client certificate signed by FILE's CA (mutual TLS). --log-commands
+prints each command line received on stderr (aiosmtpd's own log; AUTH arguments hidden).
 """
 import argparse
 import asyncio
 import json
+import logging
 import os
 import ssl
 import sys
@@ -114,7 +117,10 @@ def main():
     tls.add_argument("--starttls", nargs=2, metavar=("CERT", "KEY"))
     tls.add_argument("--smtps", nargs=2, metavar=("CERT", "KEY"))
     parser.add_argument("--client-ca")
+    parser.add_argument("--log-commands", action="store_true")
     args = parser.parse_args()
+    if args.log_commands:
+        logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(message)s")
     try:
         asyncio.run(serve(args))
     except KeyboardInterrupt:

@@ -1,0 +1,392 @@
+// The clients over TLS against real TLS peers: `openssl s_server` (-rev answers each line
+// reversed: a palindrome comes back as sent), Python's http.server wrapped with its ssl
+// module (tests/integration/http_peer.py --tls) and aiosmtpd with STARTTLS or implicit TLS
+// (tests/peers/smtp_sink.py). Certificates are made here with `openssl req` and `openssl x509`
+// in a temporary directory: a CA, a good server certificate (DNS:localhost, IP:127.0.0.1),
+// one expired, one for another name, one from a CA the client does not trust, and a client
+// certificate for mutual TLS. Every peer is started and ended by PID (Spawned).
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sysexits.h>
+
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "peers.hpp"
+#include "sha256.hpp"
+
+using namespace sockserv;
+using namespace sockserv::test;
+
+namespace tls_client_test {
+
+const char* const kPython = "/usr/bin/python3";  // Debian's: python3-aiosmtpd is for it
+const char* const kOpenssl = "/usr/bin/openssl";
+
+void openssl(const std::vector<std::string>& args) {
+  RunResult r = run_program(kOpenssl, args, "", 30s);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "openssl " << args.at(0) << ": " << r.err);
+}
+
+// The certificates of the suite, made once (P-256 keys: fast to make).
+class Pki {
+ public:
+  Pki() {
+    self_signed("ca", "/CN=sockserv test CA");
+    self_signed("other-ca", "/CN=a CA nobody trusts");
+    signed_by("ca", "good", "DNS:localhost,IP:127.0.0.1", 2);
+    signed_by("ca", "expired", "DNS:localhost,IP:127.0.0.1", -1);  // notAfter before notBefore
+    signed_by("ca", "wrong-name", "DNS:wrong.example,IP:192.0.2.1", 2);
+    signed_by("other-ca", "untrusted", "DNS:localhost,IP:127.0.0.1", 2);
+    signed_by("ca", "client", "DNS:client.example", 2);
+  }
+  std::string pem(const std::string& name) const { return file(name + ".pem"); }
+  std::string key(const std::string& name) const { return file(name + ".key"); }
+  std::string file(const std::string& name) const { return (dir_.path / name).string(); }
+
+ private:
+  std::vector<std::string> new_key(const std::string& name) const {
+    return {"-newkey", "ec",      "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes",  "-keyout", key(name)};
+  }
+  void self_signed(const std::string& name, const std::string& subject) const {
+    std::vector<std::string> args{"req",   "-x509", "-days", "2",
+                                  "-subj", subject, "-out",  pem(name)};
+    for (const std::string& a : new_key(name)) args.push_back(a);
+    openssl(args);
+  }
+  void signed_by(const std::string& ca, const std::string& name, const std::string& names,
+                 int days) const {
+    std::vector<std::string> request{"req",         "-new", "-subj",
+                                     "/CN=" + name, "-out", file(name + ".csr")};
+    for (const std::string& a : new_key(name)) request.push_back(a);
+    openssl(request);
+    dir_.write(name + ".ext", "subjectAltName=" + names + "\n");
+    openssl({"x509", "-req", "-in", file(name + ".csr"), "-CA", pem(ca), "-CAkey", key(ca),
+             "-set_serial", std::to_string(++serial_), "-days", std::to_string(days), "-extfile",
+             file(name + ".ext"), "-out", pem(name)});
+  }
+
+  TempDir dir_{"tls-pki"};
+  mutable int serial_ = 100;
+};
+
+const Pki& pki() {
+  static const Pki instance;
+  return instance;
+}
+
+// A peer that prints its port once it listens ("ACCEPT 127.0.0.1:N", "port N", ...).
+class Peer {
+ public:
+  explicit Peer(std::vector<std::string> argv, const char* pattern = R"(port (\d+))")
+      : process_(std::move(argv)) {
+    std::regex port_line(pattern);
+    std::smatch match;
+    std::string log;
+    bool up = eventually(
+        [&] {
+          log = process_.log();
+          return std::regex_search(log, match, port_line);
+        },
+        10000ms);
+    BOOST_REQUIRE_MESSAGE(up, "the peer did not start: " << process_.log());
+    port_ = static_cast<uint16_t>(std::stoi(match[1]));
+  }
+  uint16_t port() const { return port_; }
+  std::string at(const std::string& host) const { return host + ":" + std::to_string(port_); }
+  std::string log() const { return process_.log(); }
+
+ private:
+  Spawned process_;
+  uint16_t port_ = 0;
+};
+
+// openssl s_server -rev with the certificate `name`; extra options (-Verify 1...) appended.
+Peer s_server(const std::string& name, std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{kOpenssl,      "s_server",      "-accept",
+                                "127.0.0.1:0", "-cert",         pki().pem(name),
+                                "-key",        pki().key(name), "-rev"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return Peer(argv, R"(ACCEPT 127\.0\.0\.1:(\d+))");
+}
+
+RunResult echo_over_tls(const std::string& address, std::vector<std::string> options) {
+  std::vector<std::string> args{"--tls",   address, "--message", "level",
+                                "--count", "2",     "--timeout", "20"};
+  args.insert(args.end(), options.begin(), options.end());
+  return run_program("echo-client", args);
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::string sha256_text(const std::string& data) {
+  Sha256 hash;
+  hash.update(std::as_bytes(std::span(data.data(), data.size())));
+  return hash.hex_digest();
+}
+
+BOOST_AUTO_TEST_SUITE(tls_client)
+
+BOOST_AUTO_TEST_CASE(echo_round_trip_with_a_good_certificate_by_name_and_by_address) {
+  Peer server = s_server("good");
+  for (const char* host : {"localhost", "127.0.0.1"}) {
+    RunResult r = echo_over_tls(server.at(host), {"--ca", pki().pem("ca")});
+    BOOST_TEST(r.exit_code == 0, host << ": " << r.err);
+    BOOST_TEST(r.out == "level\nlevel\n", host);
+    BOOST_TEST(r.err.empty(), r.err);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_ca_expired_and_wrong_name_are_refused_with_the_reason) {
+  struct Case {
+    const char* cert;
+    const char* host;
+    const char* reason;
+  };
+  for (const Case& c : {Case{"untrusted", "localhost", "unable to get local issuer certificate"},
+                        Case{"expired", "localhost", "certificate has expired"},
+                        Case{"wrong-name", "localhost", "hostname mismatch"},
+                        Case{"wrong-name", "127.0.0.1", "IP address mismatch"}}) {
+    Peer server = s_server(c.cert);
+    RunResult r = echo_over_tls(server.at(c.host), {"--ca", pki().pem("ca")});
+    BOOST_TEST(r.exit_code == EX_UNAVAILABLE, c.cert << ": " << r.exit_code << " " << r.err);
+    BOOST_TEST(r.out.empty(), c.cert << ": " << r.out);
+    BOOST_TEST(contains(r.err, "certificate of " + std::string(c.host) + " is refused"), r.err);
+    BOOST_TEST(contains(r.err, c.reason), c.cert << ": " << r.err);
+    // One clear line, not OpenSSL's error queue.
+    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, r.err);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_system_store_does_not_trust_a_private_ca) {
+  // Without --ca the system's CAs decide: our test CA is not among them.
+  Peer server = s_server("good");
+  RunResult r = echo_over_tls(server.at("localhost"), {});
+  BOOST_TEST(r.exit_code == EX_UNAVAILABLE, r.err);
+  BOOST_TEST(contains(r.err, "unknown CA"), r.err);
+}
+
+BOOST_AUTO_TEST_CASE(insecure_connects_to_any_certificate_and_warns) {
+  Peer server = s_server("untrusted");
+  RunResult r = echo_over_tls(server.at("localhost"), {"--insecure"});
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.out == "level\nlevel\n");
+  BOOST_TEST(contains(r.err, "--insecure: the server's certificate is NOT verified"), r.err);
+}
+
+BOOST_AUTO_TEST_CASE(mutual_tls_presents_the_client_certificate_when_given) {
+  // -Verify 1: s_server requires a client certificate signed by -CAfile's CA.
+  Peer server = s_server("good", {"-Verify", "1", "-CAfile", pki().pem("ca")});
+  RunResult without = echo_over_tls(server.at("localhost"), {"--ca", pki().pem("ca")});
+  BOOST_TEST(without.exit_code == EX_UNAVAILABLE, without.err);
+  BOOST_TEST(contains(without.err, "certificate required"), without.err);
+  RunResult with = echo_over_tls(
+      server.at("localhost"),
+      {"--ca", pki().pem("ca"), "--cert", pki().pem("client"), "--key", pki().key("client")});
+  BOOST_TEST(with.exit_code == 0, with.err);
+  BOOST_TEST(with.out == "level\nlevel\n");
+  BOOST_TEST(contains(server.log(), "CN = client"), server.log());
+}
+
+BOOST_AUTO_TEST_CASE(tls_options_are_checked_before_connecting) {
+  // Port 1 refuses: these fail as usage errors or unreadable files before trying it.
+  BOOST_TEST(run_program("echo-client", {"127.0.0.1:1", "--ca", pki().pem("ca"), "--message", "x"})
+                 .exit_code == EX_USAGE);
+  BOOST_TEST(run_program("echo-client",
+                         {"--tls", "127.0.0.1:1", "--cert", pki().pem("client"), "--message", "x"})
+                 .exit_code == EX_USAGE);
+  BOOST_TEST(run_program("echo-client", {"--tls", "udp:127.0.0.1:1", "--message", "x"}).exit_code ==
+             EX_USAGE);
+  RunResult missing = run_program(
+      "echo-client", {"--tls", "127.0.0.1:1", "--ca", "/nonexistent.pem", "--message", "x"});
+  BOOST_TEST(missing.exit_code == EX_NOINPUT, missing.err);
+  BOOST_TEST(contains(missing.err, "--ca /nonexistent.pem"), missing.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_server_that_does_not_speak_tls_is_a_clear_error) {
+  // Our own echo server in clear: it echoes the ClientHello, which is no ServerHello.
+  ServerProcess echo("echo-server", {"--listen", "127.0.0.1:0"});
+  RunResult r = echo_over_tls(echo.address(), {"--ca", pki().pem("ca")});
+  BOOST_TEST(r.exit_code == EX_UNAVAILABLE, r.err);
+  BOOST_TEST(contains(r.err, "TLS handshake with 127.0.0.1 failed"), r.err);
+}
+
+BOOST_AUTO_TEST_CASE(a_silent_server_ends_the_handshake_at_the_timeout) {
+  // A listener that never accepts: the kernel completes TCP's handshake, TLS gets no answer.
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  BOOST_REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), length) == 0);
+  BOOST_REQUIRE(::listen(listener.get(), 4) == 0);
+  BOOST_REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  std::string target = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  RunResult r = run_program("echo-client", {"--tls", target, "--ca", pki().pem("ca"), "--message",
+                                            "x", "--timeout", "1"});
+  BOOST_TEST(r.exit_code == EX_TEMPFAIL, r.err);
+  BOOST_TEST(contains(r.err, "TLS handshake"), r.err);
+}
+
+// ---- https ----------------------------------------------------------------------------
+
+Peer https_peer(const TempDir& served, const std::string& cert = "good") {
+  return Peer({kPython, "-u", source_dir() + "/tests/integration/http_peer.py",
+               served.path.string(), "127.0.0.1", "--tls", pki().pem(cert), pki().key(cert)});
+}
+
+Peer http_peer(const TempDir& served) {
+  return Peer({kPython, "-u", source_dir() + "/tests/integration/http_peer.py",
+               served.path.string(), "127.0.0.1"});
+}
+
+BOOST_AUTO_TEST_CASE(https_get_is_byte_for_byte) {
+  TempDir served("https-served");
+  std::string data = random_bytes(3 * 1024 * 1024 + 17, 11);
+  served.write("blob", data);
+  Peer peer = https_peer(served);
+  std::string base = "https://localhost:" + std::to_string(peer.port());
+  // Content-Length (Python's file route) and the chunked coding, to stdout and to a file.
+  RunResult chunked = run_program("http-client", {"--ca", pki().pem("ca"), base + "/chunked/blob"});
+  BOOST_TEST(chunked.exit_code == 0, chunked.err);
+  BOOST_TEST(chunked.out.size() == data.size());
+  BOOST_TEST(sha256_text(chunked.out) == sha256_text(data));
+  TempDir saved("https-saved");
+  std::string out = (saved.path / "blob").string();
+  RunResult to_file =
+      run_program("http-client", {"--ca", pki().pem("ca"), "-o", out, base + "/see/308"});
+  BOOST_TEST(to_file.exit_code == 0, to_file.err);
+  BOOST_TEST(contains(file_text(out), "see /echo"), file_text(out));
+  // The same server refused by name: the certificate is checked against the URL's host.
+  Peer wrong = https_peer(served, "wrong-name");
+  RunResult refused = run_program(
+      "http-client", {"--ca", pki().pem("ca"),
+                      "https://localhost:" + std::to_string(wrong.port()) + "/chunked/blob"});
+  BOOST_TEST(refused.exit_code == EX_UNAVAILABLE, refused.err);
+  BOOST_TEST(contains(refused.err, "hostname mismatch"), refused.err);
+  BOOST_TEST(refused.out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(https_body_ended_by_a_close_without_close_notify_is_refused) {
+  // Python's ssl closes the socket without close_notify: for a body that only the close
+  // ends, that close could be an attacker's, so the body may be cut short.
+  TempDir served("https-served");
+  served.write("small", "sixteen bytes..\n");
+  Peer peer = https_peer(served);
+  RunResult r = run_program("http-client",
+                            {"--ca", pki().pem("ca"),
+                             "https://localhost:" + std::to_string(peer.port()) + "/close/small"});
+  BOOST_TEST(r.exit_code == EX_PROTOCOL, r.err);
+  BOOST_TEST(contains(r.err, "without close_notify"), r.err);
+}
+
+BOOST_AUTO_TEST_CASE(redirects_go_between_http_and_https) {
+  TempDir served("https-served");
+  Peer secure = https_peer(served);
+  Peer plain = http_peer(served);
+  std::string to_https = "http://127.0.0.1:" + std::to_string(plain.port()) +
+                         "/goto?https://localhost:" + std::to_string(secure.port()) + "/r/0";
+  RunResult up = run_program("http-client", {"-L", "--ca", pki().pem("ca"), to_https});
+  BOOST_TEST(up.exit_code == 0, up.err);
+  BOOST_TEST(up.out == "arrived");
+  std::string to_http = "https://localhost:" + std::to_string(secure.port()) +
+                        "/goto?http://127.0.0.1:" + std::to_string(plain.port()) + "/r/2";
+  RunResult down = run_program("http-client", {"-L", "--ca", pki().pem("ca"), to_http});
+  BOOST_TEST(down.exit_code == 0, down.err);
+  BOOST_TEST(down.out == "arrived");
+}
+
+// ---- mail ----------------------------------------------------------------------------
+
+class SmtpPeer {
+ public:
+  explicit SmtpPeer(std::vector<std::string> options) : peer_(command(dir_, options)) {}
+  std::string at(const std::string& host) const { return peer_.at(host); }
+  bool received(int n) const { return std::filesystem::exists(message(n, ".json")); }
+  std::string envelope(int n) const { return file_text(message(n, ".json")); }
+  std::string raw(int n) const { return file_text(message(n, ".eml")); }
+  std::string log() const { return peer_.log(); }
+
+ private:
+  std::string message(int n, const char* extension) const {
+    return (dir_.path / "messages" / (std::to_string(n) + extension)).string();
+  }
+  static std::vector<std::string> command(const TempDir& dir,
+                                          const std::vector<std::string>& options) {
+    std::vector<std::string> argv{kPython, "-W", "ignore",
+                                  source_dir() + "/tests/peers/smtp_sink.py",
+                                  (dir.path / "messages").string()};
+    argv.insert(argv.end(), options.begin(), options.end());
+    return argv;
+  }
+  TempDir dir_{"smtp-tls"};
+  Peer peer_;
+};
+
+RunResult send_mail(const std::string& server, std::vector<std::string> options,
+                    std::vector<std::string> env = {}) {
+  std::vector<std::string> args{"--server",      server,      "--from",   "a@example.org", "--to",
+                                "b@example.org", "--subject", "over TLS", "--timeout",     "20"};
+  args.insert(args.end(), options.begin(), options.end());
+  return run_program("mail-client", args, "sent over TLS\n", 20000ms, std::move(env));
+}
+
+BOOST_AUTO_TEST_CASE(mail_over_starttls_with_auth_arrives) {
+  // The sink requires STARTTLS first and takes AUTH only over TLS.
+  SmtpPeer sink({"--starttls", pki().pem("good"), pki().key("good"), "--auth", "alice:s3cret",
+                 "--log-commands"});
+  RunResult r =
+      send_mail(sink.at("localhost"), {"--starttls", "--ca", pki().pem("ca"), "--user", "alice"},
+                {"SMTP_PASSWORD=s3cret"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.err << sink.log());
+  BOOST_TEST(eventually([&] { return sink.received(1); }));
+  BOOST_TEST(contains(sink.envelope(1), R"("login": "alice")"), sink.envelope(1));
+  BOOST_TEST(contains(sink.raw(1), "sent over TLS"), sink.raw(1));
+  // EHLO, STARTTLS, then EHLO again over TLS, as RFC 3207 says.
+  std::string log = sink.log();
+  size_t starttls = log.find(">> b'STARTTLS'");
+  BOOST_TEST_REQUIRE(starttls != std::string::npos, log);
+  BOOST_TEST(log.find(">> b'EHLO") < starttls, log);
+  BOOST_TEST(log.find(">> b'EHLO", starttls) != std::string::npos, log);
+}
+
+BOOST_AUTO_TEST_CASE(mail_over_smtps_arrives_and_a_wrong_certificate_sends_nothing) {
+  SmtpPeer sink({"--smtps", pki().pem("good"), pki().key("good")});
+  RunResult r = send_mail(sink.at("127.0.0.1"), {"--smtps", "--ca", pki().pem("ca")});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.err << sink.log());
+  BOOST_TEST(eventually([&] { return sink.received(1); }));
+  BOOST_TEST(contains(sink.raw(1), "sent over TLS"));
+  SmtpPeer expired({"--smtps", pki().pem("expired"), pki().key("expired")});
+  RunResult refused = send_mail(expired.at("127.0.0.1"), {"--smtps", "--ca", pki().pem("ca")});
+  BOOST_TEST(refused.exit_code == EX_UNAVAILABLE, refused.err);
+  BOOST_TEST(contains(refused.err, "certificate has expired"), refused.err);
+  BOOST_TEST(!expired.received(1));
+}
+
+BOOST_AUTO_TEST_CASE(mail_client_keeps_its_password_when_starttls_is_not_offered) {
+  // A server offering AUTH but no STARTTLS, as a downgrading attacker would show it.
+  SmtpPeer sink({"--auth", "alice:s3cret", "--log-commands"});
+  RunResult r =
+      send_mail(sink.at("127.0.0.1"), {"--starttls", "--ca", pki().pem("ca"), "--user", "alice"},
+                {"SMTP_PASSWORD=s3cret"});
+  BOOST_TEST(r.exit_code == EX_UNAVAILABLE, r.err);
+  BOOST_TEST(contains(r.err, "does not offer STARTTLS"), r.err);
+  BOOST_TEST(contains(r.err, "no password"), r.err);
+  std::string log;
+  BOOST_TEST(eventually([&] { return contains(log = sink.log(), ">> b'QUIT'"); }), sink.log());
+  BOOST_TEST(contains(log, ">> b'EHLO"), log);
+  BOOST_TEST(!contains(log, ">> b'AUTH"), log);
+  BOOST_TEST(!contains(log, ">> b'MAIL"), log);
+  BOOST_TEST(!sink.received(1));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace tls_client_test
