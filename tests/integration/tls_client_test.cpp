@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
@@ -233,6 +234,81 @@ BOOST_AUTO_TEST_CASE(a_silent_server_ends_the_handshake_at_the_timeout) {
                                             "x", "--timeout", "1"});
   BOOST_TEST(r.exit_code == EX_TEMPFAIL, r.err);
   BOOST_TEST(contains(r.err, "TLS handshake"), r.err);
+}
+
+// ---- file-client and cmd-client, through socat's TLS in front of our servers ----------
+
+// socat's OPENSSL-LISTEN in front of a clear server: TLS from a peer that is not ours, with
+// a client certificate required (verify=1, cafile). `-d -d` makes it say when it listens.
+class TlsFrontEnd {
+ public:
+  explicit TlsFrontEnd(uint16_t backend)
+      : port_(free_port()),
+        process_({"socat", "-d", "-d",
+                  "OPENSSL-LISTEN:" + std::to_string(port_) +
+                      ",bind=127.0.0.1,reuseaddr,fork,cert=" + pki().pem("good") +
+                      ",key=" + pki().key("good") + ",cafile=" + pki().pem("ca") + ",verify=1",
+                  "TCP:127.0.0.1:" + std::to_string(backend)}) {
+    BOOST_REQUIRE_MESSAGE(process_.wait_for_log("listening on"), "socat: " << process_.log());
+  }
+  std::string at(const std::string& host) const { return host + ":" + std::to_string(port_); }
+
+ private:
+  uint16_t port_;
+  Spawned process_;
+};
+
+std::vector<std::string> client_tls_options() {
+  return {"--tls",
+          "--ca",
+          pki().pem("ca"),
+          "--cert",
+          pki().pem("client"),
+          "--key",
+          pki().key("client")};
+}
+
+BOOST_AUTO_TEST_CASE(file_client_gets_and_puts_over_tls_with_the_right_sha256) {
+  TempDir root("tls-files");
+  std::string data = random_bytes(5 * 1024 * 1024 + 3, 7);
+  root.write("big.bin", data);
+  ServerProcess server("file-server", {"--listen", "127.0.0.1:0", "--model", "fork", "--root",
+                                       root.path.string(), "--allow-upload"});
+  TlsFrontEnd front(server.port());
+  TempDir out("tls-files-out");
+  std::vector<std::string> get{front.at("localhost"), "get", "big.bin", "-o",
+                               (out.path / "big.bin").string()};
+  for (const std::string& option : client_tls_options()) get.push_back(option);
+  RunResult got = run_program("file-client", get);
+  BOOST_TEST_REQUIRE(got.exit_code == 0, got.err);
+  BOOST_TEST(sha256_text(out.read("big.bin")) == sha256_text(data));
+  // put: the file is read and encrypted here (no sendfile under TLS).
+  out.write("up.bin", random_bytes(3 * 1024 * 1024 + 1, 8));
+  std::vector<std::string> put{front.at("localhost"), "put", (out.path / "up.bin").string(),
+                               "up.bin"};
+  for (const std::string& option : client_tls_options()) put.push_back(option);
+  RunResult sent = run_program("file-client", put);
+  BOOST_TEST_REQUIRE(sent.exit_code == 0, sent.err);
+  BOOST_TEST(sha256_text(root.read("up.bin")) == sha256_text(out.read("up.bin")));
+  // Without a client certificate socat refuses the handshake: nothing is listed.
+  RunResult refused =
+      run_program("file-client", {front.at("localhost"), "list", "--tls", "--ca", pki().pem("ca")});
+  BOOST_TEST(refused.exit_code == EX_UNAVAILABLE, refused.err);
+  BOOST_TEST(refused.out.empty(), refused.out);
+}
+
+BOOST_AUTO_TEST_CASE(cmd_client_runs_a_command_over_mutual_tls) {
+  std::vector<std::string> args{"--listen", "127.0.0.1:0",  "--model",
+                                "fork",     "--allow-args", "echo .* ..."};
+  if (::geteuid() == 0) args.insert(args.end(), {"--user", "nobody"});
+  ServerProcess server("cmd-server", args);
+  TlsFrontEnd front(server.port());
+  std::vector<std::string> run{front.at("127.0.0.1")};
+  for (const std::string& option : client_tls_options()) run.push_back(option);
+  for (const char* word : {"--", "echo", "over", "tls"}) run.push_back(word);
+  RunResult r = run_program("cmd-client", run);
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.out == "over tls\n");
 }
 
 // ---- https ----------------------------------------------------------------------------
