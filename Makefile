@@ -26,7 +26,7 @@ CXXFLAGS := -std=c++20 -Wall -Wextra -Werror $(WARNFLAGS) -pthread $(OPTFLAGS) $
 # -z now: symbols are bound once at start, not lazily in every forked child (each lazy
 # binding writes the GOT: a copy-on-write page fault per child).
 LDFLAGS  := -pthread $(SANFLAGS) -Wl,--as-needed -Wl,-z,now
-LIBS     := -lboost_program_options -lboost_context -lcrypto -lz -ldl
+LIBS     := -lboost_program_options -lboost_context -lssl -lcrypto -lz -ldl
 
 LIB_SRCS    := $(wildcard common/*.cpp common/models/*.cpp)
 SERVER_SRCS := $(wildcard servers/*.cpp)
