@@ -186,6 +186,7 @@ int main(int argc, char** argv) {
        .port = 8022,
        .summary = "Runs allowed commands for clients (framed replies: stdout, stderr, status).",
        .refuse_root = true,  // never run clients' commands as root unless told to
-       .host = "127.0.0.1"},
+       .host = "127.0.0.1",
+       .subject_option = true},  // --allow-subject: who may run commands, by certificate
       argc, argv);
 }
