@@ -10,6 +10,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <regex>
@@ -309,6 +311,53 @@ BOOST_AUTO_TEST_CASE(cmd_client_runs_a_command_over_mutual_tls) {
   RunResult r = run_program("cmd-client", run);
   BOOST_TEST(r.exit_code == 0, r.err);
   BOOST_TEST(r.out == "over tls\n");
+}
+
+// ---- our clients and our servers, both over TLS, under a process and an event-loop model ----
+
+namespace bdata = boost::unit_test::data;
+
+std::vector<std::string> server_tls_options(bool mutual) {
+  std::vector<std::string> options{"--tls-cert", pki().pem("good"), "--tls-key", pki().key("good")};
+  if (mutual) options.insert(options.end(), {"--tls-client-ca", pki().pem("ca")});
+  return options;
+}
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+BOOST_DATA_TEST_CASE(echo_file_and_cmd_clients_to_our_tls_servers, bdata::make({"fork", "epoll"}),
+                     model) {
+  std::vector<std::string> listen{"--listen", "127.0.0.1:0", "--model", model};
+  ServerProcess echo("echo-server", with(listen, server_tls_options(false)));
+  RunResult echoed =
+      echo_over_tls("localhost:" + std::to_string(echo.port()), {"--ca", pki().pem("ca")});
+  BOOST_TEST(echoed.exit_code == 0, model << ": " << echoed.err);
+  BOOST_TEST(echoed.out == "level\nlevel\n", model);
+
+  TempDir root("tls-files");
+  std::string data = random_bytes(4 * 1024 * 1024 + 5, 9);
+  root.write("big.bin", data);
+  ServerProcess files("file-server",
+                      with(with(listen, {"--root", root.path.string()}), server_tls_options(true)));
+  TempDir out("tls-files-out");
+  RunResult got =
+      run_program("file-client", with({"127.0.0.1:" + std::to_string(files.port()), "get",
+                                       "big.bin", "-o", (out.path / "big.bin").string()},
+                                      client_tls_options()));
+  BOOST_TEST(got.exit_code == 0, model << ": " << got.err);
+  BOOST_TEST(sha256_text(out.read("big.bin")) == sha256_text(data), model);
+
+  std::vector<std::string> cmd_args = with(listen, {"--allow-args", "echo .* ..."});
+  if (::geteuid() == 0) cmd_args.insert(cmd_args.end(), {"--user", "nobody"});
+  ServerProcess cmd("cmd-server", with(cmd_args, server_tls_options(true)));
+  RunResult ran = run_program(
+      "cmd-client", with(with({"localhost:" + std::to_string(cmd.port())}, client_tls_options()),
+                         {"--", "echo", "hello"}));
+  BOOST_TEST(ran.exit_code == 0, model << ": " << ran.err);
+  BOOST_TEST(ran.out == "hello\n", model);
 }
 
 // ---- https ----------------------------------------------------------------------------
