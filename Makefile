@@ -52,16 +52,46 @@ tests: $(UNIT_TESTS) $(INTEG_TESTS)
 FLAGS_STAMP := $(BUILD)/compile-flags
 $(shell mkdir -p $(BUILD); echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(CXX) $(CXXFLAGS)' > $(FLAGS_STAMP))
 
-# The tests' own code needs no speed and no debugger: -O1 -g0 compiles their Boost.Test-heavy
-# files almost twice as fast (the library and programs they test keep OPTFLAGS).
-$(BUILD)/tests/%.o: CXXFLAGS += -O1 -g0
+# Precompiled headers: the standard headers (and Boost.Test, for the tests) are parsed once per
+# build instead of once per file, which makes a fresh build about a third faster. Each is
+# compiled with exactly the flags of the files that use it (GCC refuses a header built with
+# other flags; -Winvalid-pch makes that an error rather than a silent slow build). Sources
+# still include what they use: the precompiled header only saves the compiler work.
+LIB_PCH  := $(BUILD)/pch/precompiled.hpp
+TEST_PCH := $(BUILD)/tests/pch/precompiled.hpp
+PCHFLAGS := -Winvalid-pch
 
-$(BUILD)/%.o: %.cpp $(FLAGS_STAMP)
+$(LIB_PCH).gch: common/precompiled.hpp $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	cp $< $(LIB_PCH)
+	$(CXX) $(CXXFLAGS) -x c++-header $< -o $@
 
-# loadgen reports the flags it was built with (env.cxxflags in its JSON).
-$(BUILD)/clients/loadgen.o: CXXFLAGS += -DSOCKSERV_CXXFLAGS='"$(strip $(OPTFLAGS) $(SANFLAGS))"'
+$(BUILD)/%.o: %.cpp $(LIB_PCH).gch $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(PCHFLAGS) -include $(LIB_PCH) -c $< -o $@
+
+# The tests' own code needs no speed and no debugger: -O0 -g0 compiles their Boost.Test-heavy
+# files about twice as fast as -O2 -g (the library and programs they test keep OPTFLAGS).
+TEST_CXXFLAGS = $(CXXFLAGS) -O0 -g0
+
+$(TEST_PCH).gch: tests/precompiled.hpp $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	cp $< $(TEST_PCH)
+	$(CXX) $(TEST_CXXFLAGS) -x c++-header $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.cpp $(TEST_PCH).gch $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(TEST_CXXFLAGS) $(PCHFLAGS) -include $(TEST_PCH) -c $< -o $@
+
+# The two main.cpp define BOOST_TEST_MODULE before including Boost.Test (which then emits
+# main()): a header included ahead of them would come too early.
+$(BUILD)/tests/%/main.o: tests/%/main.cpp $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(TEST_CXXFLAGS) -c $< -o $@
+
+# loadgen reports the flags it was built with (env.cxxflags in its JSON). `private`: the flag
+# is not passed on to loadgen.o's prerequisites (the precompiled header).
+$(BUILD)/clients/loadgen.o: private CXXFLAGS += -DSOCKSERV_CXXFLAGS='"$(strip $(OPTFLAGS) $(SANFLAGS))"'
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
