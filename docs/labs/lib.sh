@@ -62,9 +62,10 @@ say() {
   printf '\n== %s\n' "$*"
 }
 
-# show COMMAND...: prints the command as the student would type it ("$ ..."), then runs it.
+# show COMMAND...: prints the command as the student would type it ("$ ...", on stderr, so
+# that `show CMD | tee FILE` keeps only the command's output in FILE), then runs it.
 show() {
-  printf '$ %s\n' "$*"
+  printf '$ %s\n' "$*" >&2
   "$@"
 }
 
