@@ -27,6 +27,8 @@ CXXFLAGS := -std=c++20 -Wall -Wextra -Werror $(WARNFLAGS) -pthread $(OPTFLAGS) $
 # binding writes the GOT: a copy-on-write page fault per child).
 LDFLAGS  := -pthread $(SANFLAGS) -Wl,--as-needed -Wl,-z,now
 LIBS     := -lboost_program_options -lboost_context -lcrypto -lz -ldl
+# libzstd: zstd-compressed frame bodies of file-server and cmd-server (common/compression).
+LIBS     += -lzstd
 
 LIB_SRCS    := $(wildcard common/*.cpp common/models/*.cpp)
 SERVER_SRCS := $(wildcard servers/*.cpp)
