@@ -157,6 +157,10 @@ FUZZ_SRCS_options   := common/options.cpp common/program.cpp common/address.cpp 
                        common/error.cpp common/log.cpp
 FUZZ_TARGETS += icmp_reply
 FUZZ_SRCS_icmp_reply := common/icmp.cpp
+FUZZ_TARGETS += decompress
+FUZZ_SRCS_decompress := common/compression.cpp common/compressed_body.cpp common/framing.cpp \
+                        common/io.cpp common/connection.cpp common/error.cpp common/fd.cpp \
+                        common/address.cpp
 FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/%_fuzz)
 
 build/fuzz/obj/%.o: %.cpp
