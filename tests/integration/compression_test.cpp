@@ -3,14 +3,18 @@
 // output, and hostile compressed uploads: a zstd bomb and corrupt data end their own
 // connection with an error frame while the server's memory stays flat and it serves on.
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <fstream>
+#include <future>
 
 #include "compressed_body.hpp"
 #include "file_helpers.hpp"
+#include "socket.hpp"
 
 namespace bdata = boost::unit_test::data;
 
@@ -245,6 +249,41 @@ BOOST_DATA_TEST_CASE(a_zstd_bomb_upload_is_refused_with_memory_flat,
   BOOST_TEST(server.wait_for_log("decompresses to more than 262144 bytes"));
   check_still_serving(server.port());
   BOOST_TEST(root_names(root.path).empty());  // nothing stored, nothing left staged
+}
+
+BOOST_AUTO_TEST_CASE(file_client_stops_a_bomb_from_a_hostile_server) {
+  TempDir out;
+  // A hostile file server, this test itself: a get reply announcing 1 GiB in zstd whose first
+  // chunk claims 256 KiB and expands to the whole 1 GiB.
+  Listener listener = open_listener(parse_endpoint("127.0.0.1:0"), {});
+  auto hostile = std::async(std::launch::async, [&]() -> std::string {
+    pollfd ready{.fd = listener.fd(), .events = POLLIN, .revents = 0};
+    if (::poll(&ready, 1, 20000) != 1) return "no client came";
+    UniqueFd client(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) return "accept failed";
+    set_nonblocking(client.get(), true);
+    FdStream stream(client.get(), 20000ms);
+    std::optional<FrameHeader> request = read_frame_header(stream, {});
+    if (!request) return "no request";
+    write_frame(stream, {{"status", "ok"},
+                         {"total", uint64_t{1} << 30},
+                         {"offset", 0},
+                         {"sha256", std::string(64, '0')},
+                         {"encoding", "zstd"},
+                         {"length", uint64_t{1} << 30}});
+    write_frame(stream, {{"encoding", "zstd"}, {"length", kChunkSize}}, as_bytes(zstd_bomb()));
+    read_to_eof(client.get(), 20000ms);  // until the client gives up
+    return request->header.dump();
+  });
+  std::string address = "127.0.0.1:" + std::to_string(listener.local().port());
+  RunResult get = run_program(
+      "file-client", {address, "get", "zeros", "-o", (out.path / "zeros").string(), "--compress"});
+  BOOST_TEST(hostile.get().find("\"encodings\":[\"zstd\",\"gzip\"]") != std::string::npos);
+  BOOST_TEST(get.exit_code != 0);
+  BOOST_TEST(get.err.find("zstd data decompresses to more than 262144 bytes") != std::string::npos,
+             get.err);
+  BOOST_TEST(!std::filesystem::exists(out.path / "zeros"));
+  BOOST_TEST(std::filesystem::file_size(out.path / "zeros.part") == 0u);  // nothing kept
 }
 
 BOOST_DATA_TEST_CASE(a_corrupt_compressed_body_is_an_error_frame,
