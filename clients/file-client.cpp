@@ -40,6 +40,23 @@ Json expect_ok(FdStream& stream) {
   return reply->header;
 }
 
+// What --compress or --encodings LIST offers the server: null for nothing (a plain transfer).
+Json encodings_option(const po::variables_map& values) {
+  std::string list = values["encodings"].as<std::string>();
+  if (list.empty()) return values["compress"].as<bool>() ? offered_encodings() : Json();
+  Json offer = Json::array();
+  for (size_t start = 0; start <= list.size();) {
+    size_t comma = std::min(list.find(',', start), list.size());
+    std::string name = list.substr(start, comma - start);
+    std::optional<Encoding> known = encoding_named(name);
+    if (!known || *known == Encoding::identity)
+      throw UsageError("--encodings: unknown encoding '" + name + "' (zstd, gzip)");
+    offer.push_back(name);
+    start = comma + 1;
+  }
+  return offer;
+}
+
 int list(FdStream& stream, const std::string& dir) {
   write_frame(stream, {{"op", "list"}, {"dir", dir}});
   for (const Json& e : Json::parse(expect_ok(stream)["body"].get<std::string>())) {
@@ -59,7 +76,10 @@ void report(const char* what, Encoding encoding, const BodyStats& stats) {
     std::cerr << "file-client: " << what << " " << stats.summary(encoding) << "\n";
 }
 
-int get(FdStream& stream, const std::string& name, std::string path, bool resume, bool compress) {
+// `offer`: the "encodings" to offer, null for none (--compress, --encodings).
+int get(FdStream& stream, const std::string& name, std::string path, bool resume,
+        const Json& offer) {
+  bool compress = !offer.is_null();
   if (path.empty()) path = name.substr(name.rfind('/') + 1);
   std::string part = path + ".part";
   UniqueFd file(::open(part.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC), 0644));
@@ -67,7 +87,7 @@ int get(FdStream& stream, const std::string& name, std::string path, bool resume
   off_t have = ::lseek(file.get(), 0, SEEK_END);
   if (have < 0) throw_errno("lseek " + part);
   Json request{{"op", "get"}, {"name", name}, {"offset", static_cast<uint64_t>(have)}};
-  if (compress) request["encodings"] = offered_encodings();
+  if (compress) request["encodings"] = offer;
   write_frame(stream, request);
   std::optional<FrameHeader> reply = read_frame_header(stream, kReplyLimits);
   if (!reply) throw ProtocolError("server closed the connection");
@@ -114,7 +134,9 @@ bool server_spoke(int socket) {
   return ::poll(&p, 1, 0) > 0;
 }
 
-int put(FdStream& stream, int socket, const std::string& path, std::string name, bool compress) {
+int put(FdStream& stream, int socket, const std::string& path, std::string name,
+        const Json& offer) {
+  bool compress = !offer.is_null();
   if (name.empty()) name = path.substr(path.rfind('/') + 1);
   UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
@@ -124,7 +146,7 @@ int put(FdStream& stream, int socket, const std::string& path, std::string name,
                {"name", name},
                {"length", length},
                {"sha256", sha256_of_file(file.get(), 0, length)}};
-  if (compress) request["encodings"] = offered_encodings();
+  if (compress) request["encodings"] = offer;
   write_frame(stream, request);
   // "ready": the server accepts the upload, and names the encoding it takes, if any.
   Encoding encoding = announced_encoding(expect_ok(stream), compress);
@@ -167,6 +189,8 @@ int main(int argc, char** argv) {
       "the command's arguments")("output,o", po::value<std::string>()->default_value(""),
                                  "get: write to this path")("continue,c", po::bool_switch(),
                                                             "get: resume from PATH.part")(
+      "encodings", po::value<std::string>()->default_value(""),
+      "get, put: offer only these, in this order (zstd,gzip; implies --compress)")(
       "compress", po::bool_switch(),
       "get, put: offer zstd and gzip (the server chooses; data that does not shrink goes as it "
       "is)")("timeout", non_negative<double>()->default_value(30),
@@ -187,15 +211,15 @@ int main(int argc, char** argv) {
           throw UsageError("wrong number of arguments for " + command);
         // Every option is checked before the first connection: a usage error is not a refusal.
         Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
+        Json offer = encodings_option(values);
         UniqueFd socket = connect_to(parse_endpoint(values["address"].as<std::string>()));
         set_nonblocking(socket.get(), true);
         FdStream stream(socket.get(), timeout);
         if (command == "list") return list(stream, args.empty() ? "." : args[0]);
         if (command == "get")
           return get(stream, arg(0), values["output"].as<std::string>(),
-                     values["continue"].as<bool>(), values["compress"].as<bool>());
-        if (command == "put")
-          return put(stream, socket.get(), arg(0), arg(1), values["compress"].as<bool>());
+                     values["continue"].as<bool>(), offer);
+        if (command == "put") return put(stream, socket.get(), arg(0), arg(1), offer);
         throw UsageError("unknown command '" + command + "'");
       });
 }

@@ -137,6 +137,26 @@ BOOST_DATA_TEST_CASE(get_and_put_64_mib_compressed,
   BOOST_TEST(server.wait_for_log("put up.log (67108864 bytes, received: 67108864 bytes as "));
 }
 
+BOOST_AUTO_TEST_CASE(gzip_when_only_gzip_is_offered) {
+  TempDir root, out;
+  std::string data = log_text(5 << 20);
+  root.write("g.log", data);
+  out.write("up.log", data);
+  ServerProcess server = start_files(root, "prethread", {"--allow-upload"});
+  RunResult get =
+      run_program("file-client", {server.address(), "get", "g.log", "-o",
+                                  (out.path / "g.log").string(), "--encodings", "gzip"});
+  BOOST_TEST(get.exit_code == 0, get.err);
+  BOOST_TEST(get.err.find("(gzip; 20 of 20 chunks compressed)") != std::string::npos, get.err);
+  BOOST_TEST((out.read("g.log") == data));
+  RunResult put = run_program(
+      "file-client",
+      {server.address(), "put", (out.path / "up.log").string(), "--encodings", "gzip,zstd"});
+  BOOST_TEST(put.exit_code == 0, put.err);
+  BOOST_TEST(put.err.find("(gzip; 20 of 20 chunks compressed)") != std::string::npos, put.err);
+  BOOST_TEST((root.read("up.log") == data));
+}
+
 BOOST_AUTO_TEST_CASE(an_old_client_sees_exactly_what_it_saw_before) {
   TempDir root, out;
   std::string data = log_text(100'000);
