@@ -14,8 +14,14 @@ namespace sockserv {
 namespace {
 
 constexpr size_t kOutputPiece = 64 * 1024;
-// 2 MiB: the window of zstd's levels 1 to 5 for large inputs (our level 3 uses it).
+// 2 MiB: the window zstd's default level 3 uses for large inputs (levels 1 and 2 use less).
 constexpr int kZstdMaxWindowLog = 21;
+
+// zstd's calls return an error code in a size_t; a parameter it refuses is our bug.
+void check_zstd(size_t result, const char* call) {
+  if (ZSTD_isError(result))
+    throw std::logic_error(std::string(call) + ": " + ZSTD_getErrorName(result));
+}
 
 std::span<const std::byte> first(const std::vector<std::byte>& buffer, size_t n) {
   return std::span(buffer).first(n);
@@ -49,7 +55,8 @@ class ZstdCompressor : public Compressor {
  public:
   ZstdCompressor() : context_(ZSTD_createCCtx(), ZSTD_freeCCtx), buffer_(kOutputPiece) {
     if (!context_) throw std::bad_alloc();
-    ZSTD_CCtx_setParameter(context_.get(), ZSTD_c_compressionLevel, 3);
+    check_zstd(ZSTD_CCtx_setParameter(context_.get(), ZSTD_c_compressionLevel, 3),
+               "ZSTD_CCtx_setParameter");
   }
   void compress(std::span<const std::byte> input, bool finish, const ByteConsumer& out) override {
     ZSTD_inBuffer in{input.data(), input.size(), 0};
@@ -78,7 +85,8 @@ class ZstdDecompressor : public Decompressor {
       : context_(ZSTD_createDCtx(), ZSTD_freeDCtx), buffer_(kOutputPiece), limit_(max_output) {
     if (!context_) throw std::bad_alloc();
     // The frame header names the window it needs; a hostile one could ask for 2 GiB.
-    ZSTD_DCtx_setParameter(context_.get(), ZSTD_d_windowLogMax, kZstdMaxWindowLog);
+    check_zstd(ZSTD_DCtx_setParameter(context_.get(), ZSTD_d_windowLogMax, kZstdMaxWindowLog),
+               "ZSTD_DCtx_setParameter");
   }
   void decompress(std::span<const std::byte> input, const ByteConsumer& out) override {
     ZSTD_inBuffer in{input.data(), input.size(), 0};
@@ -99,7 +107,7 @@ class ZstdDecompressor : public Decompressor {
   bool finished() const override { return finished_; }
   uint64_t produced() const override { return limit_.produced(); }
   void reset(uint64_t max_output) override {
-    ZSTD_DCtx_reset(context_.get(), ZSTD_reset_session_only);
+    check_zstd(ZSTD_DCtx_reset(context_.get(), ZSTD_reset_session_only), "ZSTD_DCtx_reset");
     limit_.reset(max_output);
     finished_ = false;
   }
@@ -144,7 +152,8 @@ class GzipCompressor : public Compressor {
       size_t n = buffer_.size() - stream_.avail_out;
       if (n > 0) out(first(buffer_, n));
       if (result == Z_STREAM_END) {
-        deflateReset(&stream_);  // ready for the next, independent member
+        // Ready for the next, independent member.
+        if (deflateReset(&stream_) != Z_OK) throw std::logic_error("deflateReset failed");
         return;
       }
       if (!finish && stream_.avail_in == 0 && stream_.avail_out != 0) return;
@@ -192,7 +201,7 @@ class GzipDecompressor : public Decompressor {
   bool finished() const override { return finished_; }
   uint64_t produced() const override { return limit_.produced(); }
   void reset(uint64_t max_output) override {
-    inflateReset(&stream_);
+    if (inflateReset(&stream_) != Z_OK) throw std::logic_error("inflateReset failed");
     limit_.reset(max_output);
     finished_ = false;
   }

@@ -65,7 +65,7 @@ class Decompressor {
 std::unique_ptr<Compressor> make_compressor(Encoding encoding);
 
 /// A decompressor for `encoding` whose stream may produce at most `max_output` bytes. A zstd
-/// frame may ask for a window of at most 2 MiB (what zstd's default levels use), so a peer
+/// frame may ask for a window of at most 2 MiB (what zstd's default level 3 uses), so a peer
 /// cannot make us allocate more than that either. Throws std::invalid_argument for identity.
 std::unique_ptr<Decompressor> make_decompressor(Encoding encoding, uint64_t max_output);
 
