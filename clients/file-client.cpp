@@ -43,18 +43,8 @@ Json expect_ok(FdStream& stream) {
 // What --compress or --encodings LIST offers the server: null for nothing (a plain transfer).
 Json encodings_option(const po::variables_map& values) {
   std::string list = values["encodings"].as<std::string>();
-  if (list.empty()) return values["compress"].as<bool>() ? offered_encodings() : Json();
-  Json offer = Json::array();
-  for (size_t start = 0; start <= list.size();) {
-    size_t comma = std::min(list.find(',', start), list.size());
-    std::string name = list.substr(start, comma - start);
-    std::optional<Encoding> known = encoding_named(name);
-    if (!known || *known == Encoding::identity)
-      throw UsageError("--encodings: unknown encoding '" + name + "' (zstd, gzip)");
-    offer.push_back(name);
-    start = comma + 1;
-  }
-  return offer;
+  if (!list.empty()) return encodings_from_list(list, "--encodings");
+  return values["compress"].as<bool>() ? offered_encodings() : Json();
 }
 
 int list(FdStream& stream, const std::string& dir) {

@@ -52,6 +52,20 @@ Json offered_encodings() {
   return Json::array({"zstd", "gzip"});
 }
 
+Json encodings_from_list(const std::string& list, const std::string& option) {
+  Json offer = Json::array();
+  for (size_t start = 0; start <= list.size();) {
+    size_t comma = std::min(list.find(',', start), list.size());
+    std::string name = list.substr(start, comma - start);
+    std::optional<Encoding> known = encoding_named(name);
+    if (!known || *known == Encoding::identity)
+      throw UsageError(option + ": unknown encoding '" + name + "' (zstd, gzip)");
+    offer.push_back(name);
+    start = comma + 1;
+  }
+  return offer;
+}
+
 Encoding choose_encoding(const Json& request, uint64_t body_size) {
   auto it = request.find("encodings");
   if (it == request.end()) return Encoding::identity;  // an old client: exactly as before

@@ -29,6 +29,10 @@ constexpr uint64_t kMinCompressedBody = 1024;
 /// The "encodings" a client offers: every encoding this build has, best first.
 Json offered_encodings();
 
+/// "zstd,gzip" as an "encodings" array; throws UsageError naming `option` for a name this
+/// build does not know.
+Json encodings_from_list(const std::string& list, const std::string& option);
+
 /// The encoding to send (or, for an upload, to accept) a body of `body_size` bytes in: the
 /// first of the request's "encodings" that this build has; identity when the request offers
 /// none (an old client) or the body is under kMinCompressedBody. Throws ProtocolError when

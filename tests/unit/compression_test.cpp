@@ -220,6 +220,9 @@ BOOST_AUTO_TEST_CASE(the_server_chooses_from_what_is_offered) {
       (choose_encoding({{"encodings", {"zstd"}}}, kMinCompressedBody - 1) == Encoding::identity));
   BOOST_CHECK_THROW(choose_encoding({{"encodings", "zstd"}}, 1 << 20), ProtocolError);
   BOOST_CHECK_THROW(choose_encoding({{"encodings", {1, 2}}}, 1 << 20), ProtocolError);
+  BOOST_TEST(encodings_from_list("gzip,zstd", "--encodings") == Json({"gzip", "zstd"}));
+  BOOST_CHECK_THROW(encodings_from_list("zstd,,gzip", "--encodings"), UsageError);
+  BOOST_CHECK_THROW(encodings_from_list("identity", "--encodings"), UsageError);
   BOOST_TEST((announced_encoding(Json::object(), false) == Encoding::identity));
   BOOST_CHECK_THROW(announced_encoding({{"encoding", "zstd"}}, false), ProtocolError);
   BOOST_CHECK_THROW(announced_encoding({{"encoding", "br"}}, true), ProtocolError);
