@@ -4,6 +4,7 @@
 // connection with an error frame while the server's memory stays flat and it serves on.
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -92,6 +93,22 @@ std::string last_error(RawClient& raw) {
 void check_still_serving(uint16_t port) {
   RawClient after(port);
   BOOST_TEST(after.ask({{"op", "list"}}).header["status"] == "ok");
+}
+
+// A 1 MiB tmpfs on a temporary directory while it lives (root only): a disk to fill.
+struct SmallDisk {
+  TempDir dir{"small-disk"};
+  bool mounted = ::mount("tmpfs", dir.path.c_str(), "tmpfs", 0, "size=1m,mode=0755") == 0;
+  ~SmallDisk() {
+    if (mounted) ::umount2(dir.path.c_str(), MNT_DETACH);
+  }
+};
+
+boost::test_tools::assertion_result can_mount(boost::unit_test::test_unit_id) {
+  SmallDisk probe;
+  boost::test_tools::assertion_result result(probe.mounted);
+  result.message() << "mounting a 1 MiB tmpfs needs root (CAP_SYS_ADMIN)";
+  return result;
 }
 
 ServerProcess start_cmd(const std::string& model, std::vector<std::string> extra) {
@@ -304,6 +321,31 @@ BOOST_AUTO_TEST_CASE(file_client_stops_a_bomb_from_a_hostile_server) {
              get.err);
   BOOST_TEST(!std::filesystem::exists(out.path / "zeros"));
   BOOST_TEST(std::filesystem::file_size(out.path / "zeros.part") == 0u);  // nothing kept
+}
+
+// The disk fills while a compressed body arrives: the error frame comes at once, the rest of
+// the body is read (and decompressed) into nothing, and the connection stays in step.
+BOOST_TEST_DECORATOR(*boost::unit_test::precondition(can_mount))
+BOOST_DATA_TEST_CASE(a_disk_that_fills_during_a_compressed_upload_gets_an_error_frame,
+                     bdata::make({"iterative", "epoll"}), model) {
+  SmallDisk disk;
+  std::filesystem::create_directory(disk.dir.path / "root");
+  ServerProcess server = start_files((disk.dir.path / "root").string(), model, {"--allow-upload"});
+  RawClient raw(server.port());
+  std::string body = log_text(600'000);
+  Frame ready = raw.ask({{"op", "put"},
+                         {"name", "up.log"},
+                         {"length", body.size()},
+                         {"sha256", sha256(body)},
+                         {"encodings", {"zstd"}}});
+  BOOST_REQUIRE(ready.header["encoding"] == "zstd");
+  disk.dir.write("filler", random_bytes(700'000, 13));
+  BodyStats sent = send_compressed_body(raw.stream, client_io(), Json::object(), Encoding::zstd,
+                                        body.size(), memory_reader(body));
+  BOOST_TEST(sent.compressed_chunks == 3u);
+  Frame reply = raw.reply();
+  BOOST_TEST(reply.header.value("error", "") == "cannot store: No space left on device (ENOSPC)");
+  BOOST_TEST(raw.ask({{"op", "list"}}).body == "[]", "nothing stored, connection in step");
 }
 
 BOOST_DATA_TEST_CASE(a_corrupt_compressed_body_is_an_error_frame,
