@@ -28,6 +28,8 @@ CXXFLAGS := -std=c++20 -Wall -Wextra -Werror $(WARNFLAGS) -pthread $(OPTFLAGS) $
 # binding writes the GOT: a copy-on-write page fault per child).
 LDFLAGS  := -pthread $(SANFLAGS) -Wl,--as-needed -Wl,-z,now
 LIBS     := -lboost_program_options -lboost_context -lcrypto -lz -ldl
+# libzstd: zstd-compressed frame bodies of file-server and cmd-server (common/compression).
+LIBS     += -lzstd
 
 LIB_SRCS    := $(wildcard common/*.cpp common/models/*.cpp)
 SERVER_SRCS := $(wildcard servers/*.cpp)
@@ -192,6 +194,10 @@ FUZZ_SRCS_options   := common/options.cpp common/program.cpp common/address.cpp 
                        common/error.cpp common/log.cpp
 FUZZ_TARGETS += icmp_reply
 FUZZ_SRCS_icmp_reply := common/icmp.cpp
+FUZZ_TARGETS += decompress
+FUZZ_SRCS_decompress := common/compression.cpp common/compressed_body.cpp common/framing.cpp \
+                        common/io.cpp common/connection.cpp common/error.cpp common/fd.cpp \
+                        common/address.cpp
 FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/%_fuzz)
 
 build/fuzz/obj/%.o: %.cpp
