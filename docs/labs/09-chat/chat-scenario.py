@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""chat-scenario: the clients of lab 9, played unattended against a chat server on 127.0.0.1.
+
+  chat-scenario.py relay PORT   ann joins, then bob; each says one line. Who heard whom?
+  chat-scenario.py lock PORT    slow (never reads, small receive buffer) joins, then ann and
+                                cat; ann talks until the server is stuck on slow; jay joins;
+                                slow reads at last; ann says one more line. Who heard it?
+
+Prints what happened, one "name heard: yes|no" line per check, for run.sh to read.
+Every wait is bounded; every socket has a timeout.
+"""
+import socket
+import sys
+import threading
+import time
+
+
+class Client:
+    """A chat client whose reader thread keeps everything it receives (unless told not to)."""
+
+    def __init__(self, name, port, read=True, rcvbuf=None):
+        self.name, self.data, self.lock = name, b"", threading.Lock()
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(5)
+        self.sock.connect(("127.0.0.1", port))
+        if read:
+            self.read()
+
+    def read(self):
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        self.sock.settimeout(None)
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self.lock:
+                self.data += chunk
+
+    def say(self, text):
+        try:
+            self.sock.sendall(text.encode() + b"\n")
+            return True
+        except OSError:  # socket.timeout included: the server does not read us any more
+            return False
+
+    def heard(self, text):
+        with self.lock:
+            return text.encode() in self.data
+
+
+def wait_until(predicate, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def report(clients, text):
+    """Waits (1.5 s at most) until every client heard `text`, then says who did."""
+    wait_until(lambda: all(c.heard(text) for c in clients), 1.5)
+    for c in clients:
+        print(f"{c.name} heard {text!r}: {'yes' if c.heard(text) else 'no'}", flush=True)
+
+
+def relay(port):
+    ann = Client("ann", port)
+    time.sleep(0.3)  # ann is surely first
+    bob = Client("bob", port)
+    time.sleep(0.3)
+    bob.say("hello from bob")
+    ann.say("hello from ann")
+    wait_until(lambda: ann.heard("hello from bob"), 1.5)
+    report([bob], "hello from ann")
+    report([ann], "hello from bob")
+
+
+def lock(port):
+    slow = Client("slow", port, read=False, rcvbuf=4096)
+    time.sleep(0.2)
+    ann = Client("ann", port)
+    cat = Client("cat", port)
+    time.sleep(0.2)
+    line = "x" * 999
+    # ann talks (in a thread: if the server stops reading her, her sends block) until cat
+    # hears nothing new for half a second: the server is stuck, or has relayed everything.
+    threading.Thread(target=lambda: [ann.say(line) for _ in range(200)], daemon=True).start()
+    last, quiet_since = -1, time.monotonic()
+    while time.monotonic() - quiet_since < 0.5:
+        with cat.lock:
+            size = len(cat.data)
+        if size != last:
+            last, quiet_since = size, time.monotonic()
+        time.sleep(0.05)
+    with cat.lock:
+        got = cat.data.count(b"x" * 999)
+    print(f"cat heard {got} of ann's 200 long lines before the room went quiet", flush=True)
+    jay = Client("jay", port)
+    time.sleep(0.3)
+    slow.read()  # slow reads at last: a send blocked on slow returns
+    time.sleep(0.5)
+    ann.say("one more from ann")
+    report([cat, jay], "one more from ann")
+
+
+if __name__ == "__main__":
+    {"relay": relay, "lock": lock}[sys.argv[1]](int(sys.argv[2]))
