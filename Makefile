@@ -3,6 +3,7 @@
 #   make            build the library, every server and client, the tests and the bench references
 #   make demo       install missing packages, build, and show the services at work
 #   make test       install missing packages, build, run every test; last line "N passed, N failed"
+#   make labs       run the classroom labs (docs/labs/NN-name/run.sh): each shows a bug, then its fix
 #   make check-asan / check-tsan   the same tests under AddressSanitizer+UBSan / ThreadSanitizer
 #   make soak       the reliability gates at full size (100,000 connections...; many minutes)
 #   make fuzz       libFuzzer targets (clang); make fuzz-smoke: a fixed number of runs each
@@ -96,6 +97,12 @@ test: deps
 
 run-tests:
 	scripts/run-tests $(BUILD) $(BIN)
+
+# The classroom labs (docs/labs/README.md), each unattended; make test runs them too.
+.PHONY: labs
+labs: deps
+	$(MAKE) programs
+	scripts/run-labs $(BIN)
 
 # The long gates at full size: integration test cases labelled "soak", which `make test`
 # skips (they are disabled unless selected): suites soak (tests/integration/gates_test.cpp) and
@@ -211,7 +218,7 @@ clean:
 	rm -rf build bin
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '/^$$/q;p' Makefile
 
 # Keep object files of programs: they are intermediate files to make, which would delete them.
 .SECONDARY:
