@@ -4,7 +4,7 @@
 It answers every connection with a status line, no header at all, and a body that ends when
 the server closes the connection. Changes, and why: 127.0.0.1 and port 0 instead of
 0.0.0.0:8080, with a "listening on" line on stderr (so lab 10 can start it anywhere); bytes
-literals instead of .encode(). Lab 10 (docs/labs/10-http).
+literals instead of .encode(). Lab 10 (docs/labs/10-http-by-hand).
 Try it: /usr/bin/python3 hello.py   then   curl -v http://127.0.0.1:PORT/
 """
 import socket

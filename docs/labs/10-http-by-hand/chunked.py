@@ -3,7 +3,7 @@
 chunks (Transfer-Encoding: chunked, RFC 9112 section 7.1) as it is produced, the way a server
 streams output it cannot measure in advance. Python's standard library only.
 
-Lab 10 (docs/labs/10-http). Listens on 127.0.0.1, port 0; prints "listening on" on stderr.
+Lab 10 (docs/labs/10-http-by-hand). Listens on 127.0.0.1, port 0; prints "listening on" on stderr.
 Try it: /usr/bin/python3 chunked.py   then   printf 'GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' | nc 127.0.0.1 PORT
 """
 import http.server

@@ -15,9 +15,10 @@ expect_output '^  errors 0:' "$LAB_TMP/loadgen.txt" "loadgen checked every echo:
 lab_stop FORK
 
 say "2. The comparison: four models, short connections (connect) and long ones (roundtrip)"
-show "$LAB_ROOT/scripts/compare-models" --bin "$(lab_bin)" --only '^(fork|prefork|thread|epoll)$' \
-  --duration 0.4 --reps 1 --concurrency 8 \
-  --out-doc "$OUT/models.md" --json "$OUT/results.json" >"$OUT/table.txt" 2>"$OUT/progress.txt"
+compare=("$LAB_ROOT/scripts/compare-models" --bin "$(lab_bin)" --only '^(fork|prefork|thread|epoll)$'
+  --duration 0.4 --reps 1 --concurrency 8 --out-doc "$OUT/models.md" --json "$OUT/results.json")
+printf '$ %s\n' "${compare[*]}"
+"${compare[@]}" >"$OUT/table.txt" 2>"$OUT/progress.txt"
 status=$?
 cat "$OUT/progress.txt" "$OUT/table.txt" | grep -E '^(\[|\||###)'
 expect "compare-models finished every run (exit 0)" test "$status" -eq 0
