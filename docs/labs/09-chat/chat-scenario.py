@@ -64,9 +64,9 @@ def wait_until(predicate, seconds):
     return predicate()
 
 
-def report(clients, text):
-    """Waits (1.5 s at most) until every client heard `text`, then says who did."""
-    wait_until(lambda: all(c.heard(text) for c in clients), 1.5)
+def report(clients, text, seconds=2.5):
+    """Waits (`seconds` at most) until every client heard `text`, then says who did."""
+    wait_until(lambda: all(c.heard(text) for c in clients), seconds)
     for c in clients:
         print(f"{c.name} heard {text!r}: {'yes' if c.heard(text) else 'no'}", flush=True)
 
@@ -78,9 +78,10 @@ def relay(port):
     time.sleep(0.3)
     bob.say("hello from bob")
     ann.say("hello from ann")
-    wait_until(lambda: ann.heard("hello from bob"), 1.5)
-    report([bob], "hello from ann")
-    report([ann], "hello from bob")
+    # bob spoke first: once ann has his line, ann's (sent after it) has had time to arrive.
+    wait_until(lambda: ann.heard("hello from bob"), 2.5)
+    report([bob], "hello from ann", 1.0)
+    report([ann], "hello from bob", 0)
 
 
 def lock(port):
@@ -91,17 +92,15 @@ def lock(port):
     time.sleep(0.2)
     line = "x" * 999
     # ann talks (in a thread: if the server stops reading her, her sends block) until cat
-    # hears nothing new for half a second: the server is stuck, or has relayed everything.
+    # has heard all 200 lines, or has heard nothing new for a second: the server is stuck.
     threading.Thread(target=lambda: [ann.say(line) for _ in range(200)], daemon=True).start()
-    last, quiet_since = -1, time.monotonic()
-    while time.monotonic() - quiet_since < 0.5:
+    last, quiet_since, got = -1, time.monotonic(), 0
+    while time.monotonic() - quiet_since < 1.0 and got < 200:
         with cat.lock:
-            size = len(cat.data)
+            size, got = len(cat.data), cat.data.count(b"x" * 999)
         if size != last:
             last, quiet_since = size, time.monotonic()
         time.sleep(0.05)
-    with cat.lock:
-        got = cat.data.count(b"x" * 999)
     print(f"cat heard {got} of ann's 200 long lines before the room went quiet", flush=True)
     jay = Client("jay", port)
     time.sleep(0.3)
