@@ -13,7 +13,7 @@ get() {
   for h in "$@"; do request+="$h\r\n"; done
   request+="Connection: close\r\n\r\n"
   printf '$ printf %q | nc -w 5 127.0.0.1 %s\n' "$request" "$port"
-  printf "$request" | nc -w 5 127.0.0.1 "$port" >"$out"
+  printf %b "$request" | nc -w 5 127.0.0.1 "$port" >"$out"
   tr -d '\r' <"$out" | head -c 600 | sed 's/^/  < /'
   echo
 }
