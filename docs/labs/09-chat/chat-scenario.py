@@ -6,13 +6,20 @@
                                 cat; ann talks until the server is stuck on slow; jay joins;
                                 slow reads at last; ann says one more line. Who heard it?
 
-Prints what happened, one "name heard: yes|no" line per check, for run.sh to read.
+Prints what happened, one "name heard: yes|no" line per check, for run.sh to read. Several
+servers in one run: give NAME=PORT arguments, and each line starts with "NAME: ".
 Every wait is bounded; every socket has a timeout.
 """
 import socket
 import sys
 import threading
 import time
+
+print_prefix = ""
+
+
+def say_line(text):
+    print(print_prefix + text, flush=True)
 
 
 class Client:
@@ -68,7 +75,7 @@ def report(clients, text, seconds=2.5):
     """Waits (`seconds` at most) until every client heard `text`, then says who did."""
     wait_until(lambda: all(c.heard(text) for c in clients), seconds)
     for c in clients:
-        print(f"{c.name} heard {text!r}: {'yes' if c.heard(text) else 'no'}", flush=True)
+        say_line(f"{c.name} heard {text!r}: {'yes' if c.heard(text) else 'no'}")
 
 
 def relay(port):
@@ -101,7 +108,7 @@ def lock(port):
         if size != last:
             last, quiet_since = size, time.monotonic()
         time.sleep(0.05)
-    print(f"cat heard {got} of ann's 200 long lines before the room went quiet", flush=True)
+    say_line(f"cat heard {got} of ann's 200 long lines before the room went quiet")
     jay = Client("jay", port)
     time.sleep(0.3)
     slow.read()  # slow reads at last: a send blocked on slow returns
@@ -111,4 +118,8 @@ def lock(port):
 
 
 if __name__ == "__main__":
-    {"relay": relay, "lock": lock}[sys.argv[1]](int(sys.argv[2]))
+    scenario = {"relay": relay, "lock": lock}[sys.argv[1]]
+    for target in sys.argv[2:]:
+        name, _, port = target.rpartition("=")
+        print_prefix = f"{name}: " if name else ""
+        scenario(int(port))

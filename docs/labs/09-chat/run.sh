@@ -6,49 +6,58 @@
 source "$(dirname "$0")/../lib.sh"
 lab_need "$LAB_PYTHON"
 
-scenario() {  # scenario MODE PORT OUT: plays the clients (chat-scenario.py), shows and keeps what happened
-  "$LAB_PYTHON" "$LAB_DIR/chat-scenario.py" "$1" "$2" >"$3" 2>&1
-  sed 's/^/  /' "$3"
+# scenario MODE OUT NAME=PORT...: plays the clients (chat-scenario.py) against each server in
+# turn; shows and keeps what happened, one line per check, each starting with "NAME: ".
+scenario() {
+  local mode=$1 out=$2
+  shift 2
+  printf '$ %s\n' "$LAB_PYTHON chat-scenario.py $mode $*"
+  "$LAB_PYTHON" "$LAB_DIR/chat-scenario.py" "$mode" "$@" >"$out" 2>&1
+  sed 's/^/  /' "$out"
 }
 
-say "1. A process per client, no relay: fork-chat.py (ann joins first, then bob)"
+say "Processes: fork-chat.py (no relay) and chat-server --model fork; ann joins first, then bob"
 lab_start FORKCHAT "$LAB_DIR/fork-chat.py"
-scenario relay "$FORKCHAT" "$LAB_TMP/fork-chat.txt"
-expect_output "^ann heard 'hello from bob': yes" "$LAB_TMP/fork-chat.txt" \
+lab_start FORK chat-server --model fork
+scenario relay "$LAB_TMP/relay.txt" "fork-chat=$FORKCHAT" "chat-server=$FORK"
+
+say "1. fork-chat.py: each child relays to its own copy of the client list"
+expect_output "^fork-chat: ann heard 'hello from bob': yes" "$LAB_TMP/relay.txt" \
   "bob's child was forked after ann came: its copy of the list has ann, so ann hears bob"
-expect_output "^bob heard 'hello from ann': no" "$LAB_TMP/fork-chat.txt" \
+expect_output "^fork-chat: bob heard 'hello from ann': no" "$LAB_TMP/relay.txt" \
   "ann's child was forked before bob came: bob is not in its copy, so bob never hears ann"
-lab_stop FORKCHAT
 
 say "2. The fix for processes: chat-server --model fork, where the parent relays"
-lab_start FORK chat-server --model fork
-scenario relay "$FORK" "$LAB_TMP/fork.txt"
-expect_output "^ann heard 'hello from bob': yes" "$LAB_TMP/fork.txt" "ann hears bob"
-expect_output "^bob heard 'hello from ann': yes" "$LAB_TMP/fork.txt" \
+expect_output "^chat-server: ann heard 'hello from bob': yes" "$LAB_TMP/relay.txt" "ann hears bob"
+expect_output "^chat-server: bob heard 'hello from ann': yes" "$LAB_TMP/relay.txt" \
   "bob hears ann: every line goes to the parent, which holds the one true roster"
+lab_stop FORKCHAT
 lab_stop FORK
 
-say "3. Threads without a lock: the tutorial's thread-chat.py, a slow reader and a late joiner"
+say "Threads: thread-chat.py (the tutorial's, no lock) and chat-server --model thread"
 lab_start THREADCHAT "$LAB_DIR/thread-chat.py"
-scenario lock "$THREADCHAT" "$LAB_TMP/thread-chat.txt"
-expect_no_output "^cat heard 200 of" "$LAB_TMP/thread-chat.txt" \
+lab_start THREAD chat-server --model thread
+scenario lock "$LAB_TMP/lock.txt" "thread-chat=$THREADCHAT" "chat-server=$THREAD"
+
+say "3. thread-chat.py: a slow reader, then a late joiner"
+expect_no_output "^thread-chat: cat heard 200 of" "$LAB_TMP/lock.txt" \
   "one client that does not read stalls the whole room: cat stops hearing ann"
-expect_output "^cat heard 'one more from ann': no" "$LAB_TMP/thread-chat.txt" \
+expect_output "^thread-chat: cat heard 'one more from ann': no" "$LAB_TMP/lock.txt" \
   "after slow reads again, ann's next line reaches nobody"
-expect_output "^jay heard 'one more from ann': no" "$LAB_TMP/thread-chat.txt" "not even jay"
+expect_output "^thread-chat: jay heard 'one more from ann': no" "$LAB_TMP/lock.txt" "not even jay"
 echo "  the server's log:"
 grep -E '^(Exception|RuntimeError|  File .*thread-chat)' "$THREADCHAT_log" | sed 's/^/  | /'
 expect_output "RuntimeError: dictionary changed size during iteration" "$THREADCHAT_log" \
   "ann's thread died in the middle of the broadcast: jay joined while it walked the dict"
-lab_stop THREADCHAT
 
 say "4. The fix for threads: chat-server --model thread (one mutex, bounded queues, no blocking)"
-lab_start THREAD chat-server --model thread
-scenario lock "$THREAD" "$LAB_TMP/thread.txt"
-expect_output "^cat heard 200 of ann's 200 long lines" "$LAB_TMP/thread.txt" \
+expect_output "^chat-server: cat heard 200 of ann's 200 long lines" "$LAB_TMP/lock.txt" \
   "the slow reader holds nobody back: cat heard every line while slow read nothing"
-expect_output "^cat heard 'one more from ann': yes" "$LAB_TMP/thread.txt" "cat hears ann's last line"
-expect_output "^jay heard 'one more from ann': yes" "$LAB_TMP/thread.txt" "so does jay, who joined late"
+expect_output "^chat-server: cat heard 'one more from ann': yes" "$LAB_TMP/lock.txt" \
+  "cat hears ann's last line"
+expect_output "^chat-server: jay heard 'one more from ann': yes" "$LAB_TMP/lock.txt" \
+  "so does jay, who joined late"
+lab_stop THREADCHAT
 lab_stop THREAD
 
 lab_end
