@@ -31,6 +31,13 @@ zombies() {
   ps -o stat= --ppid "$1" 2>/dev/null | grep -c '^Z'
 }
 has_zombies() { [[ $(zombies "$1") -eq $2 ]]; }
+# stopped PID: the process has really stopped (state T): kill -STOP only asks for it.
+stopped() { [[ "$(ps -o stat= -p "$1" 2>/dev/null)" == T* ]]; }
+# stop PID: SIGSTOP, then wait until it has taken effect, so no child ends before.
+stop() {
+  show kill -STOP "$1"
+  lab_wait 5 stopped "$1"
+}
 
 show_children() {
   printf '$ ps -o pid,ppid,stat,cmd --ppid %s\n' "$1"
@@ -54,7 +61,7 @@ lab_start ONCE "$LAB_TMP/forgetful-server" once
 echo "forgetful-server once: pid $ONCE_pid, port $ONCE"
 expect "$CLIENTS clients are served" open_clients "$ONCE"
 echo "The parent is busy (we stop it with SIGSTOP) while all $CLIENTS clients leave:"
-show kill -STOP "$ONCE_pid"
+stop "$ONCE_pid"
 close_clients
 lab_wait 5 has_zombies "$ONCE_pid" "$CLIENTS"
 show_children "$ONCE_pid"
@@ -70,7 +77,7 @@ say "3. The fix: echo-server --model fork reaps in a loop until waitpid says non
 lab_start GOOD echo-server --model fork
 echo "echo-server --model fork: pid $GOOD_pid, port $GOOD"
 expect "$CLIENTS clients are served" open_clients "$GOOD"
-show kill -STOP "$GOOD_pid"
+stop "$GOOD_pid"
 close_clients
 lab_wait 5 has_zombies "$GOOD_pid" "$CLIENTS"
 show_children "$GOOD_pid"
