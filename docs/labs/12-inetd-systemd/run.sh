@@ -42,6 +42,19 @@ serves() {
   close_all
 }
 
+# stop_with_children VAR: stops a supervisor started with lab_bg VAR, and then the servers it
+# started: inetd and xinetd give each a session of its own, so stopping the supervisor's
+# process group does not reach them. By PID, as recorded before the supervisor stopped.
+stop_with_children() {
+  local pid_var="${1}_pid" kids k
+  kids=$(ps -o pid= --ppid "${!pid_var}" | xargs)
+  lab_stop "$1"
+  for k in $kids; do kill -TERM "$k" 2>/dev/null; done
+  # Gone, or a zombie waiting for whoever inherited it: either way no longer running.
+  gone() { local k; for k in $kids; do [[ "$(ps -o stat= -p "$k")" == [^Z]* ]] && return 1; done; return 0; }
+  lab_wait 3 gone || for k in $kids; do kill -KILL "$k" 2>/dev/null; done
+}
+
 ECHO="$(lab_bin)/echo-server"
 
 say "1. systemd-socket-activate --accept (Accept=yes): a new process for every connection"
@@ -50,7 +63,7 @@ printf '$ systemd-socket-activate -l 127.0.0.1:%s --accept echo-server\n' "$P1"
 lab_bg YES systemd-socket-activate -l "127.0.0.1:$P1" --accept "$ECHO"
 lab_wait 10 lab_listening "$P1" || lab_fail "systemd-socket-activate listens on $P1"
 serves "$P1" "Accept=yes" 2 "$YES_pid"
-lab_stop YES
+stop_with_children YES
 
 say "2. systemd-socket-activate without --accept (Accept=no): one process gets the listener"
 lab_free_port P2
@@ -75,7 +88,7 @@ lab_bg INETD inetd -d "$LAB_TMP/inetd.conf"
 lab_wait 10 lab_listening "$P4" || lab_fail "inetd listens on $P3 and $P4"
 serves "$P3" "inetd nowait" 2 "$INETD_pid"
 serves "$P4" "inetd wait" 1 "$INETD_pid"
-lab_stop INETD
+stop_with_children INETD
 
 say "4. xinetd: the same service in xinetd's syntax"
 XINETD="${SOCKSERV_PEERS:-$LAB_ROOT/build/peers}/xinetd/usr/sbin/xinetd"
@@ -110,7 +123,7 @@ CONF
   lab_bg XINETD "$XINETD" -dontfork -stayalive -f "$LAB_TMP/xinetd.conf" -pidfile "$LAB_TMP/xinetd.pid"
   lab_wait 10 lab_listening "$P5" || lab_fail "xinetd listens on $P5"
   serves "$P5" "xinetd wait = no" 2 "$XINETD_pid"
-  lab_stop XINETD
+  stop_with_children XINETD
 fi
 
 say "5. A server written for Accept=no only (fd3-echo.py), first as meant, then with Accept=yes"
@@ -131,6 +144,6 @@ lab_wait 10 grep -q 'Errno 22' "$FD3YES_log"
 grep -E 'accept|Error' "$FD3YES_log" | tail -n 2 | sed 's/^/  | /'
 expect_output 'OSError: \[Errno 22\] Invalid argument' "$FD3YES_log" \
   "fd 3 is a connection now: accept() on it fails with EINVAL"
-lab_stop FD3YES
+stop_with_children FD3YES
 
 lab_end
