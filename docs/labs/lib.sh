@@ -32,17 +32,19 @@ PATH="$(lab_bin):$PATH"
 
 # Stops one process started by this lab, and everything in its process group (a fork or prefork
 # server's children): SIGTERM, up to 3 s to exit, then SIGKILL. By PID, never by name.
+# Returns the process's exit status (143 when the SIGTERM ended it).
 lab_kill() {
   local pid=$1 i
   [[ -n "$pid" ]] || return 0
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
   for ((i = 0; i < 30; i++)); do
     kill -0 "$pid" 2>/dev/null || break
+    # A zombie still answers kill -0: wait collects it below.
+    [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]] && break
     sleep 0.1
   done
-  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+  kill -KILL -- "-$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
-  return 0
 }
 
 lab_cleanup() {
@@ -209,20 +211,10 @@ lab_start() {
 # lab_stop VAR: stops what lab_start or lab_bg VAR started (SIGTERM, then SIGKILL after 3 s)
 # and returns its exit status (143 for a SIGTERM that ended it).
 lab_stop() {
-  local pid_var="${1}_pid" pid status
+  local pid_var="${1}_pid" pid status p kept=()
   pid=${!pid_var}
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-  local i
-  for ((i = 0; i < 30; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    # A zombie still answers kill -0: wait collects it below.
-    [[ "$(ps -o stat= -p "$pid" 2>/dev/null)" == Z* ]] && break
-    sleep 0.1
-  done
-  kill -KILL -- "-$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
+  lab_kill "$pid"
   status=$?
-  local kept=() p
   for p in "${LAB_PIDS[@]}"; do [[ "$p" == "$pid" ]] || kept+=("$p"); done
   LAB_PIDS=("${kept[@]}")
   return "$status"

@@ -30,7 +30,7 @@ elif mode == 'merged':
 elif mode == 'bytes':
     for byte in b'echo hi':
         c.send(bytes([byte]))
-        time.sleep(0.03)
+        time.sleep(0.05)
     time.sleep(0.2)
     print(f">>> 'echo hi' one byte at a time: recv returned {c.recv(1024)!r}")
 c.close()

@@ -20,10 +20,11 @@ expect_output "not allowed: 'echo oneecho two'" "$LAB_TMP/merged" \
 
 say "3. One command written a byte at a time arrives as seven messages"
 show "${NAIVE[@]}" "$NAIVE_SERVER" bytes | tee "$LAB_TMP/bytes"
-expect_output "not allowed: 'e'.*not allowed: 'c'.*not allowed: 'i'" "$LAB_TMP/bytes" \
-  "the server ran 'e', 'c', 'h'...: each recv got one byte"
-expect_output "recv returned b\"not allowed: 'e'\\\\nnot allowed: 'c'" "$LAB_TMP/bytes" \
-  "and the client's one recv got seven replies stuck together"
+# Each recv got what had arrived: one byte, or a few when the server was slow to read.
+expect_output "recv returned b\"not allowed: 'ec?h?o?'\\\\n" "$LAB_TMP/bytes" \
+  "the server ran 'e' (the first byte alone), not 'echo hi'"
+expect_output "recv returned b\"not allowed: '[^']*'\\\\nnot allowed: '" "$LAB_TMP/bytes" \
+  "and the client's one recv got several replies stuck together"
 lab_stop NAIVE_SERVER
 
 say "4. The fix: cmd-server, whose messages are frames (length, JSON header, body)"

@@ -29,7 +29,7 @@ if mode == 'boundaries':
     t.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     for word in (b'one', b'two', b'three'):
         t.send(word)
-    time.sleep(0.2)
+    time.sleep(0.5)   # every echo is back by now: one recv finds them all
     print('TCP, three send, then recv(1024) once:', t.recv(1024))
 
 elif mode == 'truncate':
