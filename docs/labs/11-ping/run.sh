@@ -3,6 +3,8 @@
 # own (loopback only), with every capability dropped as for an ordinary user; what
 # net.ipv4.ping_group_range allows. Skipped with the reason where no namespace can be made.
 source "$(dirname "$0")/../lib.sh"
+# ip and inetd live in /usr/sbin, which an ordinary user's PATH may lack.
+PATH="$PATH:/usr/sbin:/sbin"
 lab_need unshare setpriv ip "$LAB_PYTHON"
 
 # The unshare options that make a network namespace here: a user namespace first (no root

@@ -4,6 +4,8 @@
 # openbsd-inetd (nowait and wait) and by xinetd, each on 127.0.0.1 with its own config file in
 # a temporary directory. Then fd3-echo.py, written for Accept=no only, run with Accept=yes.
 source "$(dirname "$0")/../lib.sh"
+# ip and inetd live in /usr/sbin, which an ordinary user's PATH may lack.
+PATH="$PATH:/usr/sbin:/sbin"
 lab_need systemd-socket-activate inetd ss ps "$LAB_PYTHON"
 
 fds=()
