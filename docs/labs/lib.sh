@@ -231,3 +231,24 @@ lab_cc() {
 
 # The tutorial's Python: Debian's interpreter, the same on every machine.
 LAB_PYTHON=/usr/bin/python3
+
+# lab_free_port VAR: sets VAR to a TCP port free on 127.0.0.1 right now, for a peer that must be
+# told its port (inetd, xinetd, systemd-socket-activate) rather than picking one. Chosen below
+# the ephemeral range (ip_local_port_range), so no outgoing connection takes it meanwhile.
+lab_free_port() {
+  local port i
+  for ((i = 0; i < 50; i++)); do
+    port=$((20000 + RANDOM % 12000))
+    if [[ -z "$(ss -Htan "( sport = :$port or dport = :$port )" 2>/dev/null)" ]]; then
+      printf -v "$1" '%s' "$port"
+      return 0
+    fi
+  done
+  lab_fail "a free port below 32000"
+  lab_end
+}
+
+# lab_listening PORT: true when something listens on 127.0.0.1:PORT (use with lab_wait).
+lab_listening() {
+  [[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]]
+}
