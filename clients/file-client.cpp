@@ -80,10 +80,11 @@ int get(FdStream& stream, const std::string& name, std::string path, bool resume
   if (compress) request["encodings"] = offer;
   write_frame(stream, request);
   std::optional<FrameHeader> reply = read_frame_header(stream, kReplyLimits);
+  // A refused get leaves no empty PATH.part behind (one with bytes in it stays, to resume).
+  bool refused = !reply || reply->header.value("status", "") != "ok";
+  if (refused && have == 0) ::unlink(part.c_str());
   if (!reply) throw ProtocolError("server closed the connection");
-  if (reply->header.value("status", "") != "ok") {
-    throw std::runtime_error("server: " + reply->header.value("error", "?"));
-  }
+  if (refused) throw std::runtime_error("server: " + reply->header.value("error", "?"));
   // The digest covers the whole file: hash the part we already had, then what arrives.
   Sha256 hash;
   hash_file(hash, file.get(), 0, static_cast<uint64_t>(have));
