@@ -181,6 +181,28 @@ BOOST_DATA_TEST_CASE(https_get_by_curl_under_every_model, kModels, model) {
   BOOST_TEST((part.out == body.substr(1000, 1000)));
 }
 
+// chat waits on its client and the hub at once (wait_readable, try_read_line): over TLS,
+// bytes OpenSSL already holds must count as readable, and a line from one member must reach
+// the other through every kind of hub.
+BOOST_DATA_TEST_CASE(chat_between_two_s_clients, bdata::make({"thread", "fork", "epoll"}), model) {
+  const TestPki& pki = certs().pki;
+  ServerProcess chat("chat-server", tls_args(model, certs().server));
+  SClient ann(chat.port(), pki.ca_cert());
+  ann.send("/nick ann\n");
+  BOOST_TEST_REQUIRE(ann.saw("you are now ann"), ann.log());
+  SClient bob(chat.port(), pki.ca_cert());
+  bob.send("/nick bob\n");
+  BOOST_TEST_REQUIRE(bob.saw("you are now bob"), bob.log());
+  // Two lines in one write: one TLS record, two messages.
+  ann.send("hello bob\nare you there?\n");
+  BOOST_TEST(bob.saw("[ann] are you there?"), bob.log());
+  BOOST_TEST(bob.log().find("[ann] hello bob") != std::string::npos);
+  bob.send("hi ann\n");
+  BOOST_TEST(ann.saw("[bob] hi ann"), ann.log());
+  BOOST_TEST(bob.finish() == 0);
+  BOOST_TEST(ann.saw("bob left"), ann.log());
+}
+
 BOOST_DATA_TEST_CASE(mutual_tls_needs_a_client_certificate, kSlowModels, model) {
   const TestPki& pki = certs().pki;
   const CertFiles& server = certs().server;
