@@ -340,6 +340,40 @@ BOOST_DATA_TEST_CASE(sighup_reloads_the_certificate_without_dropping_connections
   BOOST_TEST(old.finish() == 0);
 }
 
+// TLS 1.1 is refused; a session ticket from one connection resumes the next, though under
+// fork and prefork another process serves it (they inherit the same ticket keys), with no
+// session cache in the server.
+BOOST_DATA_TEST_CASE(old_protocols_refused_and_tickets_resume_across_processes,
+                     bdata::make({"fork", "prefork", "epoll"}), model) {
+  const TestPki& pki = certs().pki;
+  ServerProcess echo("echo-server", tls_args(model, certs().server));
+  std::string address = "127.0.0.1:" + std::to_string(echo.port());
+  // SECLEVEL=0 lets the client offer TLS 1.1 at all: the refusal must be the server's.
+  RunResult old =
+      run_program("/usr/bin/openssl", {"s_client", "-connect", address, "-tls1_1", "-cipher",
+                                       "DEFAULT@SECLEVEL=0", "-CAfile", pki.ca_cert()});
+  BOOST_TEST(old.exit_code != 0);
+  BOOST_TEST(echo.wait_for_log("TLS handshake: unsupported protocol"), echo.log());
+  TempDir sessions("tls-sessions");
+  for (const char* version : {"-tls1_2", "-tls1_3"}) {
+    std::string file = (sessions.path / (std::string(version) + ".pem")).string();
+    {
+      // Held open until the ticket has come (TLS 1.3 sends it after the handshake): s_client
+      // writes -sess_out when it arrives.
+      SClient first(echo.port(), pki.ca_cert(), {version, "-sess_out", file});
+      BOOST_TEST(eventually([&] { return std::filesystem::exists(file); }, 10000ms), first.log());
+      first.finish();
+    }
+    for (int i = 0; i < 3; ++i) {
+      RunResult again = run_program(
+          "/usr/bin/openssl",
+          {"s_client", "-connect", address, version, "-CAfile", pki.ca_cert(), "-sess_in", file},
+          "", 20000ms);
+      BOOST_TEST(again.out.find("\nReused, TLSv1.") != std::string::npos, version << again.out);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(bad_tls_options_are_refused_before_serving) {
   const CertFiles& server = certs().server;
   const CertFiles& other = certs().stranger;
