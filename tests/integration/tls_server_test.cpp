@@ -100,12 +100,14 @@ RunResult handshakes(uint16_t port, const std::string& ca, size_t count) {
                      "", 120000ms);
 }
 
-// A file-server list request (docs/protocols.md: 4-byte length, JSON header, no body).
-std::string list_frame() {
-  std::string header = R"({"dir":".","op":"list"})";
+// A file-server request without a body (docs/protocols.md: 4-byte length, JSON header).
+std::string request_frame(const std::string& header) {
   std::string frame(4, '\0');
   frame[3] = static_cast<char>(header.size());
   return frame + header;
+}
+std::string list_frame() {
+  return request_frame(R"({"dir":".","op":"list"})");
 }
 
 // Reads until end of file within `timeout`; false when the server kept the connection open.
@@ -235,7 +237,7 @@ BOOST_AUTO_TEST_CASE(allow_subject_refuses_another_subject) {
   const CertFiles& alice = certs().alice;
   const CertFiles& bob = certs().bob;
   TempDir root("tls-files");
-  root.write("only-for-alice.txt", "secret\n");
+  root.write("only-for-alice.txt", "a secret for alice only\n");
   ServerProcess files("file-server",
                       tls_args("prethread", server,
                                {"--root", root.path.string(), "--tls-client-ca", pki.ca_cert(),
@@ -249,6 +251,9 @@ BOOST_AUTO_TEST_CASE(allow_subject_refuses_another_subject) {
   SClient allowed(files.port(), pki.ca_cert(), {"-cert", alice.cert, "-key", alice.key});
   allowed.send(list_frame());
   BOOST_TEST(allowed.saw("only-for-alice.txt"), allowed.log());
+  // A get: the file goes out through send_file, over TLS by pread + SSL_write.
+  allowed.send(request_frame(R"({"name":"only-for-alice.txt","op":"get"})"));
+  BOOST_TEST(allowed.saw("a secret for alice only"), allowed.log());
   // Without mutual TLS the option would let everyone in: refused as a usage error.
   RunResult usage = run_program(
       "file-server", {"--root", root.path.string(), "--tls-cert", server.cert, "--tls-key",
