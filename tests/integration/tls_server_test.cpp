@@ -379,6 +379,18 @@ BOOST_DATA_TEST_CASE(old_protocols_refused_and_tickets_resume_across_processes,
   }
 }
 
+// SIGTERM ends idle connections at once (drain.hpp): over TLS too, the socket shut for
+// reading reads as the end of the stream, not as a broken record.
+BOOST_DATA_TEST_CASE(stopping_server_closes_an_idle_tls_connection_at_once, kSlowModels, model) {
+  ServerProcess echo("echo-server", tls_args(model, certs().server, {"--drain-timeout", "60"}));
+  SClient idle(echo.port(), certs().pki.ca_cert());
+  idle.send("one line, then silence\n");
+  BOOST_TEST_REQUIRE(idle.saw("one line, then silence"));
+  BOOST_TEST(echo.stop(SIGTERM, 30000ms) == 0);  // well before the 60 s drain time
+  BOOST_TEST(echo.log().find("server stopping: idle connection closed") != std::string::npos,
+             echo.log());
+}
+
 BOOST_AUTO_TEST_CASE(bad_tls_options_are_refused_before_serving) {
   const CertFiles& server = certs().server;
   const CertFiles& other = certs().stranger;
