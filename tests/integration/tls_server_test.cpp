@@ -1,6 +1,7 @@
 // TLS on the server side (docs/tls.md), against real peers: openssl s_client, curl and
 // Python's ssl module, with certificates made by `openssl req` (tls_certs.hpp).
 #include <signal.h>
+#include <unistd.h>
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
@@ -377,6 +378,19 @@ BOOST_DATA_TEST_CASE(old_protocols_refused_and_tickets_resume_across_processes,
       BOOST_TEST(again.out.find("\nReused, TLSv1.") != std::string::npos, version << again.out);
     }
   }
+}
+
+// cmd-server under mutual TLS: a command learns who ran it from SOCKSERV_SUBJECT.
+BOOST_AUTO_TEST_CASE(cmd_server_gives_commands_the_client_subject) {
+  const CertFiles& alice = certs().alice;
+  std::vector<std::string> extra{"--tls-client-ca", certs().pki.ca_cert(), "--allow",
+                                 "printenv SOCKSERV_SUBJECT"};
+  // cmd-server will not run clients' commands as root: the tests (root here) drop to nobody.
+  if (::geteuid() == 0) extra.insert(extra.end(), {"--user", "nobody"});
+  ServerProcess cmd("cmd-server", tls_args("thread", certs().server, extra));
+  SClient client(cmd.port(), certs().pki.ca_cert(), {"-cert", alice.cert, "-key", alice.key});
+  client.send(request_frame(R"({"argv":["printenv","SOCKSERV_SUBJECT"]})"));
+  BOOST_TEST(client.saw("O=sockserv tests,CN=alice\n"), client.log() << cmd.log());
 }
 
 // SIGTERM ends idle connections at once (drain.hpp): over TLS too, the socket shut for
