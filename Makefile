@@ -3,6 +3,7 @@
 #   make            build the library, every server and client, the tests and the bench references
 #   make demo       install missing packages, build, and show the services at work
 #   make test       install missing packages, build, run every test; last line "N passed, N failed"
+#   make labs       run the classroom labs (docs/labs/NN-name/run.sh): each shows a bug, then its fix
 #   make check-asan / check-tsan   the same tests under AddressSanitizer+UBSan / ThreadSanitizer
 #   make soak       the reliability gates at full size (100,000 connections...; many minutes)
 #   make fuzz       libFuzzer targets (clang); make fuzz-smoke: a fixed number of runs each
@@ -22,11 +23,15 @@ SANFLAGS ?=
 WARNFLAGS ?=
 
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror $(WARNFLAGS) -pthread $(OPTFLAGS) $(SANFLAGS) -MMD -MP -Icommon
-# --as-needed: a program links only the libraries it uses (echo-server no libcrypto);
+# --as-needed: a program links only the libraries it uses (echo-client no libssl);
 # -z now: symbols are bound once at start, not lazily in every forked child (each lazy
 # binding writes the GOT: a copy-on-write page fault per child).
 LDFLAGS  := -pthread $(SANFLAGS) -Wl,--as-needed -Wl,-z,now
-LIBS     := -lboost_program_options -lboost_context -lssl -lcrypto -lz -ldl
+LIBS     := -lboost_program_options -lboost_context -lcrypto -lz -ldl
+# libzstd: zstd-compressed frame bodies of file-server and cmd-server (common/compression).
+LIBS     += -lzstd
+# libssl: TLS on the servers' stream sockets (common/tls_server, common/tls_stream).
+LIBS     += -lssl
 
 LIB_SRCS    := $(wildcard common/*.cpp common/models/*.cpp)
 SERVER_SRCS := $(wildcard servers/*.cpp)
@@ -52,16 +57,46 @@ tests: $(UNIT_TESTS) $(INTEG_TESTS)
 FLAGS_STAMP := $(BUILD)/compile-flags
 $(shell mkdir -p $(BUILD); echo '$(CXX) $(CXXFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(CXX) $(CXXFLAGS)' > $(FLAGS_STAMP))
 
-# The tests' own code needs no speed and no debugger: -O1 -g0 compiles their Boost.Test-heavy
-# files almost twice as fast (the library and programs they test keep OPTFLAGS).
-$(BUILD)/tests/%.o: CXXFLAGS += -O1 -g0
+# Precompiled headers: the standard headers (and Boost.Test, for the tests) are parsed once per
+# build instead of once per file, which makes a fresh build about a third faster. Each is
+# compiled with exactly the flags of the files that use it (GCC refuses a header built with
+# other flags; -Winvalid-pch makes that an error rather than a silent slow build). Sources
+# still include what they use: the precompiled header only saves the compiler work.
+LIB_PCH  := $(BUILD)/pch/precompiled.hpp
+TEST_PCH := $(BUILD)/tests/pch/precompiled.hpp
+PCHFLAGS := -Winvalid-pch
 
-$(BUILD)/%.o: %.cpp $(FLAGS_STAMP)
+$(LIB_PCH).gch: common/precompiled.hpp $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) -c $< -o $@
+	cp $< $(LIB_PCH)
+	$(CXX) $(CXXFLAGS) -x c++-header $< -o $@
 
-# loadgen reports the flags it was built with (env.cxxflags in its JSON).
-$(BUILD)/clients/loadgen.o: CXXFLAGS += -DSOCKSERV_CXXFLAGS='"$(strip $(OPTFLAGS) $(SANFLAGS))"'
+$(BUILD)/%.o: %.cpp $(LIB_PCH).gch $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(PCHFLAGS) -include $(LIB_PCH) -c $< -o $@
+
+# The tests' own code needs no speed and no debugger: -O0 -g0 compiles their Boost.Test-heavy
+# files about twice as fast as -O2 -g (the library and programs they test keep OPTFLAGS).
+TEST_CXXFLAGS = $(CXXFLAGS) -O0 -g0
+
+$(TEST_PCH).gch: tests/precompiled.hpp $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	cp $< $(TEST_PCH)
+	$(CXX) $(TEST_CXXFLAGS) -x c++-header $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.cpp $(TEST_PCH).gch $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(TEST_CXXFLAGS) $(PCHFLAGS) -include $(TEST_PCH) -c $< -o $@
+
+# The two main.cpp define BOOST_TEST_MODULE before including Boost.Test (which then emits
+# main()): a header included ahead of them would come too early.
+$(BUILD)/tests/%/main.o: tests/%/main.cpp $(FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CXX) $(TEST_CXXFLAGS) -c $< -o $@
+
+# loadgen reports the flags it was built with (env.cxxflags in its JSON). `private`: the flag
+# is not passed on to loadgen.o's prerequisites (the precompiled header).
+$(BUILD)/clients/loadgen.o: private CXXFLAGS += -DSOCKSERV_CXXFLAGS='"$(strip $(OPTFLAGS) $(SANFLAGS))"'
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -96,6 +131,12 @@ test: deps
 
 run-tests:
 	scripts/run-tests $(BUILD) $(BIN)
+
+# The classroom labs (docs/labs/README.md), each unattended; make test runs them too.
+.PHONY: labs
+labs: deps
+	$(MAKE) programs
+	scripts/run-labs $(BIN)
 
 # The long gates at full size: integration test cases labelled "soak", which `make test`
 # skips (they are disabled unless selected): suites soak (tests/integration/gates_test.cpp) and
@@ -155,6 +196,10 @@ FUZZ_SRCS_options   := common/options.cpp common/program.cpp common/address.cpp 
                        common/error.cpp common/log.cpp
 FUZZ_TARGETS += icmp_reply
 FUZZ_SRCS_icmp_reply := common/icmp.cpp
+FUZZ_TARGETS += decompress
+FUZZ_SRCS_decompress := common/compression.cpp common/compressed_body.cpp common/framing.cpp \
+                        common/io.cpp common/connection.cpp common/error.cpp common/fd.cpp \
+                        common/address.cpp
 FUZZ_BINS := $(FUZZ_TARGETS:%=build/fuzz/%_fuzz)
 
 build/fuzz/obj/%.o: %.cpp
@@ -211,7 +256,7 @@ clean:
 	rm -rf build bin
 
 help:
-	@sed -n '1,12p' Makefile
+	@sed -n '/^$$/q;p' Makefile
 
 # Keep object files of programs: they are intermediate files to make, which would delete them.
 .SECONDARY:

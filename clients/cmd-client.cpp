@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "client.hpp"
+#include "compressed_body.hpp"
 #include "framing.hpp"
 #include "options.hpp"
 #include "socket.hpp"
@@ -20,8 +21,26 @@ using namespace sockserv;
 
 namespace {
 
+// The largest reply body taken, also once decompressed: output is held in memory.
+constexpr uint64_t kMaxReply = uint64_t{1} << 30;
+
+// Reads a reply frame and its body, plain or (when `compress` offered it) compressed.
+Frame read_reply(FdStream& stream, bool compress) {
+  std::optional<FrameHeader> head = read_frame_header(stream, {.max_body = kMaxReply});
+  if (!head) throw ProtocolError("server closed the connection");
+  Encoding encoding = announced_encoding(head->header, compress);
+  if (encoding == Encoding::identity)
+    return {std::move(head->header), read_body_string(stream, head->body_size)};
+  std::string body;
+  read_compressed_body(stream, encoding, announced_length(head->header, kMaxReply),
+                       [&](std::span<const std::byte> chunk) {
+                         body.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+                       });
+  return {std::move(head->header), std::move(body)};
+}
+
 // Sends one request, prints the command's stdout and stderr, returns its shell-style status.
-int run_remote(FdStream& stream, const std::vector<std::string>& words, bool shell) {
+int run_remote(FdStream& stream, const std::vector<std::string>& words, bool shell, bool compress) {
   Json request;
   if (shell) {
     std::string text;
@@ -30,14 +49,14 @@ int run_remote(FdStream& stream, const std::vector<std::string>& words, bool she
   } else {
     request["argv"] = words;
   }
+  if (compress) request["encodings"] = offered_encodings();
   write_frame(stream, request);
-  std::optional<Frame> reply = read_frame(stream, {.max_body = 1u << 30});
-  if (!reply) throw ProtocolError("server closed the connection");
-  const Json& h = reply->header;
+  Frame reply = read_reply(stream, compress);
+  const Json& h = reply.header;
   if (h.value("status", "") != "ok") throw std::runtime_error("server: " + h.value("error", "?"));
-  size_t out_size = std::min(h.value("stdout", size_t{0}), reply->body.size());
-  std::cout << std::string_view(reply->body).substr(0, out_size) << std::flush;
-  std::cerr << std::string_view(reply->body).substr(out_size);
+  size_t out_size = std::min(h.value("stdout", size_t{0}), reply.body.size());
+  std::cout << std::string_view(reply.body).substr(0, out_size) << std::flush;
+  std::cerr << std::string_view(reply.body).substr(out_size);
   if (h.value("truncated", false)) std::cerr << "cmd-client: output truncated by the server\n";
   if (h.value("timed_out", false)) std::cerr << "cmd-client: killed after the server's timeout\n";
   if (size_t killed = h.value("descendants_killed", size_t{0}); killed > 0)
@@ -49,7 +68,7 @@ int run_remote(FdStream& stream, const std::vector<std::string>& words, bool she
   return h.value("exit_code", EX_SOFTWARE);
 }
 
-int interactive(FdStream& stream, bool shell) {
+int interactive(FdStream& stream, bool shell, bool compress) {
   int status = 0;
   std::string line;
   while ((std::cout << ">>> " << std::flush) && std::getline(std::cin, line)) {
@@ -58,7 +77,7 @@ int interactive(FdStream& stream, bool shell) {
     if (words.empty()) continue;
     if (words[0] == "exit" || words[0] == "quit") break;
     try {
-      status = run_remote(stream, shell ? std::vector<std::string>{line} : words, shell);
+      status = run_remote(stream, shell ? std::vector<std::string>{line} : words, shell, compress);
     } catch (const std::runtime_error& e) {
       if (dynamic_cast<const ProtocolError*>(&e) != nullptr) throw;
       std::cerr << "cmd-client: " << e.what() << "\n";  // refused: the session goes on
@@ -78,23 +97,25 @@ int main(int argc, char** argv) {
       "command", po::value<std::vector<std::string>>()->default_value({}, ""),
       "program and arguments (after --)")("shell", po::bool_switch(),
                                           "send the words as one `sh -c` text")(
+      "compress", po::bool_switch(), "offer zstd and gzip for the output (the server chooses)")(
       "timeout", non_negative<double>()->default_value(120),
       "seconds to wait for a reply (0: no limit)");
   po::positional_options_description positional;
   positional.add("address", 1).add("command", -1);
   return run_client(
-      {"cmd-client", "ADDR [--shell] [-- PROG ARGS...]", "Runs commands on a cmd-server."}, argc,
-      argv, options, positional, [](const po::variables_map& values) {
+      {"cmd-client", "ADDR [--shell] [--compress] [-- PROG ARGS...]",
+       "Runs commands on a cmd-server."},
+      argc, argv, options, positional, [](const po::variables_map& values) {
         // Every option is checked before the first connection: a usage error is not a refusal.
         Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
         UniqueFd socket = connect_to(parse_endpoint(values["address"].as<std::string>()));
         set_nonblocking(socket.get(), true);
         FdStream stream(socket.get(), timeout);
         auto command = values["command"].as<std::vector<std::string>>();
-        bool shell = values["shell"].as<bool>();
-        if (command.empty()) return interactive(stream, shell);
+        bool shell = values["shell"].as<bool>(), compress = values["compress"].as<bool>();
+        if (command.empty()) return interactive(stream, shell, compress);
         try {
-          return run_remote(stream, command, shell);
+          return run_remote(stream, command, shell, compress);
         } catch (const std::runtime_error& e) {
           if (dynamic_cast<const ProtocolError*>(&e) != nullptr) throw;
           std::cerr << "cmd-client: " << e.what() << "\n";

@@ -25,9 +25,7 @@ struct HttpResponse {
   bool close = false;           // "Connection: close", and the connection ends after this answer
   bool keep_alive_1_0 = false;  // an HTTP/1.0 client asked to keep the connection: say yes
 
-  void add(std::string name, std::string value) {
-    headers.emplace_back(std::move(name), std::move(value));
-  }
+  void add(std::string name, std::string value);
 };
 
 /// A whole answer: the head, then `body`, or `count` bytes of `file` from `offset` (sent

@@ -41,9 +41,11 @@ std::string domain_of(const std::string& address) {
 // A text part: 7bit when the text allows it, else base64 (UTF-8 beyond ASCII, long lines).
 std::string text_part(std::string_view canonical) {
   bool plain = is_7bit_text(canonical);
-  return std::string("Content-Type: text/plain; charset=utf-8\r\n") +
-         "Content-Transfer-Encoding: " + (plain ? "7bit" : "base64") + "\r\n\r\n" +
-         (plain ? std::string(canonical) : base64_lines(canonical));
+  std::string part = "Content-Type: text/plain; charset=utf-8\r\n";
+  part += plain ? "Content-Transfer-Encoding: 7bit\r\n\r\n"
+                : "Content-Transfer-Encoding: base64\r\n\r\n";
+  part += plain ? std::string(canonical) : base64_lines(canonical);
+  return part;
 }
 
 std::string attachment_part(const Attachment& attachment) {

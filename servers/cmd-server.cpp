@@ -16,6 +16,7 @@
 
 #include "allow_list.hpp"
 #include "command.hpp"
+#include "compressed_body.hpp"
 #include "error.hpp"
 #include "escape.hpp"
 #include "framing.hpp"
@@ -125,7 +126,8 @@ class CmdHandler : public StreamHandler {
       write_frame(stream_, {{"status", "error"}, {"error", refusal}});
       return;
     }
-    run(argv);
+    // What the request offers, for output of any size; run() sends small output plain.
+    run(argv, choose_encoding(request, UINT64_MAX));
   }
 
   // Fills `argv` from {"argv": [...]} or {"shell": "..."}; returns why it may not run, or "".
@@ -141,7 +143,8 @@ class CmdHandler : public StreamHandler {
     return settings_.allow_list.refusal(argv);
   }
 
-  void run(const std::vector<std::string>& argv) {
+  // `offered`: the encoding the request offered that we have (identity: none).
+  void run(const std::vector<std::string>& argv, Encoding offered) {
     log_info(connection_.peer_name(), ": running ",
              Json(argv).dump(-1, ' ', false, Json::error_handler_t::replace));
     std::vector<std::string> env = settings_.environment;
@@ -163,7 +166,14 @@ class CmdHandler : public StreamHandler {
                r.output_held ? "; a process out of reach held its output open" : "");
     }
     std::string body = r.out + r.err;
-    write_frame(stream_, reply_header(r), as_bytes(body));
+    Encoding encoding = body.size() < kMinCompressedBody ? Encoding::identity : offered;
+    if (encoding == Encoding::identity) {
+      write_frame(stream_, reply_header(r), as_bytes(body));
+      return;
+    }
+    BodyStats sent = send_compressed_body(stream_, connection_.io(), reply_header(r), encoding,
+                                          body.size(), memory_reader(body));
+    log_info(connection_.peer_name(), ": output sent: ", sent.summary(encoding));
   }
 
   static Json reply_header(const CommandResult& r) {

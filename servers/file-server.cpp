@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "beneath.hpp"
+#include "compressed_body.hpp"
 #include "digest_cache.hpp"
 #include "download.hpp"
 #include "escape.hpp"
@@ -76,9 +77,9 @@ class FileHandler : public StreamHandler {
       if (op == "list")
         list(h.value("dir", "."));
       else if (op == "get")
-        get(h.at("name").get<std::string>(), h.value("offset", uint64_t{0}));
+        get(h, h.at("name").get<std::string>(), h.value("offset", uint64_t{0}));
       else if (op == "put")
-        put(h.at("name").get<std::string>(), h.at("length").get<uint64_t>(),
+        put(h, h.at("name").get<std::string>(), h.at("length").get<uint64_t>(),
             h.at("sha256").get<std::string>());
       else
         throw Refusal("unknown op '" + op + "'");
@@ -102,36 +103,48 @@ class FileHandler : public StreamHandler {
     write_frame(stream_, {{"status", "ok"}}, as_bytes(body));
   }
 
-  void get(const std::string& name, uint64_t offset) {
+  // `request` may offer encodings ("encodings": ["zstd","gzip"]); without, the reply is plain.
+  void get(const Json& request, const std::string& name, uint64_t offset) {
     auto [file, total, digest] = offloaded(connection_.io(), [&] {
       return open_download(*tree_, settings_.digests, name, offset, connection_.peer_name());
     });
-    log_info(connection_.peer_name(), ": get ", client_text(name), " from ", offset, " (",
-             total - offset, " bytes)");
-    write_frame_header(stream_,
-                       {{"status", "ok"}, {"total", total}, {"offset", offset}, {"sha256", digest}},
-                       total - offset);
-    connection_.send_file(file.get(), offset, total - offset);  // the kernel copies: no buffer here
+    uint64_t count = total - offset;
+    Encoding encoding = choose_encoding(request, count);
+    log_info(connection_.peer_name(), ": get ", client_text(name), " from ", offset, " (", count,
+             " bytes",
+             encoding == Encoding::identity ? "" : std::string(", ") + to_string(encoding), ")");
+    Json reply{{"status", "ok"}, {"total", total}, {"offset", offset}, {"sha256", digest}};
+    if (encoding == Encoding::identity) {
+      write_frame_header(stream_, reply, count);
+      connection_.send_file(file.get(), offset, count);  // the kernel copies: no buffer here
+      return;
+    }
+    BodyStats sent = send_compressed_body(stream_, connection_.io(), reply, encoding, count,
+                                          file_reader(file.get(), offset));
+    log_info(connection_.peer_name(), ": sent ", client_text(name), ": ", sent.summary(encoding));
   }
 
-  void put(const std::string& name, uint64_t length, const std::string& sha256) {
+  void put(const Json& request, const std::string& name, uint64_t length,
+           const std::string& sha256) {
     if (!settings_.allow_upload) throw Refusal("uploads not allowed");
     if (length > settings_.max_upload) throw Refusal("too large");
     IoContext& io = connection_.io();
     std::unique_ptr<StagedFile> staged = offloaded(io, [&] {
       return tree_->stage(name, length, settings_.overwrite, connection_.peer_name());
     });
-    write_frame(stream_, {{"status", "ready"}});
-    std::optional<FrameHeader> data = read_frame_header(stream_, {.max_body = length});
-    if (!data || data->body_size != length)
-      throw ProtocolError("put: expected a " + std::to_string(length) + "-byte body");
-    std::optional<std::string> received =
-        receive_upload(stream_, io, staged->fd(), length, connection_.peer_name());
+    // The client may send the body compressed in the encoding "ready" names, if any.
+    Encoding accepted = choose_encoding(request, length);
+    Json ready{{"status", "ready"}};
+    if (accepted != Encoding::identity) ready["encoding"] = to_string(accepted);
+    write_frame(stream_, ready);
+    std::optional<ReceivedUpload> received =
+        receive_upload(stream_, io, staged->fd(), length, accepted, connection_.peer_name());
     if (!received) return;  // not stored, and the client has been told why
-    if (*received != sha256) throw Refusal("sha256 mismatch: upload discarded");
+    if (received->sha256 != sha256) throw Refusal("sha256 mismatch: upload discarded");
     if (!offloaded(io, [&] { return staged->commit(settings_.overwrite); }))
       throw Refusal("exists");
-    log_info(connection_.peer_name(), ": put ", client_text(name), " (", length, " bytes)");
+    log_info(connection_.peer_name(), ": put ", client_text(name), " (", length, " bytes",
+             received->wire.empty() ? "" : ", received: " + received->wire, ")");
     write_frame(stream_, {{"status", "ok"}, {"length", length}, {"sha256", sha256}});
   }
 

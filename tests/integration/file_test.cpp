@@ -71,6 +71,7 @@ BOOST_DATA_TEST_CASE(list_get_put_round_trip, kModels, model) {
   BOOST_TEST(missing.exit_code != 0);
   BOOST_TEST(missing.err.find("not found") != std::string::npos, missing.err);
   BOOST_TEST(!fs::exists(out.path / "nope"));
+  BOOST_TEST(!fs::exists(out.path / "nope.part"), "a refused get left its empty part file");
   BOOST_TEST(server.stop() == 0);
 }
 

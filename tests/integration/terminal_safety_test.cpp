@@ -121,7 +121,9 @@ BOOST_AUTO_TEST_CASE(refused_names_and_protocol_errors_reach_the_log_escaped) {
   TempDir root;
   ServerProcess server("file-server", {"--listen", "127.0.0.1:0", "--model", "thread", "--root",
                                        root.path.string()});
-  run_program("file-client", {server.address(), "get", "../\x1b[2J\nforged"});
+  TempDir out;  // where the client would save the file: never the test's own directory
+  run_program("file-client", {server.address(), "get", "../\x1b[2J\nforged", "-o",
+                              (out.path / "forged").string()});
   // Broken JSON: the parser's message quotes the client's bytes ("last read: ...").
   std::string bad_json = "{\"op\": \x1b[2J\n}";
   std::string frame = std::string("\0\0\0", 3) + static_cast<char>(bad_json.size()) + bad_json;
@@ -155,9 +157,10 @@ BOOST_DATA_TEST_CASE(chat_refuses_control_characters_and_relays_none,
       "\x1b[8mhidden\x1b[0m",             // invisible text
       "x\r[bob] I owe ann 100 euros",     // a CR rewrites the [nick] prefix
       "\xc2\x9b"
-      "2J (C1 CSI in UTF-8)",    // an 8-bit terminal's CSI
-      "tab\there",               // even a tab: refused, not half-relayed
-      "\x7f\x08\x08" "backspaced",  // DEL and BS
+      "2J (C1 CSI in UTF-8)",  // an 8-bit terminal's CSI
+      "tab\there",             // even a tab: refused, not half-relayed
+      "\x7f\x08\x08"
+      "backspaced",  // DEL and BS
   };
   for (const std::string& attack : attacks) {
     ann.say(attack);
