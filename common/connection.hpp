@@ -157,7 +157,7 @@ class Connection {
   void accept_tls(TlsServer& tls);
   /// True once accept_tls succeeded.
   bool tls() const { return tls_ != nullptr; }
-  /// The client certificate's subject in RFC 2253 form ("CN=alice,O=Example"), as the
+  /// The client certificate's subject in RFC 2253 form ("O=Example,CN=alice"), as the
   /// client's certificate has it (escape it before logging: client_text); "" without TLS or
   /// without a client certificate (no --tls-client-ca).
   const std::string& peer_subject() const { return peer_subject_; }

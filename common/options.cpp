@@ -185,7 +185,7 @@ po::options_description tls_options(const ServiceInfo& info) {
   if (info.subject_option) {
     desc.add_options()("allow-subject", po::value<std::vector<std::string>>()->composing(),
                        "with --tls-client-ca: serve only clients whose certificate subject is "
-                       "this, in RFC 2253 form (CN=alice,O=Example), repeatable");
+                       "this, in RFC 2253 form as logged (O=Example,CN=alice), repeatable");
   }
   return desc;
 }

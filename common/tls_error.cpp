@@ -3,7 +3,19 @@
 
 #include <openssl/err.h>
 
+#include <cstring>
+
 namespace sockserv {
+namespace {
+
+// A system error (fopen failed) carries errno as its reason, which OpenSSL 3 does not name.
+std::string reason_of(unsigned long code) {
+  if (ERR_SYSTEM_ERROR(code)) return std::strerror(ERR_GET_REASON(code));
+  const char* reason = ERR_reason_error_string(code);
+  return reason != nullptr ? reason : "OpenSSL error " + std::to_string(code);
+}
+
+}  // namespace
 
 std::string take_tls_errors() {
   std::string text;
@@ -13,8 +25,9 @@ std::string take_tls_errors() {
   int flags = 0;
   // ERR_get_error_all takes the oldest entry: the first cause comes first in the message.
   while (unsigned long code = ERR_get_error_all(&file, &line, nullptr, &data, &flags)) {
-    const char* reason = ERR_reason_error_string(code);
-    std::string entry = reason != nullptr ? reason : "error " + std::to_string(code);
+    // "system lib" only repeats that the system error before it happened.
+    if (!ERR_SYSTEM_ERROR(code) && ERR_GET_REASON(code) == ERR_R_SYS_LIB) continue;
+    std::string entry = reason_of(code);
     // Extra text some errors carry ("calling fopen(/etc/key.pem, r)", the file's name).
     if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && *data != '\0')
       entry += std::string(" (") + data + ")";

@@ -71,6 +71,11 @@ SslContextPtr make_context(const TlsServerSettings& settings, const std::string&
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+  // No session cache in the server's memory: tickets carry the session to the client
+  // instead, and every process of a prefork pool or fork model can resume them (they
+  // inherit the same ticket keys), where a per-process cache would mostly miss. Memory stays
+  // flat however many clients come (OpenSSL's cache holds up to 20,480 sessions).
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   // SSL_write may return after some records (write_some), and a write retried after
   // WANT_WRITE may pass the same bytes from another address (a queue that was moved).
   // Idle connections give their read and write buffers back (10,000 idle clients under epoll).

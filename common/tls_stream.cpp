@@ -45,8 +45,8 @@ TlsStream::Want TlsStream::classify(int result, const char* call) {
     case SSL_ERROR_ZERO_RETURN:
       return Want::eof;  // close_notify: the peer ended the stream cleanly
     case SSL_ERROR_SYSCALL: {
+      // (EINTR and EAGAIN never land here: OpenSSL's socket BIO turns them into WANT_*.)
       std::string queue = take_tls_errors();
-      if (saved_errno == EINTR || saved_errno == EAGAIN) return Want::read;
       broken_ = true;
       if (saved_errno != 0) throw_errno(saved_errno, call);  // ECONNRESET, EPIPE: peer gone
       if (!queue.empty()) throw ProtocolError(std::string(call) + ": " + queue);

@@ -54,7 +54,7 @@ class TlsStream {
   /// Sends close_notify (once, without waiting for the peer's), unless the connection broke.
   void close_notify();
 
-  /// The peer certificate's subject, RFC 2253 ("CN=alice,O=Example"), as the peer wrote it:
+  /// The peer certificate's subject, RFC 2253 ("O=Example,CN=alice"), as the peer wrote it:
   /// escape it before it reaches a log. "" when the peer sent none.
   std::string peer_subject() const;
   /// "TLSv1.3 TLS_AES_256_GCM_SHA384", "resumed" added for a resumed session.
