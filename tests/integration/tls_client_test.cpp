@@ -1,10 +1,11 @@
 // The clients over TLS against real TLS peers: `openssl s_server` (-rev answers each line
 // reversed: a palindrome comes back as sent), Python's http.server wrapped with its ssl
 // module (tests/integration/http_peer.py --tls) and aiosmtpd with STARTTLS or implicit TLS
-// (tests/peers/smtp_sink.py). Certificates are made here with `openssl req` and `openssl x509`
-// in a temporary directory: a CA, a good server certificate (DNS:localhost, IP:127.0.0.1),
-// one expired, one for another name, one from a CA the client does not trust, and a client
-// certificate for mutual TLS. Every peer is started and ended by PID (Spawned).
+// (tests/peers/smtp_sink.py). Certificates are made with `openssl req` and `openssl x509` in
+// a temporary directory (tests/integration/tls_certs.hpp, shared with the server-side tests,
+// and one more here): a CA, a good server certificate (DNS:localhost, IP:127.0.0.1), one
+// expired, one for another name, a self-signed one, and a client certificate. Every peer is started
+// and ended by PID (Spawned).
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sysexits.h>
@@ -14,6 +15,7 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "harness.hpp"
 #include "peers.hpp"
 #include "sha256.hpp"
+#include "tls_certs.hpp"
 
 using namespace sockserv;
 using namespace sockserv::test;
@@ -30,52 +33,37 @@ namespace tls_client_test {
 const char* const kPython = "/usr/bin/python3";  // Debian's: python3-aiosmtpd is for it
 const char* const kOpenssl = "/usr/bin/openssl";
 
-void openssl(const std::vector<std::string>& args) {
-  RunResult r = run_program(kOpenssl, args, "", 30s);
-  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, "openssl " << args.at(0) << ": " << r.err);
-}
-
-// The certificates of the suite, made once (P-256 keys: fast to make).
+// The suite's certificates: the CA of tls_certs.hpp (shared with the server-side tests) and
+// what it signs, plus one it does not make: a certificate for another name.
 class Pki {
  public:
   Pki() {
-    self_signed("ca", "/CN=sockserv test CA");
-    self_signed("other-ca", "/CN=a CA nobody trusts");
-    signed_by("ca", "good", "DNS:localhost,IP:127.0.0.1", 2);
-    signed_by("ca", "expired", "DNS:localhost,IP:127.0.0.1", -1);  // notAfter before notBefore
-    signed_by("ca", "wrong-name", "DNS:wrong.example,IP:192.0.2.1", 2);
-    signed_by("other-ca", "untrusted", "DNS:localhost,IP:127.0.0.1", 2);
-    signed_by("ca", "client", "DNS:client.example", 2);
+    files_["ca"] = {test_pki_.ca_cert(), ""};
+    files_["good"] = test_pki_.server("good");
+    files_["expired"] = test_pki_.server("expired", "localhost", -1);
+    files_["untrusted"] = test_pki_.self_signed("untrusted");
+    files_["client"] = test_pki_.client("client", "client");
+    files_["wrong-name"] = wrong_name();
   }
-  std::string pem(const std::string& name) const { return file(name + ".pem"); }
-  std::string key(const std::string& name) const { return file(name + ".key"); }
-  std::string file(const std::string& name) const { return (dir_.path / name).string(); }
+  std::string pem(const std::string& name) const { return files_.at(name).cert; }
+  std::string key(const std::string& name) const { return files_.at(name).key; }
 
  private:
-  std::vector<std::string> new_key(const std::string& name) const {
-    return {"-newkey", "ec",      "-pkeyopt", "ec_paramgen_curve:prime256v1",
-            "-nodes",  "-keyout", key(name)};
-  }
-  void self_signed(const std::string& name, const std::string& subject) const {
-    std::vector<std::string> args{"req",   "-x509", "-days", "2",
-                                  "-subj", subject, "-out",  pem(name)};
-    for (const std::string& a : new_key(name)) args.push_back(a);
-    openssl(args);
-  }
-  void signed_by(const std::string& ca, const std::string& name, const std::string& names,
-                 int days) const {
-    std::vector<std::string> request{"req",         "-new", "-subj",
-                                     "/CN=" + name, "-out", file(name + ".csr")};
-    for (const std::string& a : new_key(name)) request.push_back(a);
-    openssl(request);
-    dir_.write(name + ".ext", "subjectAltName=" + names + "\n");
-    openssl({"x509", "-req", "-in", file(name + ".csr"), "-CA", pem(ca), "-CAkey", key(ca),
-             "-set_serial", std::to_string(++serial_), "-days", std::to_string(days), "-extfile",
-             file(name + ".ext"), "-out", pem(name)});
+  // Signed by the same CA, valid, for wrong.example and 192.0.2.1 only.
+  CertFiles wrong_name() const {
+    std::string base = (test_pki_.dir() / "wrong-name").string();
+    CertFiles files{base + ".pem", base + ".key"};
+    run_openssl({"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", files.key, "-out", base + ".csr", "-subj", "/CN=wrong.example",
+                 "-addext", "subjectAltName=DNS:wrong.example,IP:192.0.2.1"});
+    run_openssl({"x509", "-req", "-in", base + ".csr", "-CA", pem("ca"), "-CAkey",
+                 (test_pki_.dir() / "ca.key").string(), "-CAcreateserial", "-days", "2",
+                 "-copy_extensions", "copyall", "-out", files.cert});
+    return files;
   }
 
-  TempDir dir_{"tls-pki"};
-  mutable int serial_ = 100;
+  TestPki test_pki_;
+  std::map<std::string, CertFiles> files_;
 };
 
 const Pki& pki() {
@@ -153,7 +141,7 @@ BOOST_AUTO_TEST_CASE(unknown_ca_expired_and_wrong_name_are_refused_with_the_reas
     const char* host;
     const char* reason;
   };
-  for (const Case& c : {Case{"untrusted", "localhost", "unable to get local issuer certificate"},
+  for (const Case& c : {Case{"untrusted", "localhost", "self-signed certificate"},
                         Case{"expired", "localhost", "certificate has expired"},
                         Case{"wrong-name", "localhost", "hostname mismatch"},
                         Case{"wrong-name", "127.0.0.1", "IP address mismatch"}}) {
