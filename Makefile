@@ -23,13 +23,15 @@ SANFLAGS ?=
 WARNFLAGS ?=
 
 CXXFLAGS := -std=c++20 -Wall -Wextra -Werror $(WARNFLAGS) -pthread $(OPTFLAGS) $(SANFLAGS) -MMD -MP -Icommon
-# --as-needed: a program links only the libraries it uses (echo-server no libcrypto);
+# --as-needed: a program links only the libraries it uses (echo-client no libssl);
 # -z now: symbols are bound once at start, not lazily in every forked child (each lazy
 # binding writes the GOT: a copy-on-write page fault per child).
 LDFLAGS  := -pthread $(SANFLAGS) -Wl,--as-needed -Wl,-z,now
 LIBS     := -lboost_program_options -lboost_context -lcrypto -lz -ldl
 # libzstd: zstd-compressed frame bodies of file-server and cmd-server (common/compression).
 LIBS     += -lzstd
+# libssl: TLS on the servers' stream sockets (common/tls_server, common/tls_stream).
+LIBS     += -lssl
 
 LIB_SRCS    := $(wildcard common/*.cpp common/models/*.cpp)
 SERVER_SRCS := $(wildcard servers/*.cpp)

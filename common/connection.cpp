@@ -12,6 +12,8 @@
 
 #include "error.hpp"
 #include "log.hpp"
+#include "tls_server.hpp"
+#include "tls_stream.hpp"
 
 namespace sockserv {
 namespace {
@@ -117,7 +119,9 @@ void Connection::throw_timeout(const TimeoutError& e) const {
 size_t Connection::read_socket(std::span<std::byte> buffer) {
   size_t n = 0;
   try {
-    n = sockserv::read_some(socket_.get(), buffer, read_deadline(), io_);
+    Deadline deadline = read_deadline();
+    n = tls_ ? tls_->read(buffer, deadline, io_)
+             : sockserv::read_some(socket_.get(), buffer, deadline, io_);
   } catch (const MessageTimeout&) {
     throw;
   } catch (const TimeoutError& e) {
@@ -152,6 +156,11 @@ size_t Connection::read_some(std::span<std::byte> buffer) {
 
 std::optional<size_t> Connection::try_read_some(std::span<std::byte> buffer) {
   if (buffer_.size() > buffer_start_) return read_some(buffer);  // read-ahead bytes come first
+  if (tls_) {
+    std::optional<size_t> got = tls_->try_read(buffer, io_);
+    if (got) bytes_in_ += *got;
+    return got;
+  }
   // MSG_DONTWAIT: this one call never waits, whatever the socket's blocking mode.
   ssize_t got = ::recv(socket_.get(), buffer.data(), buffer.size(), MSG_DONTWAIT);
   if (got < 0 && errno == EINTR) return std::nullopt;
@@ -189,6 +198,11 @@ size_t Connection::fill_buffer(bool wait) {
   if (wait) {
     n = read_socket(room);
     eof_ = n == 0;
+  } else if (tls_) {
+    std::optional<size_t> got = tls_->try_read(room, io_);
+    n = got.value_or(0);
+    bytes_in_ += n;
+    eof_ = got == size_t{0};
   } else {
     // MSG_DONTWAIT: this one call never waits, whatever the socket's blocking mode.
     ssize_t got = ::recv(socket_.get(), room.data(), room.size(), MSG_DONTWAIT);
@@ -265,6 +279,7 @@ Line Connection::try_read_line(size_t max_bytes) {
 }
 
 void Connection::write_all(std::span<const std::byte> data) {
+  if (tls_) return tls_->write_all(data, idle_deadline(), io_, bytes_out_);
   sockserv::write_all(socket_.get(), data, idle_deadline(), io_, bytes_out_);
 }
 
@@ -273,10 +288,16 @@ void Connection::write_all(std::string_view text) {
 }
 
 void Connection::send_file(int file_fd, uint64_t offset, uint64_t count) {
+  if (tls_) return tls_->send_file(file_fd, offset, count, idle_deadline(), io_, bytes_out_);
   sockserv::send_file(socket_.get(), file_fd, offset, count, idle_deadline(), io_, bytes_out_);
 }
 
 size_t Connection::write_some(std::span<const std::byte> data) {
+  if (tls_) {
+    size_t n = tls_->write_some(data, io_);
+    bytes_out_ += n;
+    return n;
+  }
   for (;;) {
     // MSG_DONTWAIT: never wait here, even on a blocking socket; MSG_NOSIGNAL: no SIGPIPE.
     ssize_t n = ::send(socket_.get(), data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -308,6 +329,8 @@ Hub& Connection::hub() const {
 void Connection::shutdown_write() {
   if (write_shut_) return;
   write_shut_ = true;
+  // Over TLS, close_notify first: the client can tell our end from a cut connection.
+  if (tls_) tls_->close_notify();
   // SHUT_WR sends FIN: the client's read returns EOF, yet it may still send to us.
   if (::shutdown(socket_.get(), SHUT_WR) < 0 && errno != ENOTCONN) throw_errno("shutdown");
 }
@@ -321,7 +344,8 @@ Readiness Connection::wait_ready(std::span<const int> others, bool want_writable
   Readiness ready;
   // Read-ahead bytes not yet searched for a line end are news: no need to ask the kernel.
   // A half line already searched is not: waiting goes on (for its end, or for the others).
-  if (buffer_.size() - buffer_start_ > scanned_) {
+  // Nor are bytes that OpenSSL has already decrypted: the socket may have nothing left.
+  if (buffer_.size() - buffer_start_ > scanned_ || (tls_ && tls_->has_buffered())) {
     ready.connection = true;
     return ready;
   }
@@ -342,6 +366,35 @@ Readiness Connection::wait_ready(std::span<const int> others, bool want_writable
     if (fds[i].revents != 0) ready.others.push_back(fds[i].fd);
   }
   return ready;
+}
+
+void Connection::accept_tls(TlsServer& tls) {
+  // OpenSSL reads and writes the socket itself: it must never sleep in the kernel, or the
+  // deadlines and the drain would not hold. Every wait is io_'s (a blocking model's socket
+  // becomes non-blocking for this connection; the plain path keeps its blocking read).
+  set_nonblocking(socket_.get(), true);
+  // TLS writes whole records, and a handshake ends with small ones (session tickets) that
+  // Nagle's algorithm would hold until the client's delayed ACK, 40 ms later: every TLS
+  // connection gets TCP_NODELAY, as nginx gives its own. (Not a tcp socket: nothing to do.)
+  int on = 1;
+  if (::setsockopt(socket_.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) < 0 &&
+      errno != EOPNOTSUPP && errno != ENOPROTOOPT)
+    throw_errno("setsockopt TCP_NODELAY");
+  auto stream = std::make_unique<TlsStream>(tls.new_session(), socket_.get());
+  Millis timeout = tls.settings().handshake_timeout;
+  try {
+    stream->handshake(Deadline::after_or_never(timeout), io_);
+  } catch (const TimeoutError&) {
+    // A client that connects and sends nothing (or half a handshake) holds a slot: cut it.
+    throw MessageTimeout("TLS handshake not complete " + seconds_text(timeout) +
+                         " after it began (--tls-handshake-timeout)");
+  }
+  peer_subject_ = stream->peer_subject();
+  tls_ = std::move(stream);
+}
+
+std::string Connection::tls_description() const {
+  return tls_ ? tls_->description() : std::string();
 }
 
 void Connection::close_gracefully() {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +25,8 @@ namespace sockserv {
 
 class AccessLog;
 class Hub;
+class TlsServer;
+class TlsStream;
 
 /// The outcome of read_line.
 struct Line {
@@ -81,7 +84,8 @@ class Connection {
   /// Sends every byte (the kernel may take them in several pieces).
   void write_all(std::span<const std::byte> data);
   void write_all(std::string_view text);
-  /// Sends `count` bytes of an open file from `offset`, with sendfile(2).
+  /// Sends `count` bytes of an open file from `offset`, with sendfile(2) (over TLS: read(2)
+  /// and SSL_write, since the bytes must be encrypted on their way).
   void send_file(int file_fd, uint64_t offset, uint64_t count);
   /// Sends what the socket buffer takes right now, without waiting: returns the bytes sent
   /// (0 when the buffer is full). For handlers that keep their own bounded output queue.
@@ -126,7 +130,8 @@ class Connection {
   void set_idle_timeout(Millis timeout);
   Deadline idle_deadline() const { return Deadline::after_or_never(idle_timeout_); }
 
-  /// Bytes received from the client and sent to it so far (the access log's in= and out=).
+  /// Bytes received from the client and sent to it so far (the access log's in= and out=);
+  /// over TLS, the bytes the handler read and wrote (before encryption).
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t bytes_out() const { return bytes_out_; }
   /// Message deadlines (slowloris): once the first byte of a message has arrived, the whole
@@ -141,8 +146,23 @@ class Connection {
   bool in_message() const { return in_message_; }
 
   /// Ends the connection politely: half-close, drop what the client still sends, close.
-  /// Called by the server after the handler's finish(); handlers need not call it.
+  /// Called by the server after the handler's finish(); handlers need not call it. Over
+  /// TLS, close_notify goes first, so the client knows the stream was not cut short.
   void close_gracefully();
+
+  /// Turns TLS on (server side): runs the handshake with a session of `tls`, bounded by its
+  /// --tls-handshake-timeout; from then on every read, write and wait goes through TLS.
+  /// Called by the server before the handler runs. Throws TlsHandshakeError (not TLS, no
+  /// or a refused certificate) or MessageTimeout (the client stalled).
+  void accept_tls(TlsServer& tls);
+  /// True once accept_tls succeeded.
+  bool tls() const { return tls_ != nullptr; }
+  /// The client certificate's subject in RFC 2253 form ("O=Example,CN=alice"), as the
+  /// client's certificate has it (escape it before logging: client_text); "" without TLS or
+  /// without a client certificate (no --tls-client-ca).
+  const std::string& peer_subject() const { return peer_subject_; }
+  /// "TLSv1.3 TLS_AES_256_GCM_SHA384" ("" without TLS).
+  std::string tls_description() const;
 
  private:
   size_t fill_buffer(bool wait);
@@ -177,6 +197,9 @@ class Connection {
   AccessLog* access_log_ = nullptr;
   uint64_t bytes_in_ = 0;   // every byte read from the socket, whether a handler took it or not
   uint64_t bytes_out_ = 0;  // every byte the kernel accepted for sending
+  // Null in clear: then every call goes to the socket directly, as if TLS did not exist.
+  std::unique_ptr<TlsStream> tls_;
+  std::string peer_subject_;
 };
 
 }  // namespace sockserv

@@ -12,11 +12,8 @@
 #include "fd.hpp"
 
 namespace sockserv {
-namespace {
-
-// Waits until `fd` is ready for `events`, or throws TimeoutError. A blocking socket whose
-// SO_RCVTIMEO/SO_SNDTIMEO ran out also lands here (EAGAIN): its deadline has passed too, so
-// the wait ends at once with the timeout.
+// A blocking socket whose SO_RCVTIMEO/SO_SNDTIMEO ran out also lands here (EAGAIN): its
+// deadline has passed too, so the wait ends at once with the timeout.
 void wait_for(int fd, short events, Deadline deadline, IoContext& io, const char* what) {
   io.would_block(fd, events);  // every caller got EAGAIN just now
   pollfd entry{fd, events, 0};
@@ -24,8 +21,6 @@ void wait_for(int fd, short events, Deadline deadline, IoContext& io, const char
     throw TimeoutError(std::string(what) + ": timed out");
   }
 }
-
-}  // namespace
 
 Deadline Deadline::after(Millis delay) {
   return Deadline(Clock::now() + delay);

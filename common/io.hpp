@@ -114,6 +114,11 @@ class PollContext : public IoContext {
 /// The context of programs that are not servers (clients, tests): a plain PollContext.
 IoContext& client_io();
 
+/// After a call on `fd` said EAGAIN (or OpenSSL said WANT_READ/WANT_WRITE): waits with `io`
+/// until `fd` is ready for `events` (POLLIN or POLLOUT), or throws TimeoutError ("what: timed
+/// out") at the deadline.
+void wait_for(int fd, short events, Deadline deadline, IoContext& io, const char* what);
+
 /// Reads what is available (at least one byte); returns 0 at end of file.
 /// Throws TimeoutError at the deadline, std::system_error on errors such as ECONNRESET.
 size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline, IoContext& io);

@@ -74,11 +74,12 @@ void store_checked(const po::parsed_options& parsed, po::variables_map& values) 
 }
 
 // Variables sockserv's own tools set that are not options: cmd-server gives its commands
-// SOCKSERV_PEER; the test scripts use BIN, SOURCE and PEERS; scripts/haproxy/haproxy.cfg
-// reads HAPROXY_ADMIN, ECHO_* and CHAT_* (no option starts with echo- or chat-). Any other
-// SOCKSERV_ name is a typo.
+// SOCKSERV_PEER and SOCKSERV_SUBJECT; the test scripts use BIN, SOURCE and PEERS;
+// scripts/haproxy/haproxy.cfg reads HAPROXY_ADMIN, ECHO_* and CHAT_* (no option starts with echo-
+// or chat-). Any other SOCKSERV_ name is a typo.
 bool is_tool_variable(const std::string& name) {
-  static const std::set<std::string> kTools = {"PEER", "BIN", "SOURCE", "PEERS", "HAPROXY_ADMIN"};
+  static const std::set<std::string> kTools = {"PEER",   "SUBJECT", "BIN",
+                                               "SOURCE", "PEERS",   "HAPROXY_ADMIN"};
   return kTools.count(name) != 0U || name.rfind("ECHO_", 0) == 0 || name.rfind("CHAT_", 0) == 0;
 }
 

@@ -170,6 +170,46 @@ void read_activation_options(const ServiceInfo& info, const po::variables_map& v
   }
 }
 
+po::options_description tls_options(const ServiceInfo& info) {
+  po::options_description desc("TLS (docs/tls.md)");
+  desc.add_options()("tls-cert", po::value<std::string>(),
+                     "serve TLS on the tcp and unix stream addresses with this certificate "
+                     "(PEM, then its chain); reloaded on SIGHUP")(
+      "tls-key", po::value<std::string>(),
+      "the certificate's private key (PEM, unencrypted); reloaded on SIGHUP")(
+      "tls-client-ca", po::value<std::string>(),
+      "mutual TLS: clients must show a certificate signed by this CA (PEM); its subject is "
+      "logged")("tls-handshake-timeout", po::value<double>()->default_value(10),
+                "seconds a client has to complete the TLS handshake once connected (0: no "
+                "limit)");
+  if (info.subject_option) {
+    desc.add_options()("allow-subject", po::value<std::vector<std::string>>()->composing(),
+                       "with --tls-client-ca: serve only clients whose certificate subject is "
+                       "this, in RFC 2253 form as logged (O=Example,CN=alice), repeatable");
+  }
+  return desc;
+}
+
+void read_tls_options(const ServiceInfo& info, const po::variables_map& values,
+                      TlsServerSettings& tls) {
+  auto text = [&](const char* name) {
+    return values.count(name) != 0U ? values[name].as<std::string>() : std::string();
+  };
+  tls.cert_file = text("tls-cert");
+  tls.key_file = text("tls-key");
+  tls.client_ca_file = text("tls-client-ca");
+  tls.handshake_timeout =
+      seconds_option(values["tls-handshake-timeout"].as<double>(), "tls-handshake-timeout");
+  if (info.subject_option && values.count("allow-subject") != 0U)
+    tls.allowed_subjects = values["allow-subject"].as<std::vector<std::string>>();
+  if (tls.cert_file.empty() != tls.key_file.empty())
+    throw UsageError("--tls-cert and --tls-key go together: give both, or neither");
+  if (!tls.client_ca_file.empty() && tls.cert_file.empty())
+    throw UsageError("--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS first");
+  if (!tls.allowed_subjects.empty() && tls.client_ca_file.empty())
+    throw UsageError("--allow-subject needs --tls-client-ca: without it no client shows a subject");
+}
+
 po::options_description generic_options() {
   po::options_description desc("General options");
   desc.add_options()("help,h", "show this help and exit")("version", "show the version and exit")(
@@ -258,7 +298,10 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
                                                   const po::options_description& service_options,
                                                   po::variables_map& values) {
   po::options_description visible;
-  visible.add(generic_options()).add(shared_server_options()).add(activation_options(info));
+  visible.add(generic_options())
+      .add(shared_server_options())
+      .add(activation_options(info))
+      .add(tls_options(info));
   if (!service_options.options().empty()) visible.add(service_options);
   parse_all_sources(argc, argv, visible, nullptr, values);
 
@@ -317,6 +360,7 @@ std::optional<ServerOptions> parse_server_options(const ServiceInfo& info, int a
   options.server.access.max_per_source =
       default_max_per_source(options.model, options.limits);  // unless given: see below
   read_activation_options(info, values, options);
+  read_tls_options(info, values, options.server.tls);
   return options;
 }
 

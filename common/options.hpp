@@ -35,6 +35,9 @@ struct ServiceInfo {
   /// Its access log lines are its own, one per request (http-server's Common Log Format): the
   /// per-connection lines are left out, so that the file holds one format only.
   bool request_log = false;
+  /// Offer --allow-subject: with mutual TLS, serve only the clients whose certificate names
+  /// one of these subjects (file-server, cmd-server: what a client may do matters).
+  bool subject_option = false;
 };
 
 /// Everything the shared options decide.

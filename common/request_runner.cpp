@@ -2,20 +2,23 @@
 #include "request_runner.hpp"
 
 #include "error.hpp"
+#include "escape.hpp"
 #include "log.hpp"
 #include "socket.hpp"
+#include "tls_server.hpp"
 
 namespace sockserv {
 
 RequestRunner::RequestRunner(StreamService stream, DatagramService datagram,
                              ConnectionTimeouts timeouts, size_t udp_reply_allowance,
-                             AccessLog& access_log, bool request_log)
+                             AccessLog& access_log, bool request_log, TlsServer* tls)
     : stream_(std::move(stream)),
       datagram_(std::move(datagram)),
       timeouts_(timeouts),
       udp_reply_allowance_(udp_reply_allowance),
       access_log_(access_log),
-      request_log_(request_log) {}
+      request_log_(request_log),
+      tls_(tls) {}
 
 AccessRecord RequestRunner::begin_record(const Request& request) const {
   AccessRecord record;
@@ -70,6 +73,7 @@ void RequestRunner::run_stream(Request& request, IoContext& io, Hub* hub,
     record.bytes_out = connection.bytes_out();
   };
   try {
+    if (tls_ != nullptr) start_tls(connection);
     stream_(connection);
   } catch (...) {
     // Even after an error (a bad frame), close politely: closing with the client's unread
@@ -82,6 +86,21 @@ void RequestRunner::run_stream(Request& request, IoContext& io, Hub* hub,
   // its side still receives the whole reply before EOF.
   connection.close_gracefully();
   count_bytes();
+}
+
+// The handshake, then the one log line that names the client's certificate (the subject
+// is the client's text: escaped), then --allow-subject.
+void RequestRunner::start_tls(Connection& connection) const {
+  connection.accept_tls(*tls_);
+  const std::string& subject = connection.peer_subject();
+  if (!subject.empty()) {
+    log_info(connection.peer_name(), ": TLS client certificate subject=\"", client_text(subject),
+             "\" (", connection.tls_description(), ")");
+  } else {
+    log_debug(connection.peer_name(), ": TLS ", connection.tls_description());
+  }
+  if (!tls_->subject_allowed(subject))
+    throw ProtocolError("TLS client certificate subject not in --allow-subject");
 }
 
 void RequestRunner::run_datagram(Request& request, AccessRecord& record) const {

@@ -14,6 +14,8 @@
 
 namespace sockserv {
 
+class TlsServer;
+
 /// Runs one connection: constructs the service's handler and calls setup/handle/finish.
 using StreamService = std::function<void(Connection&)>;
 /// Runs one datagram the same way.
@@ -23,9 +25,11 @@ class RequestRunner {
  public:
   /// `access_log` gets one line per request run here (it may be off). With `request_log` the
   /// stream service writes its own lines (one per HTTP request) and gets the log through its
-  /// Connection; connections then write none here, refused ones included.
+  /// Connection; connections then write none here, refused ones included. With `tls`, every
+  /// stream connection does its TLS handshake before the handler runs.
   RequestRunner(StreamService stream, DatagramService datagram, ConnectionTimeouts timeouts,
-                size_t udp_reply_allowance, AccessLog& access_log, bool request_log = false);
+                size_t udp_reply_allowance, AccessLog& access_log, bool request_log = false,
+                TlsServer* tls = nullptr);
 
   /// Runs `request` with `io`; logs every error of it and returns false when it failed.
   bool run(Request& request, IoContext& io, Hub* hub) const;
@@ -40,6 +44,7 @@ class RequestRunner {
   AccessRecord begin_record(const Request& request) const;
   void run_stream(Request& request, IoContext& io, Hub* hub, AccessRecord& record) const;
   void run_datagram(Request& request, AccessRecord& record) const;
+  void start_tls(Connection& connection) const;
 
   StreamService stream_;
   DatagramService datagram_;
@@ -48,6 +53,7 @@ class RequestRunner {
   SharedDroppedReplies dropped_replies_;  // made before any fork: children share the counts
   AccessLog& access_log_;
   bool request_log_;
+  TlsServer* tls_;  // null: connections in clear
 };
 
 }  // namespace sockserv

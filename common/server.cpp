@@ -23,9 +23,11 @@ Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamServ
                DatagramService datagram)
     : settings_(std::move(settings)),
       access_log_(settings_.access_log, settings_.name, std::string(model->name())),
+      tls_(settings_.tls.enabled() ? std::make_unique<TlsServer>(settings_.tls, settings_.name)
+                                   : nullptr),
       runner_(std::move(stream), std::move(datagram),
               {.idle = settings_.idle_timeout, .message = settings_.message_timeout},
-              settings_.udp_reply_allowance, access_log_, settings_.request_log),
+              settings_.udp_reply_allowance, access_log_, settings_.request_log, tls_.get()),
       proxy_gate_(settings_.proxy),
       admission_(settings_.access),
       datagram_guard_(settings_.udp_guard),
@@ -42,7 +44,10 @@ void Server::add_listener(Listener listener) {
     datagram_guard_.add_own_port(listener.local().port());
   }
   log_info("listening on ", to_string(listener.local()), " (", transport_name(listener.transport()),
-           ", model=", model_->name(), ")");
+           ", model=", model_->name(), tls_ && is_stream(listener.transport()) ? ", TLS" : "", ")");
+  if (tls_ && !is_stream(listener.transport()))
+    log_warning(to_string(listener.local()),
+                ": datagrams are served in clear (TLS is for streams)");
   listeners_.push_back(std::move(listener));
 }
 
@@ -68,8 +73,9 @@ bool Server::admit(Request& request) {
 }
 
 void Server::reload() {
-  // Certificates, when TLS comes, are reloaded here too.
   log_info("SIGHUP: ", access_log_.reopen());
+  // Connections already running keep their session; new ones get the new certificate.
+  if (tls_) tls_->reload();
 }
 
 bool Server::handle_request(Deadline deadline) {

@@ -51,6 +51,7 @@
 #include "server_settings.hpp"
 #include "signals.hpp"
 #include "socket.hpp"
+#include "tls_server.hpp"
 
 namespace sockserv {
 
@@ -84,9 +85,9 @@ class Server : private ServerCore {
   /// serving. A process hub's descriptors are then polled by this server's main loop.
   void enable_hub() { hub_ = model_->make_hub(); }
 
-  /// SIGHUP: reopens the access log (after a rotation by rename) and logs what it did. The
-  /// place for whatever else becomes reloadable (TLS certificates): the server keeps
-  /// serving, no connection is dropped. Main thread only.
+  /// SIGHUP: reopens the access log (after a rotation by rename) and reloads the TLS
+  /// certificate and key, and logs what it did: the server keeps serving, no connection is
+  /// dropped. Main thread only.
   void reload() override;
 
   /// Requests in flight (children, threads, connections).
@@ -135,8 +136,9 @@ class Server : private ServerCore {
   void log_stats() const;
 
   ServerSettings settings_;
-  std::unique_ptr<Hub> hub_;  // only for services whose connections talk to each other
-  AccessLog access_log_;      // opened before the privileges are dropped
+  std::unique_ptr<Hub> hub_;        // only for services whose connections talk to each other
+  AccessLog access_log_;            // opened before the privileges are dropped
+  std::unique_ptr<TlsServer> tls_;  // --tls-cert: loaded before the privileges are dropped
   RequestRunner runner_;
   std::vector<Listener> listeners_;
   ProxyGate proxy_gate_;
@@ -145,9 +147,9 @@ class Server : private ServerCore {
   Wakeup wakeup_;
   DrainDeadline drain_;
   DescriptorShortage shortage_;  // EMFILE: one spare descriptor and one warning for all acceptors
-  Acceptor acceptor_;           // the main loop's, for models whose main thread accepts
-  pid_t main_pid_;              // the server's process: children check it is still their parent
-  size_t reported_active_ = 0;  // the count in the last STATUS= sent to systemd
+  Acceptor acceptor_;            // the main loop's, for models whose main thread accepts
+  pid_t main_pid_;               // the server's process: children check it is still their parent
+  size_t reported_active_ = 0;   // the count in the last STATUS= sent to systemd
   bool started_ = false;
   bool stopping_ = false;
   // Declared last, so destroyed first: its threads use the members above until joined.

@@ -8,6 +8,7 @@
 #include "io.hpp"
 #include "proxy_protocol.hpp"
 #include "socket.hpp"
+#include "tls_settings.hpp"
 
 namespace sockserv {
 
@@ -23,6 +24,7 @@ struct ServerSettings {
   std::string access_log;           // --access-log: "" (off), "-", "syslog" or a file
   bool request_log = false;         // the service writes a line per request (ServiceInfo)
   ProxySettings proxy;              // --proxy-protocol, --trusted-proxy
+  TlsServerSettings tls;            // --tls-cert, --tls-key, --tls-client-ca...: TLS when set
 };
 
 }  // namespace sockserv

@@ -5,7 +5,8 @@
 // its whole command line, or an --allow-args entry patterns each of its arguments (see
 // allow_list.hpp), or with --allow-shell as `sh -c TEXT` (the tutorials' shell=True). Each
 // runs with stdin from /dev/null, in `/`, with only PATH, LANG, SOCKSERV_PEER (the client's
-// address) and what --env adds in its environment, in a session of its own under a reaper
+// address), SOCKSERV_SUBJECT (its certificate's subject, under mutual TLS) and what --env
+// adds in its environment, in a session of its own under a reaper
 // that kills whatever it leaves running, and everything after --timeout; output beyond
 // --max-output is dropped and the reply says "truncated".
 //
@@ -49,7 +50,8 @@ void check_env_option(const std::string& text) {
                        "0123456789") == std::string::npos &&
                    !std::isdigit(static_cast<unsigned char>(name[0]));
   if (!good_name) throw UsageError("bad --env '" + text + "': expected NAME=VALUE");
-  if (name == "SOCKSERV_PEER") throw UsageError("--env cannot set SOCKSERV_PEER");
+  if (name == "SOCKSERV_PEER" || name == "SOCKSERV_SUBJECT")
+    throw UsageError("--env cannot set " + name);
 }
 
 struct CmdSettings {
@@ -72,8 +74,9 @@ struct CmdSettings {
         "allow-shell", po::bool_switch(&allow_shell), "allow `sh -c TEXT` requests (any command!)")(
         "env", po::value(&env)->composing(),
         "NAME=VALUE for the commands' environment (repeatable; they get only PATH, LANG, "
-        "SOCKSERV_PEER and these)")("timeout", non_negative(&timeout)->default_value(timeout),
-                                    "seconds before a command is killed (0: no limit)")(
+        "SOCKSERV_PEER, SOCKSERV_SUBJECT under mutual TLS, and these)")(
+        "timeout", non_negative(&timeout)->default_value(timeout),
+        "seconds before a command is killed (0: no limit)")(
         "max-output", non_negative(&max_output)->default_value(max_output),
         "bytes of output kept per command");
   }
@@ -146,6 +149,9 @@ class CmdHandler : public StreamHandler {
              Json(argv).dump(-1, ' ', false, Json::error_handler_t::replace));
     std::vector<std::string> env = settings_.environment;
     env.push_back("SOCKSERV_PEER=" + connection_.peer_name());
+    // Mutual TLS (--tls-client-ca): who the client's certificate says it is, RFC 2253.
+    if (!connection_.peer_subject().empty())
+      env.push_back("SOCKSERV_SUBJECT=" + connection_.peer_subject());
     CommandResult r;
     try {
       r = run_command(argv, env, {settings_.timeout_ms, settings_.max_output}, connection_.io());
@@ -196,6 +202,7 @@ int main(int argc, char** argv) {
        .port = 8022,
        .summary = "Runs allowed commands for clients (framed replies: stdout, stderr, status).",
        .refuse_root = true,  // never run clients' commands as root unless told to
-       .host = "127.0.0.1"},
+       .host = "127.0.0.1",
+       .subject_option = true},  // --allow-subject: who may run commands, by certificate
       argc, argv);
 }

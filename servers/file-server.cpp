@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
       {.name = "file-server",
        .port = 5566,
        .summary = "Serves the files of one directory (framed, sha256, sendfile).",
-       .chroot_option = true},
+       .chroot_option = true,
+       .subject_option = true},  // --allow-subject: who may get and put, by certificate
       argc, argv);
 }
