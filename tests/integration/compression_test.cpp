@@ -4,7 +4,6 @@
 // connection with an error frame while the server's memory stays flat and it serves on.
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -95,21 +94,6 @@ void check_still_serving(uint16_t port) {
   BOOST_TEST(after.ask({{"op", "list"}}).header["status"] == "ok");
 }
 
-// A 1 MiB tmpfs on a temporary directory while it lives (root only): a disk to fill.
-struct SmallDisk {
-  TempDir dir{"small-disk"};
-  bool mounted = ::mount("tmpfs", dir.path.c_str(), "tmpfs", 0, "size=1m,mode=0755") == 0;
-  ~SmallDisk() {
-    if (mounted) ::umount2(dir.path.c_str(), MNT_DETACH);
-  }
-};
-
-boost::test_tools::assertion_result can_mount(boost::unit_test::test_unit_id) {
-  SmallDisk probe;
-  boost::test_tools::assertion_result result(probe.mounted);
-  result.message() << "mounting a 1 MiB tmpfs needs root (CAP_SYS_ADMIN)";
-  return result;
-}
 
 ServerProcess start_cmd(const std::string& model, std::vector<std::string> extra) {
   std::vector<std::string> args{"--listen", "127.0.0.1:0", "--model", model};

@@ -1,6 +1,8 @@
 // What the file-server tests share: starting the server, a raw protocol client, sha256.
 #pragma once
 
+#include <sys/mount.h>
+
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <set>
@@ -27,6 +29,25 @@ inline ServerProcess start_files(const std::string& root, const std::string& mod
 inline ServerProcess start_files(const TempDir& root, const std::string& model,
                                  std::vector<std::string> extra = {}) {
   return start_files(root.path.string(), model, std::move(extra));
+}
+
+// A 1 MiB tmpfs on a temporary directory while it lives (root only): a disk to fill.
+struct SmallDisk {
+  TempDir dir{"small-disk"};
+  bool mounted = false;
+  SmallDisk() {
+    mounted = ::mount("tmpfs", dir.path.c_str(), "tmpfs", 0, "size=1m,mode=0755") == 0;
+  }
+  ~SmallDisk() {
+    if (mounted) ::umount2(dir.path.c_str(), MNT_DETACH);
+  }
+};
+
+inline boost::test_tools::assertion_result can_mount(boost::unit_test::test_unit_id) {
+  SmallDisk probe;
+  boost::test_tools::assertion_result result(probe.mounted);
+  result.message() << "mounting a 1 MiB tmpfs needs root (CAP_SYS_ADMIN)";
+  return result;
 }
 
 inline std::string sha256(const std::string& data) {

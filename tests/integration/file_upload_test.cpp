@@ -3,7 +3,6 @@
 // frame, and a digest cache that trusts nothing planted in the served tree (issue 9: 9, 10, 12).
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -22,26 +21,6 @@ namespace fs = std::filesystem;
 namespace file_test {
 
 const char* const kStaging = ".sockserv-staging";
-
-// A 1 MiB tmpfs mounted on a temporary directory for as long as it lives: a disk the tests
-// can fill without harm to anyone else.
-struct SmallDisk {
-  TempDir dir{"small-disk"};
-  bool mounted = false;
-  SmallDisk() {
-    mounted = ::mount("tmpfs", dir.path.c_str(), "tmpfs", 0, "size=1m,mode=0755") == 0;
-  }
-  ~SmallDisk() {
-    if (mounted) ::umount2(dir.path.c_str(), MNT_DETACH);
-  }
-};
-
-boost::test_tools::assertion_result can_mount(boost::unit_test::test_unit_id) {
-  SmallDisk probe;
-  boost::test_tools::assertion_result result(probe.mounted);
-  result.message() << "mounting a 1 MiB tmpfs needs root (CAP_SYS_ADMIN)";
-  return result;
-}
 
 boost::test_tools::assertion_result have_root(boost::unit_test::test_unit_id) {
   boost::test_tools::assertion_result result(::geteuid() == 0);
