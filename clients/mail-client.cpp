@@ -145,9 +145,9 @@ int main(int argc, char** argv) {
       "allow-plaintext-auth", po::bool_switch(),
       "allow AUTH without TLS to a server that is not on this machine")(
       "starttls", po::bool_switch(),
-      "upgrade to TLS with STARTTLS before anything else (exits 69, having sent nothing, if the "
-      "server does not offer it)")("smtps", po::bool_switch(),
-                                   "TLS from the first byte (SMTPS, usually port 465)")(
+      "upgrade to TLS with STARTTLS before anything else (exits 69, sending no password and "
+      "no mail, if the server does not offer it)")(
+      "smtps", po::bool_switch(), "TLS from the first byte (SMTPS, usually port 465)")(
       "ehlo", po::value<std::string>()->default_value(""),
       "name to give in EHLO (default: our address, [127.0.0.1])")(
       "timeout", non_negative<double>()->default_value(60),
