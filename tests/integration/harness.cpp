@@ -251,6 +251,19 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
   return result;
 }
 
+SilentListener::SilentListener() : fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (!fd || ::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) < 0 ||
+      ::listen(fd.get(), 4) < 0 ||
+      ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length) < 0) {
+    throw std::runtime_error(std::string("silent listener: ") + std::strerror(errno));
+  }
+  port = ntohs(address.sin_port);
+}
+
 UniqueFd connect_tcp(uint16_t port) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw_errno("socket");

@@ -115,6 +115,15 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
 
 /// Connects to 127.0.0.1:port (tcp) and returns the blocking socket.
 UniqueFd connect_tcp(uint16_t port);
+
+/// A TCP listener on 127.0.0.1 (on a port the kernel picks) that never accepts: the kernel
+/// completes a client's handshake into the backlog, and then nobody ever speaks.
+struct SilentListener {
+  SilentListener();
+  UniqueFd fd;
+  uint16_t port = 0;
+  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+};
 /// A bound udp socket on 127.0.0.1 with a receive timeout, for datagram tests.
 UniqueFd udp_socket();
 /// Sends `payload` to 127.0.0.1:port from `socket` and returns the reply ("" on timeout).

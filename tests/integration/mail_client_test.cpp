@@ -328,19 +328,11 @@ BOOST_AUTO_TEST_CASE(starttls_refuses_a_server_that_does_not_offer_it) {
 
 BOOST_AUTO_TEST_CASE(a_silent_server_times_out) {
   // A listening socket that never accepts: the kernel completes the handshake, nobody speaks.
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  BOOST_REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), length) == 0);
-  BOOST_REQUIRE(::listen(listener.get(), 4) == 0);
-  BOOST_REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  RunResult run =
-      run_program("mail-client",
-                  {"--server", "127.0.0.1:" + std::to_string(ntohs(address.sin_port)), "--from",
-                   "a@example.org", "--to", "b@example.org", "--subject", "x", "--timeout", "1"},
-                  "hi\n");
+  SilentListener listener;
+  RunResult run = run_program("mail-client",
+                              {"--server", listener.address(), "--from", "a@example.org", "--to",
+                               "b@example.org", "--subject", "x", "--timeout", "1"},
+                              "hi\n");
   BOOST_TEST(run.exit_code == EX_TEMPFAIL, run.err);
   BOOST_TEST(run.err.find("no reply from the server within --timeout") != std::string::npos,
              run.err);

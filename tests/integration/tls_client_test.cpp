@@ -211,15 +211,8 @@ BOOST_AUTO_TEST_CASE(a_server_that_does_not_speak_tls_is_a_clear_error) {
 
 BOOST_AUTO_TEST_CASE(a_silent_server_ends_the_handshake_at_the_timeout) {
   // A listener that never accepts: the kernel completes TCP's handshake, TLS gets no answer.
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  BOOST_REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), length) == 0);
-  BOOST_REQUIRE(::listen(listener.get(), 4) == 0);
-  BOOST_REQUIRE(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length) == 0);
-  std::string target = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  SilentListener listener;
+  std::string target = listener.address();
   RunResult r = run_program("echo-client", {"--tls", target, "--ca", pki().pem("ca"), "--message",
                                             "x", "--timeout", "1"});
   BOOST_TEST(r.exit_code == EX_TEMPFAIL, r.err);
