@@ -5,8 +5,10 @@
 // exit 0 once the server has said goodbye and closed. Exit 69 when the server goes away first.
 // What the server sends is printed line by line with control characters escaped (\x1b...):
 // a server that is not ours may relay anything, and it must not act on this terminal.
+// With --tls the connection is TLS (the server's certificate verified, docs/tls-client.md).
 //
 // Try it:   chat-client 127.0.0.1:9999 --nick ann        printf 'hi\n' | chat-client 127.0.0.1:9999
+//           chat-client --tls --ca ca.pem localhost:9443 --nick ann
 #include <unistd.h>
 
 #include <array>
@@ -14,6 +16,7 @@
 #include <optional>
 
 #include "client.hpp"
+#include "client_stream.hpp"
 #include "error.hpp"
 #include "escape.hpp"
 #include "socket.hpp"
@@ -23,22 +26,27 @@ using namespace sockserv;
 namespace {
 
 constexpr Millis kGoodbyeTimeout{10'000};  // after /quit, how long the server may take to close
+constexpr Millis kHandshakeTimeout{30'000};  // connecting and the TLS handshake
 
 class ChatClient {
  public:
-  explicit ChatClient(UniqueFd socket) : socket_(std::move(socket)) {}
+  explicit ChatClient(ClientStream server) : server_(std::move(server)) {}
 
   int run() {
     std::array<std::byte, 16 * 1024> buffer;
     for (;;) {
-      // Listen to the server always, and to stdin until we have said /quit.
+      // Listen to the server always, and to stdin until we have said /quit. Lines TLS has
+      // already decrypted are not in the socket any more: poll would not see them.
       std::array<pollfd, 2> fds{
-          {{socket_.get(), POLLIN, 0}, {quitting_ ? -1 : STDIN_FILENO, POLLIN, 0}}};
-      if (!client_io().wait(fds, quitting_ ? quit_deadline_ : Deadline::never())) {
+          {{server_.socket(), POLLIN, 0}, {quitting_ ? -1 : STDIN_FILENO, POLLIN, 0}}};
+      if (server_.has_buffered_input()) {
+        fds[0].revents = POLLIN;
+        fds[1].fd = -1;  // the room first; stdin on the next turn
+      } else if (!client_io().wait(fds, quitting_ ? quit_deadline_ : Deadline::never())) {
         throw TimeoutError("the server did not close after /quit");
       }
       if (fds[0].revents != 0) {
-        size_t n = read_some(socket_.get(), buffer, Deadline::never(), client_io());
+        size_t n = server_.read_some(buffer, Deadline::never());
         if (n == 0) return server_closed();
         received_.append(reinterpret_cast<const char*>(buffer.data()), n);
         print_received_lines();
@@ -57,7 +65,8 @@ class ChatClient {
   }
 
   void send_line(const std::string& line) {
-    write_all(socket_.get(), line + "\n", Deadline::never(), client_io());
+    std::string wire = line + "\n";
+    server_.write_all(as_bytes(wire), Deadline::never());
     if (line == "/quit") {
       quitting_ = true;
       quit_deadline_ = Deadline::after(kGoodbyeTimeout);
@@ -95,7 +104,7 @@ class ChatClient {
     return EX_UNAVAILABLE;
   }
 
-  UniqueFd socket_;
+  ClientStream server_;
   std::string typed_;     // stdin bytes not yet making a whole line
   std::string received_;  // server bytes not yet making a whole line
   bool quitting_ = false;
@@ -109,6 +118,7 @@ int main(int argc, char** argv) {
   options.add_options()("address", po::value<std::string>()->required(),
                         "server: HOST:PORT or unix:PATH")("nick", po::value<std::string>(),
                                                           "take this nick on arrival");
+  add_tls_client_options(options, true);
   po::positional_options_description positional;
   positional.add("address", 1);
   return run_client({"chat-client", "ADDR [--nick NAME]",
@@ -117,7 +127,9 @@ int main(int argc, char** argv) {
                       Endpoint server = parse_endpoint(values["address"].as<std::string>());
                       if (!is_stream(server.transport))
                         throw UsageError("chat runs over tcp or unix only");
-                      ChatClient client(connect_to(server));
+                      auto tls = tls_context_for(values, server);
+                      // A chat waits for people without a limit; the TLS handshake does not.
+                      ChatClient client(open_client_stream(server, kHandshakeTimeout, tls.get()));
                       if (values.count("nick") != 0U)
                         client.send_line("/nick " + values["nick"].as<std::string>());
                       return client.run();

@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
         // Every option is checked before the first connection: a usage error is not a refusal.
         Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
         Endpoint server = parse_endpoint(values["address"].as<std::string>());
-        auto tls = tls_context_for(tls_client_settings(values, values["tls"].as<bool>()));
+        auto tls = tls_context_for(values, server);
         ClientStream stream = open_client_stream(server, timeout, tls.get());
         auto command = values["command"].as<std::vector<std::string>>();
         bool shell = values["shell"].as<bool>(), compress = values["compress"].as<bool>();

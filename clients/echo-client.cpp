@@ -90,10 +90,7 @@ int main(int argc, char** argv) {
       argc, argv, options, positional, [](const po::variables_map& values) {
         Endpoint server = parse_endpoint(values["address"].as<std::string>());
         Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
-        TlsClientSettings tls_settings = tls_client_settings(values, values["tls"].as<bool>());
-        if (tls_settings.enabled && !is_stream(server.transport))
-          throw UsageError("--tls needs a stream address (HOST:PORT or unix:PATH), not udp");
-        std::unique_ptr<TlsClientContext> tls = tls_context_for(tls_settings);
+        std::unique_ptr<TlsClientContext> tls = tls_context_for(values, server);
         const TlsClientContext* context = tls.get();
         if (values.count("message") == 0U) {
           return talk(

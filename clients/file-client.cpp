@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
         Millis timeout = seconds_option(values["timeout"].as<double>(), "timeout");
         Json offer = encodings_option(values);
         Endpoint server = parse_endpoint(values["address"].as<std::string>());
-        auto tls = tls_context_for(tls_client_settings(values, values["tls"].as<bool>()));
+        auto tls = tls_context_for(values, server);
         ClientStream stream = open_client_stream(server, timeout, tls.get());
         if (command == "list") return list(stream, args.empty() ? "." : args[0]);
         if (command == "get")

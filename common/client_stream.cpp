@@ -77,6 +77,15 @@ std::string tls_name_of(const Endpoint& server) {
   return is_stream(server.transport) && server.path.empty() ? server.host : "";
 }
 
+std::unique_ptr<TlsClientContext> tls_context_for(const po::variables_map& values,
+                                                  const Endpoint& server) {
+  TlsClientSettings settings = tls_client_settings(values, values["tls"].as<bool>());
+  if (settings.enabled && !is_stream(server.transport))
+    throw UsageError("--tls needs a stream address (HOST:PORT or unix:PATH), not " +
+                     to_string(server));
+  return tls_context_for(settings);
+}
+
 ClientStream open_client_stream(const Endpoint& server, Millis timeout,
                                 const TlsClientContext* context) {
   ClientStream stream(connect_to(server), timeout);

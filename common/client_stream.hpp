@@ -39,6 +39,9 @@ class ClientStream : public ByteSource, public ByteSink {
   void send_file(int file_fd, uint64_t offset, uint64_t count) override;
 
   int socket() const { return socket_.get(); }
+  /// Bytes that a read would return without touching the socket (decrypted TLS records):
+  /// a program that polls the socket must check this first, or wait for data it already has.
+  bool has_buffered_input() const { return tls_ && tls_->has_buffered_input(); }
   bool encrypted() const { return tls_ != nullptr; }
   /// Over TLS: the server ended with close_notify. In clear: always true (nothing to tell).
   bool closed_cleanly() const { return tls_ == nullptr || tls_->closed_cleanly(); }
@@ -56,6 +59,12 @@ class ClientStream : public ByteSource, public ByteSink {
 /// The name a TLS client checks the certificate of `server` against: its host ("" for unix
 /// sockets, whose certificate is checked against the CA alone).
 std::string tls_name_of(const Endpoint& server);
+
+/// The TLS context that --tls and its options (add_tls_client_options) ask for, or nullptr
+/// for a connection in clear. --tls with a datagram address is a UsageError: TLS needs a
+/// stream.
+std::unique_ptr<TlsClientContext> tls_context_for(const po::variables_map& values,
+                                                  const Endpoint& server);
 
 /// Connects to `server` (connect_to) and, when `tls` is enabled, starts TLS with `context`.
 ClientStream open_client_stream(const Endpoint& server, Millis timeout,

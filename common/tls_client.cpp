@@ -207,6 +207,8 @@ size_t TlsSession::read_some(std::span<std::byte> buffer, Deadline deadline) {
   }
 }
 
+bool TlsSession::has_buffered_input() const { return SSL_pending(ssl_) > 0; }
+
 void TlsSession::write_all(std::span<const std::byte> data, Deadline deadline) {
   while (!data.empty()) {
     ERR_clear_error();

@@ -83,6 +83,9 @@ class TlsSession {
   void handshake(Deadline deadline);
   /// At least one byte of plaintext, or 0 when the server has closed.
   size_t read_some(std::span<std::byte> buffer, Deadline deadline);
+  /// Plaintext already decrypted and waiting here: poll(2) on the socket cannot see it, so a
+  /// program that polls must ask this first (a record can carry several lines).
+  bool has_buffered_input() const;
   /// Encrypts and sends every byte.
   void write_all(std::span<const std::byte> data, Deadline deadline);
   /// True when the server ended with close_notify rather than just closing the socket: only

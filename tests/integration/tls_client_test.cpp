@@ -14,6 +14,7 @@
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -195,6 +196,12 @@ BOOST_AUTO_TEST_CASE(tls_options_are_checked_before_connecting) {
                  .exit_code == EX_USAGE);
   BOOST_TEST(run_program("echo-client", {"--tls", "udp:127.0.0.1:1", "--message", "x"}).exit_code ==
              EX_USAGE);
+  for (const char* client : {"daytime-client", "time-client"}) {
+    RunResult udp = run_program(client, {"--tls", "udp:127.0.0.1:1"});
+    BOOST_TEST(udp.exit_code == EX_USAGE, client << ": " << udp.err);
+    BOOST_TEST(contains(udp.err, "--tls needs a stream address"), udp.err);
+  }
+  BOOST_TEST(run_program("chat-client", {"127.0.0.1:1", "--insecure"}).exit_code == EX_USAGE);
   RunResult missing = run_program(
       "echo-client", {"--tls", "127.0.0.1:1", "--ca", "/nonexistent.pem", "--message", "x"});
   BOOST_TEST(missing.exit_code == EX_NOINPUT, missing.err);
@@ -309,7 +316,7 @@ std::vector<std::string> with(std::vector<std::string> args, const std::vector<s
   return args;
 }
 
-BOOST_DATA_TEST_CASE(echo_file_and_cmd_clients_to_our_tls_servers, bdata::make({"fork", "epoll"}),
+BOOST_DATA_TEST_CASE(echo_file_and_cmd_clients_to_our_tls_servers, bdata::make(all_models()),
                      model) {
   std::vector<std::string> listen{"--listen", "127.0.0.1:0", "--model", model};
   ServerProcess echo("echo-server", with(listen, server_tls_options(false)));
@@ -339,6 +346,55 @@ BOOST_DATA_TEST_CASE(echo_file_and_cmd_clients_to_our_tls_servers, bdata::make({
                          {"--", "echo", "hello"}));
   BOOST_TEST(ran.exit_code == 0, model << ": " << ran.err);
   BOOST_TEST(ran.out == "hello\n", model);
+}
+
+// Two members over TLS: bob stays in the room (his stdin a pipe held open) and hears what ann
+// says; the end of his input sends /quit, and he leaves with the server's goodbye.
+void two_members_talk(const std::string& room, const std::vector<std::string>& trust,
+                      const std::string& model) {
+  Pipe bob_input = make_pipe(false);
+  Spawned bob(with({bin_path("chat-client"), room, "--nick", "bob"}, trust), {},
+              bob_input.read_end.get());
+  bob_input.read_end.reset();
+  BOOST_TEST_REQUIRE(bob.wait_for_log("*** you are now bob"), model << ": " << bob.log());
+  RunResult ann = run_program("chat-client", with({room, "--nick", "ann"}, trust),
+                              "hello over tls\n/quit\n");
+  BOOST_TEST(ann.exit_code == 0, model << ": " << ann.err);
+  BOOST_TEST(contains(ann.out, "*** bye"), model << ": " << ann.out);
+  BOOST_TEST(bob.wait_for_log("[ann] hello over tls"), model << ": " << bob.log());
+  bob_input.write_end.reset();
+  BOOST_TEST(bob.wait_exit() == 0, model << ": " << bob.log());
+  BOOST_TEST(contains(bob.log(), "*** bye"), model << ": " << bob.log());
+}
+
+BOOST_DATA_TEST_CASE(chat_daytime_and_time_clients_to_our_tls_servers, bdata::make(all_models()),
+                     model) {
+  std::vector<std::string> listen{"--listen", "127.0.0.1:0", "--model", model};
+  std::vector<std::string> trust{"--tls", "--ca", pki().pem("ca")};
+  ServerProcess chat("chat-server", with(listen, server_tls_options(false)));
+  std::string room = "localhost:" + std::to_string(chat.port());
+  if (model == std::string("iterative")) {  // one member at a time: nobody else to hear ann
+    RunResult alone =
+        run_program("chat-client", with({room, "--nick", "ann"}, trust), "hi\n/quit\n");
+    BOOST_TEST(alone.exit_code == 0, alone.err);
+    BOOST_TEST(contains(alone.out, "*** bye"), alone.out);
+  } else {
+    two_members_talk(room, trust, model);
+  }
+
+  // daytime and time: the answer ends with the server's close_notify.
+  ServerProcess daytime("daytime-server", with(listen, server_tls_options(false)));
+  RunResult date = run_program("daytime-client", with({daytime.address()}, trust));
+  BOOST_TEST(date.exit_code == 0, model << ": " << date.err);
+  BOOST_TEST(std::regex_search(date.out, std::regex(R"(^\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\n$)")),
+             model << ": " << date.out);
+  ServerProcess time_server("time-server", with(listen, server_tls_options(false)));
+  RunResult raw = run_program("time-client", with({time_server.address(), "--raw"}, trust));
+  BOOST_TEST(raw.exit_code == 0, model << ": " << raw.err);
+  uint64_t since_1900 = std::strtoull(raw.out.c_str(), nullptr, 10);
+  uint64_t now_since_1900 = static_cast<uint64_t>(::time(nullptr)) + 2208988800ULL;
+  BOOST_TEST(since_1900 + 60 > now_since_1900, model << ": " << raw.out);
+  BOOST_TEST(since_1900 < now_since_1900 + 60, model << ": " << raw.out);
 }
 
 // ---- https ----------------------------------------------------------------------------
