@@ -110,6 +110,8 @@ std::string_view end_reason_name(EndReason reason) {
       return "refused";
     case EndReason::drain:
       return "drain";
+    case EndReason::killed:
+      return "killed";
     case EndReason::error:
       return "error";
   }
@@ -234,8 +236,8 @@ void AccessLog::write(const AccessRecord& record) {
   line.time = utc_now_iso8601();
   line.service = service_;
   line.model = model_;
-  line.pid = ::getpid();
-  line.tid = ::gettid();
+  line.pid = record.served_by != 0 ? record.served_by : ::getpid();
+  line.tid = record.served_by != 0 ? record.served_by : ::gettid();
   line.local = to_string(record.local);
   line.peer = to_string(record.peer);
   line.transport = transport_of(record);

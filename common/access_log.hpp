@@ -41,10 +41,13 @@ enum class EndReason {
   message_timeout,  // a message (line, frame, request head) took too long to arrive
   refused,          // not served: reason= says why (denied, per-source, rate, limit)
   drain,            // the server stopped and the drain time ran out
+  killed,           // the process serving it died by a signal (reason= names it): a fork child
+                    // killed with -9 or crashed; its parent wrote the line
   error,            // anything else: reason= says what
 };
 
-/// "closed", "reset", "idle-timeout", "message-timeout", "refused", "drain", "error".
+/// "closed", "reset", "idle-timeout", "message-timeout", "refused", "drain", "killed",
+/// "error".
 std::string_view end_reason_name(EndReason reason);
 
 /// The fields of one line, ready to print.
@@ -95,6 +98,8 @@ struct AccessRecord {
   uint64_t bytes_out = 0;
   EndReason end = EndReason::closed;
   std::string reason;
+  pid_t served_by = 0;  // the process that served it when another one writes the line (a fork
+                        // child's, written by its parent after the child was killed); 0: this one
 };
 
 class AccessLog {

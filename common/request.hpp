@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "access_log.hpp"
 #include "address.hpp"
 #include "fd.hpp"
 #include "io.hpp"
@@ -69,6 +70,13 @@ class ServerCore {
   /// `request` will not be served after all (no child, thread or worker for it: `why` is
   /// "limit"): its access log line says so. Its socket is closed by the caller.
   virtual void request_refused(const Request& request, std::string_view why) = 0;
+  /// Before fork(), in the parent: the access log line of `request` as far as the parent
+  /// can know it (peer, local address, start), kept in case the child dies before writing
+  /// its own; nullopt when there is no per-connection log.
+  virtual std::optional<AccessRecord> parent_record(const Request& request) const = 0;
+  /// The child `child` serving `record` died by signal `signo` (kill -9, a crash) and wrote
+  /// no line: the parent writes it (end=killed).
+  virtual void request_killed(AccessRecord record, pid_t child, int signo) = 0;
   /// SIGHUP: reopen the access log and reload what can be reloaded. Main thread only.
   virtual void reload() = 0;
 };

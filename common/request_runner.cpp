@@ -1,6 +1,8 @@
 // One request, from handler to close, and its access log line.
 #include "request_runner.hpp"
 
+#include <cstring>
+
 #include "error.hpp"
 #include "escape.hpp"
 #include "log.hpp"
@@ -60,6 +62,19 @@ void RequestRunner::log_refused(const Request& request, std::string_view why) co
   AccessRecord record = begin_record(request);
   record.end = EndReason::refused;
   record.reason = why;
+  access_log_.write(record);
+}
+
+std::optional<AccessRecord> RequestRunner::parent_record(const Request& request) const {
+  if (!access_log_.enabled() || request_log_) return std::nullopt;
+  return begin_record(request);
+}
+
+void RequestRunner::log_killed(AccessRecord record, pid_t child, int signo) const {
+  record.end = EndReason::killed;
+  // "signal 9 (Killed)": the number an administrator types, and the name strsignal gives.
+  record.reason = "signal " + std::to_string(signo) + " (" + ::strsignal(signo) + ")";
+  record.served_by = child;
   access_log_.write(record);
 }
 

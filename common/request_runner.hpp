@@ -35,6 +35,11 @@ class RequestRunner {
   bool run(Request& request, IoContext& io, Hub* hub) const;
   /// Writes the access log line of a request that is not served: end=refused, reason=`why`.
   void log_refused(const Request& request, std::string_view why) const;
+  /// The line a parent keeps before fork() for the child that will serve `request`, or
+  /// nullopt when connections write no line (log off, or the service logs per request).
+  std::optional<AccessRecord> parent_record(const Request& request) const;
+  /// Writes the line of a request whose child died by `signo` without writing its own.
+  void log_killed(AccessRecord record, pid_t child, int signo) const;
   /// Logs the error that ended a request, with the peer, at the level it deserves.
   static void log_error_of(const std::string& peer, std::exception_ptr error);
   /// How an error ended a request, for the access log; `reason` gets the detail.

@@ -119,6 +119,12 @@ class Server : private ServerCore {
   void request_refused(const Request& request, std::string_view why) override {
     runner_.log_refused(request, why);
   }
+  std::optional<AccessRecord> parent_record(const Request& request) const override {
+    return runner_.parent_record(request);
+  }
+  void request_killed(AccessRecord record, pid_t child, int signo) override {
+    runner_.log_killed(std::move(record), child, signo);
+  }
   /// verify_request, and the access log line of a refused client.
   bool admit(Request& request);
 

@@ -1,6 +1,7 @@
 // fork() per request, and reaping with waitpid(WNOHANG) so no child is left a zombie.
 #include "fork.hpp"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +20,7 @@ void ForkModel::process_request(Request request, ServerCore& core) {
   core_ = &core;
   // Made before fork() so that both processes have it: the child's link to the chat hub.
   UniqueFd hub_link = core.before_fork();
+  std::optional<AccessRecord> record = core.parent_record(request);
   pid_t pid = ::fork();
   if (pid < 0) {
     // Out of processes: this client is closed (it reads EOF) and the server carries on.
@@ -39,10 +41,17 @@ void ForkModel::process_request(Request request, ServerCore& core) {
   // Parent: `request.socket` is closed when this function returns; the child has its own
   // copy. Without that the client would never see EOF when the child closes.
   children_.add(pid, request.id);
+  if (record) records_.emplace(request.id, std::move(*record));
 }
 
 void ForkModel::collect_finished() {
-  children_.reap([this](pid_t, uint64_t id, int) { core_->request_done(id); });
+  children_.reap([this](pid_t pid, uint64_t id, int status) {
+    auto record = records_.extract(id);
+    // A child that finished wrote its own line; one killed by a signal could not.
+    if (!record.empty() && WIFSIGNALED(status))
+      core_->request_killed(std::move(record.mapped()), pid, WTERMSIG(status));
+    core_->request_done(id);
+  });
 }
 
 bool ForkModel::force_stop() {

@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <map>
+
 #include "../drain.hpp"
 #include "../process_hub.hpp"
 #include "children.hpp"
@@ -33,6 +35,9 @@ class ForkModel : public Model {
  private:
   size_t max_children_;
   Children children_;           // child -> the request it serves
+  // Request id -> its access log line as the parent knows it (--access-log only): written
+  // here if the child is killed before writing its own.
+  std::map<uint64_t, AccessRecord> records_;
   ServerCore* core_ = nullptr;  // told when a child is reaped
 };
 

@@ -36,7 +36,7 @@ const std::regex kLine(
     R"(time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z service=(\S+) model=(\S+) pid=(\d+) )"
     R"(tid=(\d+) local=(\S+) peer=(\S+) transport=(tcp|udp|unix|unixgram) )"
     R"(duration=(\d+\.\d{6}) in=(\d+) out=(\d+) )"
-    R"(end=(closed|reset|idle-timeout|message-timeout|refused|drain|error) )"
+    R"(end=(closed|reset|idle-timeout|message-timeout|refused|drain|killed|error) )"
     R"(reason=(-|[^"\s\\]+|"(?:[^"\\]|\\.)*"))");
 
 // The fields of every line of `text`; a line that does not parse fails the test.
@@ -159,6 +159,36 @@ BOOST_DATA_TEST_CASE(a_client_over_max_per_source_is_logged_as_refused,
   BOOST_REQUIRE(lines.size() == 2u);
   BOOST_TEST(lines[1]["end"] == "closed");
   BOOST_TEST(lines[1]["in"] == "1");
+}
+
+// A fork child killed with -9 cannot write its line: its parent writes it when it reaps the
+// child, naming the child's pid, the client and the signal.
+BOOST_AUTO_TEST_CASE(a_fork_child_killed_with_sigkill_gets_its_line_from_the_parent) {
+  TempDir dir("access");
+  ServerProcess server = start_logged("echo-server", "fork", dir.path / "access.log");
+  UniqueFd client = connect_tcp(server.port());
+  uint16_t client_port = local_port(client.get());
+  write_all(client.get(), "x");
+  std::byte echoed[1];
+  BOOST_REQUIRE(read_full(client.get(), echoed, Deadline::after(10000ms)) == 1u);  // served
+  std::vector<pid_t> children = children_of(server.pid());
+  BOOST_REQUIRE(children.size() == 1u);
+  BOOST_REQUIRE(::kill(children[0], SIGKILL) == 0);
+  BOOST_TEST(read_to_eof(client.get(), 10000ms).empty(), "the connection died with the child");
+  std::vector<Fields> lines = wait_for_lines(dir.path / "access.log", 1);
+  BOOST_REQUIRE(lines.size() == 1u);
+  BOOST_TEST(lines[0]["end"] == "killed");
+  BOOST_TEST(lines[0]["reason"] == R"x("signal 9 (Killed)")x");
+  BOOST_TEST(lines[0]["pid"] == std::to_string(children[0]));
+  BOOST_TEST(lines[0]["peer"] == "127.0.0.1:" + std::to_string(client_port));
+  BOOST_TEST(lines[0]["local"] == server.address());
+  // The server goes on serving, and a child that finishes still writes its own line.
+  BOOST_TEST(exchange(server.port(), "after", 10000ms) == "after");
+  lines = wait_for_lines(dir.path / "access.log", 2);
+  BOOST_REQUIRE(lines.size() == 2u);
+  BOOST_TEST(lines[1]["end"] == "closed");
+  BOOST_TEST(lines[1]["in"] == "5");
+  BOOST_TEST(server.stop() == 0);
 }
 
 // The iterative server takes one client at a time, so two at once from one source never
