@@ -202,8 +202,9 @@ void Server::in_child(UniqueFd hub_link, bool keep_listeners) {
   if (!keep_listeners) {
     for (Listener& listener : listeners_) listener.close_in_child();
   }
-  wakeup_.release_in_child();
+  bool stop_came_early = wakeup_.release_in_child();
   drain_.enter_child();
+  if (stop_came_early) DrainDeadline::stop_in_child();
   // A child never outlives its server: if the parent dies (even by SIGKILL, with no chance to
   // stop its children), the kernel sends the child kDrainSignal, which ends its connection.
   // (A prefork worker asks for SIGTERM instead: it finishes its connection, then exits.)

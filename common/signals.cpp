@@ -123,7 +123,7 @@ WakeupReasons Wakeup::take() {
   return reasons;
 }
 
-void Wakeup::release_in_child() {
+bool Wakeup::release_in_child() {
   set_handler(SIGCHLD, SIG_DFL);
   set_handler(SIGUSR1, SIG_IGN);
   set_handler(SIGHUP, SIG_IGN);
@@ -131,6 +131,9 @@ void Wakeup::release_in_child() {
   set_handler(SIGINT, SIG_IGN);
   UniqueFd(g_pipe_write_fd.exchange(-1));
   UniqueFd(g_pipe_read_fd.exchange(-1));
+  // The parent's SIGTERM may have come between fork() and the lines above: it ran the
+  // parent's handler here, which only set this copy of the flag.
+  return g_stop.exchange(false);
 }
 
 }  // namespace sockserv

@@ -37,8 +37,10 @@ class Wakeup {
   /// In a forked child: default SIGCHLD (so the child can wait for its own children),
   /// SIGTERM/SIGINT ignored (the parent decides when a child must stop), SIGHUP and SIGUSR1
   /// ignored (the parent reloads; a hangup of the terminal's process group must not end the
-  /// child's connection), pipe closed.
-  void release_in_child();
+  /// child's connection), pipe closed. Returns true when a SIGTERM or SIGINT reached the
+  /// child before this, with the parent's handler (or the parent had one pending at fork()):
+  /// the stop has begun, and the child must not miss it.
+  bool release_in_child();
 };
 
 /// Ignores SIGPIPE for the whole process (clients call this too).

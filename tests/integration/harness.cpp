@@ -25,8 +25,8 @@
 
 namespace sockserv::test {
 
-TempDir::TempDir(const std::string& stem) {
-  std::string name = "/tmp/sockserv-" + stem + "-XXXXXX";  // mkdtemp(3) fills in the end
+TempDir::TempDir(const std::string& stem, const std::string& base) {
+  std::string name = base + "/sockserv-" + stem + "-XXXXXX";  // mkdtemp(3) fills in the end
   if (::mkdtemp(name.data()) == nullptr)
     throw std::system_error(errno, std::generic_category(), "mkdtemp");
   path = name;
@@ -36,6 +36,10 @@ TempDir::TempDir(const std::string& stem) {
       path, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
                 std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
                 std::filesystem::perms::others_exec);
+}
+
+std::string memory_backed_base() {
+  return ::access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
 }
 
 TempDir::~TempDir() {

@@ -89,9 +89,14 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &(struct sigaction){.sa_handler = on_sigterm}, NULL);
   sigaction(SIGINT, &(struct sigaction){.sa_handler = on_sigterm}, NULL);
   sigaction(SIGCHLD, &(struct sigaction){.sa_handler = on_sigchld}, NULL);
-  sigset_t chld, old;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
+  /* Held across fork(): SIGCHLD (see below) and the stop signals, which a child must not take
+   * with the parent's handler before it has put back the default (it would set its own
+   * `stopping` and go on serving, and the parent would wait for it forever). */
+  sigset_t held, old;
+  sigemptyset(&held);
+  sigaddset(&held, SIGCHLD);
+  sigaddset(&held, SIGTERM);
+  sigaddset(&held, SIGINT);
   while (!stopping) {
     int conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
     if (conn < 0) {
@@ -100,12 +105,13 @@ int main(int argc, char** argv) {
       continue;
     }
     /* Blocked so that a child exiting at once is recorded before the handler looks for it. */
-    sigprocmask(SIG_BLOCK, &chld, &old);
+    sigprocmask(SIG_BLOCK, &held, &old);
     int slot = 0;
     while (slot < kMaxChildren && children[slot] != 0) slot++;
     pid_t pid = slot < kMaxChildren ? fork() : -1;
     if (pid == 0) {
-      /* Child: SIGTERM from the parent ends it at once, whatever it is blocked in. */
+      /* Child: SIGTERM from the parent ends it at once, whatever it is blocked in (one that
+       * came already is delivered by the unblocking, with the default action). */
       signal(SIGTERM, SIG_DFL);
       signal(SIGINT, SIG_DFL);
       sigprocmask(SIG_SETMASK, &old, NULL);
@@ -120,7 +126,7 @@ int main(int argc, char** argv) {
     close(conn); /* parent: the child has its copy; without this the client never sees EOF */
   }
   /* SIGTERM: stop the children too, and wait for each so none outlives the server. */
-  sigprocmask(SIG_BLOCK, &chld, NULL);
+  sigprocmask(SIG_BLOCK, &held, NULL);
   for (int i = 0; i < kMaxChildren; i++)
     if (children[i] != 0) kill(children[i], SIGTERM);
   while (wait(NULL) > 0 || errno == EINTR) {
