@@ -152,6 +152,28 @@ lab_need() {
   done
 }
 
+# lab_open_clients PORT N [SECONDS]: N connections to 127.0.0.1:PORT held open at once (bash's
+# /dev/tcp, a descriptor each in LAB_CLIENT_FDS), each checked to echo a line of its own
+# within SECONDS (5; more for a server that inetd or systemd starts on the first connection).
+# Fails at the first that does not. lab_close_clients closes them all.
+LAB_CLIENT_FDS=()
+lab_open_clients() {
+  local port=$1 n=$2 seconds=${3:-5} i fd line
+  LAB_CLIENT_FDS=()
+  for ((i = 1; i <= n; i++)); do
+    exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 1
+    LAB_CLIENT_FDS+=("$fd")
+    printf 'client %d\n' "$i" >&"$fd"
+    IFS= read -r -t "$seconds" line <&"$fd" 2>/dev/null || return 1
+    [[ "$line" == "client $i" ]] || return 1
+  done
+}
+lab_close_clients() {
+  local fd
+  for fd in "${LAB_CLIENT_FDS[@]}"; do exec {fd}>&-; done
+  LAB_CLIENT_FDS=()
+}
+
 # lab_bg VAR COMMAND...: runs COMMAND in the background in a process group of its own, its
 # output in $VAR_log; sets VAR_pid. Stopped with lab_stop VAR or when the lab ends.
 lab_bg() {

@@ -5,26 +5,6 @@ source "$(dirname "$0")/../lib.sh"
 lab_need ps
 
 CLIENTS=5
-fds=()
-
-# Opens $CLIENTS connections to port $1 (bash's /dev/tcp) and checks each one echoes.
-open_clients() {
-  local port=$1 i fd line
-  fds=()
-  for ((i = 1; i <= CLIENTS; i++)); do
-    exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 1
-    fds+=("$fd")
-    printf 'client %d\n' "$i" >&"$fd"
-    IFS= read -r -t 5 line <&"$fd" || return 1
-    [[ "$line" == "client $i" ]] || return 1
-  done
-}
-
-close_clients() {
-  local fd
-  for fd in "${fds[@]}"; do exec {fd}>&-; done
-  fds=()
-}
 
 # zombies PID: how many children of PID are zombies (state Z, shown <defunct>).
 zombies() {
@@ -49,8 +29,8 @@ lab_cc forgetful-server "$LAB_DIR/forgetful-server.c"
 say "1. A server that never calls wait(): every child that ends becomes a zombie"
 lab_start NONE "$LAB_TMP/forgetful-server" none
 echo "forgetful-server none: pid $NONE_pid, port $NONE"
-expect "$CLIENTS clients are served, one child each" open_clients "$NONE"
-close_clients
+expect "$CLIENTS clients are served, one child each" lab_open_clients "$NONE" "$CLIENTS"
+lab_close_clients
 lab_wait 5 has_zombies "$NONE_pid" "$CLIENTS"
 show_children "$NONE_pid"
 expect "all $CLIENTS children are <defunct> (state Z) after their clients left" \
@@ -59,10 +39,10 @@ expect "all $CLIENTS children are <defunct> (state Z) after their clients left" 
 say "2. A SIGCHLD handler that reaps one child per signal"
 lab_start ONCE "$LAB_TMP/forgetful-server" once
 echo "forgetful-server once: pid $ONCE_pid, port $ONCE"
-expect "$CLIENTS clients are served" open_clients "$ONCE"
+expect "$CLIENTS clients are served" lab_open_clients "$ONCE" "$CLIENTS"
 echo "The parent is busy (we stop it with SIGSTOP) while all $CLIENTS clients leave:"
 stop "$ONCE_pid"
-close_clients
+lab_close_clients
 lab_wait 5 has_zombies "$ONCE_pid" "$CLIENTS"
 show_children "$ONCE_pid"
 echo "$CLIENTS children ended, but a pending signal is one bit: one SIGCHLD waits."
@@ -76,9 +56,9 @@ expect "one SIGCHLD reaped one child: $((CLIENTS - 1)) zombies are left for good
 say "3. The fix: echo-server --model fork reaps in a loop until waitpid says none is left"
 lab_start GOOD echo-server --model fork
 echo "echo-server --model fork: pid $GOOD_pid, port $GOOD"
-expect "$CLIENTS clients are served" open_clients "$GOOD"
+expect "$CLIENTS clients are served" lab_open_clients "$GOOD" "$CLIENTS"
 stop "$GOOD_pid"
-close_clients
+lab_close_clients
 lab_wait 5 has_zombies "$GOOD_pid" "$CLIENTS"
 show_children "$GOOD_pid"
 show kill -CONT "$GOOD_pid"
@@ -86,8 +66,8 @@ lab_wait 5 has_zombies "$GOOD_pid" 0
 show_children "$GOOD_pid"
 expect "the same single SIGCHLD, and every child is reaped: no zombie left" \
   has_zombies "$GOOD_pid" 0
-expect "and the server still serves" open_clients "$GOOD"
-close_clients
+expect "and the server still serves" lab_open_clients "$GOOD" "$CLIENTS"
+lab_close_clients
 
 say "4. A zombie's parent dies: the zombies go to init (or a subreaper), which reaps them"
 orphans=$(ps -o pid= --ppid "$NONE_pid" | xargs)

@@ -8,25 +8,6 @@ source "$(dirname "$0")/../lib.sh"
 PATH="$PATH:/usr/sbin:/sbin"
 lab_need systemd-socket-activate inetd ss ps "$LAB_PYTHON"
 
-fds=()
-# open_two PORT [N]: two (or N) connections held open at once, each checked to echo. Up to 10 s
-# for each echo: a server started on the first connection may take seconds to start.
-open_two() {
-  local port=$1 n=${2:-2} i fd line
-  fds=()
-  for ((i = 1; i <= n; i++)); do
-    exec {fd}<>"/dev/tcp/127.0.0.1/$port" || return 1
-    fds+=("$fd")
-    printf 'hello %d\n' "$i" >&"$fd"
-    IFS= read -r -t 10 line <&"$fd" 2>/dev/null || return 1
-    [[ "$line" == "hello $i" ]] || return 1
-  done
-}
-close_all() {
-  local fd
-  for fd in "${fds[@]}"; do exec {fd}>&-; done
-  fds=()
-}
 # servers PID: the echo-server processes that are PID itself or its children.
 servers() {
   { ps -o pid=,comm= -p "$1"; ps -o pid=,comm= --ppid "$1"; } 2>/dev/null | grep -c 'echo-server'
@@ -38,10 +19,11 @@ show_tree() {
 # serves PORT WHAT N PID: two clients at once are echoed, by N echo-server processes under PID.
 serves() {
   local port=$1 what=$2 n=$3 pid=$4
-  expect "$what: two clients at once, both echoed" open_two "$port"
+  # Up to 10 s for each echo: a server started on the first connection may take seconds.
+  expect "$what: two clients at once, both echoed" lab_open_clients "$port" 2 10
   show_tree "$pid"
   expect "$what: $n echo-server process(es) for the two connections" test "$(servers "$pid")" -eq "$n"
-  close_all
+  lab_close_clients
 }
 
 # stop_with_children VAR: stops a supervisor started with lab_bg VAR, and then the servers it
@@ -133,15 +115,15 @@ lab_free_port P6
 printf '$ systemd-socket-activate -l 127.0.0.1:%s %s fd3-echo.py\n' "$P6" "$LAB_PYTHON"
 lab_bg FD3 systemd-socket-activate -l "127.0.0.1:$P6" "$LAB_PYTHON" "$LAB_DIR/fd3-echo.py"
 lab_wait 10 lab_listening "$P6" || lab_fail "systemd-socket-activate listens on $P6"
-expect "Accept=no: fd 3 is a listener, accept() works, the client is echoed" open_two "$P6" 1
-close_all
+expect "Accept=no: fd 3 is a listener, accept() works, the client is echoed" lab_open_clients "$P6" 1 10
+lab_close_clients
 lab_stop FD3
 lab_free_port P7
 printf '$ systemd-socket-activate -l 127.0.0.1:%s --accept %s fd3-echo.py\n' "$P7" "$LAB_PYTHON"
 lab_bg FD3YES systemd-socket-activate -l "127.0.0.1:$P7" --accept "$LAB_PYTHON" "$LAB_DIR/fd3-echo.py"
 lab_wait 10 lab_listening "$P7" || lab_fail "systemd-socket-activate listens on $P7"
-expect_not "Accept=yes: the client gets no echo" open_two "$P7" 1
-close_all
+expect_not "Accept=yes: the client gets no echo" lab_open_clients "$P7" 1 10
+lab_close_clients
 lab_wait 10 grep -q 'Errno 22' "$FD3YES_log"
 grep -E 'accept|Error' "$FD3YES_log" | tail -n 2 | sed 's/^/  | /'
 expect_output 'OSError: \[Errno 22\] Invalid argument' "$FD3YES_log" \
