@@ -31,10 +31,14 @@ UniqueFd new_socket(int family, int type) {
 
 void set_listener_options(int fd, const SocketAddress& address, Transport transport,
                           const SocketOptions& options) {
-  if (!is_unix(transport)) {
+  if (transport == Transport::tcp) {
     // SO_REUSEADDR lets a restarted server bind its port while old connections of the
     // previous run still sit in TIME_WAIT (the "Address already in use" of the tutorials).
+    // TCP only: UDP has no TIME_WAIT, and there the option means something else, that
+    // several sockets may bind the same port, so a second server would start silently.
     set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+  }
+  if (!is_unix(transport)) {
     // SO_REUSEPORT lets several sockets share the port; only on request, so that by
     // default a second server on the same port fails loudly instead.
     if (options.reuse_port) set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");

@@ -319,6 +319,18 @@ BOOST_AUTO_TEST_CASE(second_server_on_the_same_port_fails_naming_the_port) {
   BOOST_TEST(second.err.find(std::to_string(first.port())) != std::string::npos, second.err);
 }
 
+// UDP too: there SO_REUSEADDR would let both bind the port (UDP has no TIME_WAIT to need it),
+// and the second server would start silently and take some of the first one's datagrams.
+BOOST_AUTO_TEST_CASE(second_udp_server_on_the_same_port_fails_naming_the_port) {
+  ServerProcess first("echo-server", {"--listen", "udp:127.0.0.1:0"});
+  std::string address = "udp:127.0.0.1:" + std::to_string(first.port());
+  RunResult second = run_program("echo-server", {"--listen", address}, "", 5000ms);
+  BOOST_TEST(second.exit_code == EX_UNAVAILABLE, second.err);
+  BOOST_TEST(second.err.find("another server is using port " + std::to_string(first.port())) !=
+                 std::string::npos,
+             second.err);
+}
+
 BOOST_AUTO_TEST_CASE(bad_listen_forms_and_unknown_options_are_usage_errors) {
   for (std::vector<std::string> args :
        std::vector<std::vector<std::string>>{{"--listen", "1.2.3"},
