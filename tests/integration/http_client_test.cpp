@@ -30,15 +30,17 @@ constexpr int kExitHttpError = 22;
 struct PythonPeer {
   PythonPeer(std::vector<std::string> argv) : process(std::move(argv)) {
     static const std::regex kPort(R"(port (\d+))");
-    std::smatch match;
     bool up = eventually(
         [&] {
+          // The match points into `log`: read the port before `log` goes away.
           std::string log = process.log();
-          return std::regex_search(log, match, kPort);
+          std::smatch match;
+          if (!std::regex_search(log, match, kPort)) return false;
+          port = static_cast<uint16_t>(std::stoi(match[1]));
+          return true;
         },
         10000ms);
     BOOST_TEST_REQUIRE(up, "the Python peer did not start: " << process.log());
-    port = static_cast<uint16_t>(std::stoi(match[1]));
   }
   std::string url(const std::string& path, const std::string& host = "127.0.0.1") const {
     return "http://" + host + ":" + std::to_string(port) + path;

@@ -367,8 +367,8 @@ void two_members_talk(const std::string& room, const std::vector<std::string>& t
   BOOST_TEST(contains(bob.log(), "*** bye"), model << ": " << bob.log());
 }
 
-BOOST_DATA_TEST_CASE(chat_daytime_and_time_clients_to_our_tls_servers, bdata::make(all_models()),
-                     model) {
+BOOST_DATA_TEST_CASE(chat_daytime_time_and_http_clients_to_our_tls_servers,
+                     bdata::make(all_models()), model) {
   std::vector<std::string> listen{"--listen", "127.0.0.1:0", "--model", model};
   std::vector<std::string> trust{"--tls", "--ca", pki().pem("ca")};
   ServerProcess chat("chat-server", with(listen, server_tls_options(false)));
@@ -395,6 +395,19 @@ BOOST_DATA_TEST_CASE(chat_daytime_and_time_clients_to_our_tls_servers, bdata::ma
   uint64_t now_since_1900 = static_cast<uint64_t>(::time(nullptr)) + 2208988800ULL;
   BOOST_TEST(since_1900 + 60 > now_since_1900, model << ": " << raw.out);
   BOOST_TEST(since_1900 < now_since_1900 + 60, model << ": " << raw.out);
+
+  // https: a 1 MiB file from http-server, byte for byte.
+  TempDir site("tls-site");
+  std::string page = random_bytes(1024 * 1024 + 3, 5);
+  site.write("page.bin", page);
+  ServerProcess http("http-server",
+                     with(with(listen, {"--root", site.path.string()}), server_tls_options(false)));
+  TempDir saved("tls-site-out");
+  RunResult got = run_program(
+      "http-client", {"--ca", pki().pem("ca"), "-o", (saved.path / "page.bin").string(),
+                      "https://localhost:" + std::to_string(http.port()) + "/page.bin"});
+  BOOST_TEST(got.exit_code == 0, model << ": " << got.err);
+  BOOST_TEST((saved.read("page.bin") == page), model);
 }
 
 // ---- https ----------------------------------------------------------------------------
