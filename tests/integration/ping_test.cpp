@@ -326,7 +326,7 @@ BOOST_AUTO_TEST_CASE(interrupt_prints_the_summary,
   // timeout(1) sends SIGINT after 2 s, as Ctrl-C would; --preserve-status: ping's own status.
   RunResult r = run_where_ping_can({"/usr/bin/timeout", "--preserve-status", "-s", "INT", "2",
                                     bin_path("ping"), "-i", "0.2", "127.0.0.1"});
-  BOOST_TEST(r.exit_code == 0, r.out << r.err);
+  BOOST_TEST(r.exit_code == 0, "exit " << r.exit_code << "\n" << r.out << r.err);
   BOOST_TEST(r.out.find("--- 127.0.0.1 ping statistics ---") != std::string::npos, r.out);
   std::smatch match;
   BOOST_TEST(
