@@ -2,6 +2,7 @@
 #include "tls_server.hpp"
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <sys/mman.h>
 
@@ -57,7 +58,8 @@ void load_client_ca(SSL_CTX* context, const std::string& file) {
 }
 
 // Throws TlsError naming the option, the file and OpenSSL's reason.
-SslContextPtr make_context(const TlsServerSettings& settings, const std::string& name) {
+SslContextPtr make_context(const TlsServerSettings& settings, const std::string& name,
+                           const unsigned char (&ticket_keys)[80]) {
   ERR_clear_error();
   SslContextPtr context(SSL_CTX_new(TLS_server_method()));
   if (!context) throw_tls_error("SSL_CTX_new");
@@ -71,6 +73,12 @@ SslContextPtr make_context(const TlsServerSettings& settings, const std::string&
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+  // The server's own ticket keys, not the random ones each new context would draw: contexts
+  // made after a reload, in each prefork worker separately, must still open each other's
+  // tickets.
+  if (SSL_CTX_set_tlsext_ticket_keys(ctx, const_cast<unsigned char*>(ticket_keys),
+                                     sizeof ticket_keys) != 1)
+    throw_tls_error("session ticket keys");
   // No session cache in the server's memory: tickets carry the session to the client
   // instead, and every process of a prefork pool or fork model can resume them (they
   // inherit the same ticket keys), where a per-process cache would mostly miss. Memory stays
@@ -100,16 +108,19 @@ SslContextPtr make_context(const TlsServerSettings& settings, const std::string&
 
 TlsServer::TlsServer(TlsServerSettings settings, std::string name)
     : settings_(std::move(settings)), name_(std::move(name)) {
-  try {
-    context_ = make_context(settings_, name_);
-  } catch (const TlsError& e) {
-    throw FatalError(EX_CONFIG, e.what());
-  }
   // MAP_SHARED, made before any fork(): prefork workers see the parent's reloads.
   void* memory =
       ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) throw_errno("mmap (TLS generation)");
   shared_ = new (memory) Shared;
+  try {
+    if (RAND_bytes(shared_->ticket_keys, sizeof shared_->ticket_keys) != 1)
+      throw_tls_error("RAND_bytes (session ticket keys)");
+    context_ = make_context(settings_, name_, shared_->ticket_keys);
+  } catch (const TlsError& e) {
+    ::munmap(shared_, sizeof(Shared));  // no destructor runs for a constructor that throws
+    throw FatalError(EX_CONFIG, e.what());
+  }
   std::string certificate = describe_certificate(context_.get());
   if (certificate.find("(EXPIRED)") != std::string::npos) {
     log_warning("TLS: ", settings_.cert_file, ": ", certificate, ": clients will refuse it");
@@ -128,7 +139,7 @@ TlsServer::~TlsServer() {
 void TlsServer::reload() {
   SslContextPtr fresh;
   try {
-    fresh = make_context(settings_, name_);
+    fresh = make_context(settings_, name_, shared_->ticket_keys);
   } catch (const TlsError& e) {
     log_error("SIGHUP: TLS: ", e.what(), "; still serving the certificate loaded before");
     return;
@@ -150,7 +161,7 @@ void TlsServer::follow_reload(uint64_t wanted) {
   std::lock_guard lock(mutex_);
   if (wanted == loaded_generation_.load(std::memory_order_relaxed)) return;
   try {
-    context_ = make_context(settings_, name_);
+    context_ = make_context(settings_, name_, shared_->ticket_keys);
     log_debug("TLS: this worker reloaded ", settings_.cert_file);
   } catch (const TlsError& e) {
     log_error("TLS: this worker could not reload: ", e.what(), "; keeping its certificate");

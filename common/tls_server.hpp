@@ -53,6 +53,10 @@ class TlsServer {
  private:
   struct Shared {
     std::atomic<uint64_t> generation{0};  // bumped by each successful reload in the parent
+    // The keys that encrypt session tickets (OpenSSL's 80-byte layout: name, HMAC key, AES
+    // key), random, made once before any fork. Every context of every process uses them,
+    // also after a reload: a ticket from one prefork worker resumes in any other.
+    unsigned char ticket_keys[80];
   };
   void follow_reload(uint64_t wanted);
 

@@ -85,13 +85,6 @@ size_t total_rss_kib(pid_t pid) {
   return total;
 }
 
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t count = 0;
-  for (size_t at = 0; (at = text.find(needle, at)) != std::string::npos; at += needle.size())
-    ++count;
-  return count;
-}
-
 // Gate 7: `connections` clients each send `prefix` and then nothing. Each must be closed
 // within its header deadline (2 s here, plus a wait in the backlog when the pool is
 // smaller), and the server's memory must stay bounded.

@@ -99,13 +99,6 @@ long tree_cpu_ticks(pid_t server) {
   return ticks;
 }
 
-size_t count_of(const std::string& text, const std::string& needle) {
-  size_t count = 0;
-  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-    ++count;
-  return count;
-}
-
 // `count` connections, each: connect, send a byte, half-close, read the echo to EOF. Spread
 // over two client threads (the fork model's fork per connection dominates either way).
 size_t short_connections(uint16_t port, size_t count) {

@@ -38,6 +38,13 @@ TempDir::TempDir(const std::string& stem, const std::string& base) {
                 std::filesystem::perms::others_exec);
 }
 
+size_t count_of(const std::string& text, const std::string& needle) {
+  size_t count = 0;
+  for (size_t at = 0; (at = text.find(needle, at)) != std::string::npos; at += needle.size())
+    ++count;
+  return count;
+}
+
 std::string memory_backed_base() {
   return ::access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
 }

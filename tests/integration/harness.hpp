@@ -72,6 +72,9 @@ struct TempDir {
 /// the blocks written, so even a small /dev/shm holds them.
 std::string memory_backed_base();
 
+/// How many times `needle` occurs in `text`, not overlapping (log lines, warnings).
+size_t count_of(const std::string& text, const std::string& needle);
+
 /// Path of a built program: $SOCKSERV_BIN/name (set by scripts/run-tests), else bin/name.
 std::string bin_path(const std::string& name);
 

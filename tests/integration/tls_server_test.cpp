@@ -7,6 +7,7 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -385,6 +386,48 @@ BOOST_DATA_TEST_CASE(old_protocols_refused_and_tickets_resume_across_processes,
       BOOST_TEST(again.out.find("\nReused, TLSv1.") != std::string::npos, version << again.out);
     }
   }
+}
+
+// After a reload each prefork worker loads the certificate again on its own; the ticket keys
+// must stay the server's, or a ticket from one worker would not resume in another. The
+// parent passes each connection to the first idle worker: a plain connection held open keeps
+// the first worker busy, so the ticket comes from the second, and the resumption (after the
+// first is free again) goes to the first. The access log names the worker of each.
+BOOST_AUTO_TEST_CASE(after_a_reload_a_ticket_from_one_prefork_worker_resumes_in_another) {
+  const TestPki& pki = certs().pki;
+  TempDir dir("tls-tickets");
+  std::string log = (dir.path / "access.log").string();
+  ServerProcess echo("echo-server", tls_args("prefork", certs().server,
+                                             {"--access-log", log}));
+  ::kill(echo.pid(), SIGHUP);
+  BOOST_REQUIRE_MESSAGE(echo.wait_for_log("SIGHUP: TLS: reloaded"), echo.log());
+  std::string file = (dir.path / "session.pem").string();
+  {
+    UniqueFd busy = connect_tcp(echo.port());  // the first idle worker takes it, and waits
+    SClient first(echo.port(), pki.ca_cert(), {"-tls1_3", "-sess_out", file});
+    BOOST_TEST(eventually([&] { return std::filesystem::exists(file); }, 10000ms), first.log());
+    first.finish();
+  }
+  // Both connections have ended (and logged): both workers are idle again.
+  BOOST_REQUIRE(eventually([&] { return count_of(dir.read("access.log"), "\n") == 2; }, 15000ms));
+  RunResult again = run_program("/usr/bin/openssl",
+                                {"s_client", "-connect", "127.0.0.1:" + std::to_string(echo.port()),
+                                 "-tls1_3", "-CAfile", pki.ca_cert(), "-sess_in", file},
+                                "", 20000ms);
+  BOOST_TEST(again.out.find("\nReused, TLSv1.3") != std::string::npos, again.out);
+  // Which worker served which: the ticket's and the resumption's lines name different pids.
+  BOOST_REQUIRE(eventually([&] { return count_of(dir.read("access.log"), "\n") == 3; }, 15000ms));
+  // The held connection ended in its handshake; the other two, the ticket's and the
+  // resumption's, closed normally: their pids must differ.
+  std::vector<std::string> pids;
+  std::istringstream lines(dir.read("access.log"));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" end=closed ") == std::string::npos) continue;
+    size_t at = line.find(" pid=") + 5;
+    pids.push_back(line.substr(at, line.find(' ', at) - at));
+  }
+  BOOST_TEST_REQUIRE(pids.size() == 2u, dir.read("access.log"));
+  BOOST_TEST(pids[0] != pids[1], "one worker served both: " << dir.read("access.log"));
 }
 
 // cmd-server under mutual TLS: a command learns who ran it from SOCKSERV_SUBJECT.
