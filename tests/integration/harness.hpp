@@ -72,6 +72,16 @@ struct TempDir {
 /// the blocks written, so even a small /dev/shm holds them.
 std::string memory_backed_base();
 
+/// True in a sanitizer build (make check-asan, check-tsan). There a process's memory is not
+/// the program's: ASan keeps freed memory in quarantine so that a use after free is caught,
+/// TSan keeps shadow memory and a history of every thread. Bounds on resident memory are
+/// checked in the release build only; the sanitizers check for leaks and races themselves.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitizerBuild = true;
+#else
+inline constexpr bool kSanitizerBuild = false;
+#endif
+
 /// How many times `needle` occurs in `text`, not overlapping (log lines, warnings).
 size_t count_of(const std::string& text, const std::string& needle);
 
