@@ -286,11 +286,12 @@ void ProcessHub::join_child(Child& child, std::string_view request) {
 void ProcessHub::publish(const Child& sender, std::string_view text) {
   std::string packet = 'M' + std::string(text);
   for (auto& [fd, child] : children_) {
-    if (&child != &sender && child.joined && !child.gone) queue(child, packet);
+    if (&child != &sender && child.joined && !child.gone && !child.deaf) queue(child, packet);
   }
 }
 
 void ProcessHub::queue(Child& child, std::string packet) {
+  if (child.deaf) return;  // it can take nothing more; its end of file is on the way
   child.queued += packet.size();
   child.out.push_back(std::move(packet));
   if (child.joined && child.queued > child.max_queue) {
@@ -314,15 +315,20 @@ void ProcessHub::flush(Child& child) {
       child.out.pop_front();
     }
   } catch (const std::system_error& e) {
-    log_info("hub link: ", e.what());  // the child is gone (EPIPE): its EOF follows
-    child.gone = true;
+    // The child shut its end (EPIPE): it is leaving. Not `gone` yet: its last packets (a
+    // farewell the others must hear, "*** x left (too slow...)") are still in the link, and
+    // read_packets reads them, up to the end of file that follows.
+    log_info("hub link: ", e.what());
+    child.deaf = true;
+    child.out.clear();
+    child.queued = 0;
   }
 }
 
 std::string ProcessHub::who() const {
   std::vector<const Child*> members;
   for (const auto& [fd, child] : children_) {
-    if (child.joined && !child.gone) members.push_back(&child);
+    if (child.joined && !child.gone && !child.deaf) members.push_back(&child);
   }
   std::sort(members.begin(), members.end(),
             [](const Child* a, const Child* b) { return a->order < b->order; });

@@ -45,6 +45,8 @@ class ProcessHub : public Hub {
     UniqueFd link;
     bool joined = false;      // in the roster: receives messages, listed by /who
     bool dropped = false;     // overflowed: told so, out of the roster
+    bool deaf = false;        // its end refused our packets (EPIPE, it is leaving): send it
+                              // nothing more, but read what it sent before, up to its EOF
     bool gone = false;        // the link is closed or broken: remove it
     std::uint64_t order = 0;  // join order, for /who
     MemberInfo info;

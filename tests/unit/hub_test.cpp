@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <memory>
 #include <thread>
 
 #include "process_hub.hpp"
@@ -156,6 +157,50 @@ BOOST_AUTO_TEST_CASE(process_hub_relays_between_links) {
   }
   stop = true;
   relay.join();
+}
+
+// A member that leaves while the parent still has messages queued for it: its farewell and
+// its end of file arrive together with the parent's EPIPE on its link. The farewell must
+// still reach the others (fork chat: "*** slow left (too slow...)" was lost when the parent
+// tried to write first, failed, and stopped reading that link).
+BOOST_AUTO_TEST_CASE(process_hub_delivers_the_farewell_of_a_member_it_cannot_write_to) {
+  ProcessHub parent;
+  ProcessHub child_a;
+  auto child_x = std::make_unique<ProcessHub>();  // x's process: it exits, closing its link
+  child_a.enter_child(parent.open_link());
+  child_x->enter_child(parent.open_link());
+  std::atomic<bool> stop = false;
+  auto relay_loop = [&] {
+    while (!stop) {
+      std::vector<pollfd> fds;
+      parent.add_poll_fds(fds);
+      if (::poll(fds.data(), fds.size(), 10) > 0) parent.on_poll(fds);
+    }
+  };
+  std::thread relay(relay_loop);
+  auto a = child_a.join(info("a"), 1 << 20, client_io());
+  auto x = child_x->join(info("x"), size_t{1} << 30, client_io());  // never dropped for size
+  // x reads nothing: its link fills, and the parent keeps the rest queued for it.
+  for (int i = 0; i < 2000; ++i) a->publish(std::string(1000, 'y'));
+  BOOST_REQUIRE(a->members().size() == 2u);  // answered after all 2000 were relayed
+  stop = true;
+  relay.join();
+  // x leaves: its farewell goes into the link, its end shuts down (~LinkMember), and its
+  // process exits: the link closes, and what the parent had sent it is thrown away.
+  x->leave("x left (too slow)");
+  x.reset();
+  child_x.reset();
+  // One turn of the main loop sees both: room to write (EPIPE) and the farewell to read.
+  std::vector<pollfd> fds;
+  parent.add_poll_fds(fds);
+  BOOST_REQUIRE(::poll(fds.data(), fds.size(), 1000) > 0);
+  parent.on_poll(fds);
+  stop = false;
+  std::thread again(relay_loop);
+  BOOST_TEST(receive_some(*a, 1) == std::vector<std::string>{"x left (too slow)"});
+  BOOST_TEST(a->members().size() == 1u);
+  stop = true;
+  again.join();
 }
 
 BOOST_AUTO_TEST_CASE(utf8_validation) {
