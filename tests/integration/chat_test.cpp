@@ -352,7 +352,8 @@ BOOST_DATA_TEST_CASE(a_reset_connection_is_announced, kRelayModels, model) {
 }
 
 BOOST_DATA_TEST_CASE(chat_over_a_unix_socket, kRelayModels, model) {
-  std::string path = "/tmp/sockserv-chat-" + std::to_string(::getpid()) + "-" + model;
+  TempDir directory("chat-unix");  // outlives the server; takes its socket file with it
+  std::string path = (directory.path / ("chat-" + std::string(model))).string();
   ServerProcess server("chat-server", {"--listen", "unix:" + path, "--model", model});
   RunResult first = run_program("chat-client", {"unix:" + path, "--nick", "u1"}, "/who\n/quit\n");
   BOOST_TEST(first.exit_code == 0);

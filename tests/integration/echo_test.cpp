@@ -32,9 +32,13 @@ ServerProcess start_echo(const std::string& model, std::vector<std::string> extr
   return ServerProcess("echo-server", args);
 }
 
+// A fresh unix socket path in a directory of this test run, removed when the run ends (the
+// servers are killed, so they cannot remove their socket files themselves).
 std::string unique_path(const std::string& stem) {
-  return "/tmp/sockserv-" + stem + "-" + std::to_string(::getpid()) + "-" +
-         std::to_string(Clock::now().time_since_epoch().count() % 1000000);
+  static const TempDir directory("unix");
+  return (directory.path / (stem + "-" +
+                            std::to_string(Clock::now().time_since_epoch().count() % 1000000)))
+      .string();
 }
 }  // namespace
 
