@@ -462,6 +462,29 @@ BOOST_AUTO_TEST_CASE(https_body_ended_by_a_close_without_close_notify_is_refused
   BOOST_TEST(contains(r.err, "without close_notify"), r.err);
 }
 
+// daytime's answer ends at the close. Over TLS only close_notify says it is whole: a bare TCP
+// close may be an attacker's, cutting the answer short. Python's ssl closes without it.
+BOOST_AUTO_TEST_CASE(a_daytime_answer_ended_without_close_notify_is_refused) {
+  const char* script =
+      "import socket, ssl, sys\n"
+      "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+      "ctx.load_cert_chain(sys.argv[1], sys.argv[2])\n"
+      "s = socket.socket()\n"
+      "s.bind(('127.0.0.1', 0))\n"
+      "s.listen()\n"
+      "print('port', s.getsockname()[1], flush=True)\n"
+      "c, _ = s.accept()\n"
+      "t = ctx.wrap_socket(c, server_side=True)\n"
+      "t.sendall(b'Wed Dec  2 09:10:17 2026\\r\\n')\n"
+      "t.close()\n";
+  Peer peer({kPython, "-c", script, pki().pem("good"), pki().key("good")});
+  RunResult r = run_program("daytime-client", {"--tls", "--ca", pki().pem("ca"),
+                                               "localhost:" + std::to_string(peer.port())});
+  BOOST_TEST(r.exit_code == EX_PROTOCOL, r.err);
+  BOOST_TEST(contains(r.err, "ended without close_notify"), r.err);
+  BOOST_TEST(r.out.empty(), r.out);
+}
+
 BOOST_AUTO_TEST_CASE(redirects_go_between_http_and_https) {
   TempDir served("https-served");
   Peer secure = https_peer(served);
