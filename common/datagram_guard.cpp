@@ -104,8 +104,7 @@ bool is_reflector_port(uint16_t port) {
   return std::find(kReflectorPorts.begin(), kReflectorPorts.end(), port) != kReflectorPorts.end();
 }
 
-DatagramGuard::DatagramGuard(DatagramGuardSettings settings)
-    : settings_(settings), buckets_(settings.rate_per_source > 0 ? kBuckets : 0) {}
+DatagramGuard::DatagramGuard(DatagramGuardSettings settings) : settings_(settings) {}
 
 DatagramGuard::Verdict DatagramGuard::check(const SocketAddress& peer,
                                             const SocketAddress& arrived_on,
@@ -126,6 +125,10 @@ DatagramGuard::Verdict DatagramGuard::check(const SocketAddress& peer,
 }
 
 bool DatagramGuard::take_token(const std::array<uint8_t, 16>& address, Clock::time_point now) {
+  // The table (160 KiB) is made at the first datagram, not with the server: a server with no
+  // udp listener never needs it, and under --model fork every page the server has written
+  // is one more page table entry that each fork() copies and each child's exit tears down.
+  if (buckets_.empty()) buckets_.resize(kBuckets);
   std::string_view key(reinterpret_cast<const char*>(address.data()), address.size());
   Bucket& bucket = buckets_[std::hash<std::string_view>{}(key) % buckets_.size()];
   auto rate = static_cast<double>(settings_.rate_per_source);

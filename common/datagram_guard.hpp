@@ -88,8 +88,8 @@ class DatagramGuard {
 
   DatagramGuardSettings settings_;
   std::vector<uint16_t> own_ports_;
-  std::vector<Bucket> buckets_;
-  std::array<uint64_t, 4> dropped_{};    // since the start
+  std::vector<Bucket> buckets_;        // kBuckets of them, made at the first rate-limited datagram
+  std::array<uint64_t, 4> dropped_{};  // since the start
   std::array<uint64_t, 4> since_log_{};  // since the last drop warning
   Clock::time_point last_log_{};         // when drops were last logged
   std::string busiest_;                  // the source of the last drop, for the warning

@@ -11,7 +11,7 @@ namespace sockserv {
 namespace {
 
 void send(const std::string& message) {
-  if (std::getenv("NOTIFY_SOCKET") == nullptr) return;  // nobody listens: load nothing
+  if (!notify_wanted()) return;  // nobody listens: load nothing
   const char* why = nullptr;
   const LibSystemd* systemd = libsystemd(&why);
   if (systemd == nullptr) {
@@ -24,6 +24,10 @@ void send(const std::string& message) {
 }
 
 }  // namespace
+
+bool notify_wanted() {
+  return std::getenv("NOTIFY_SOCKET") != nullptr;
+}
 
 void notify_ready(const std::string& status) {
   send("READY=1\nSTATUS=" + status);

@@ -9,6 +9,8 @@
 
 namespace sockserv {
 
+/// True when NOTIFY_SOCKET is set: somebody (systemd) listens to the calls below.
+bool notify_wanted();
 /// Sends READY=1 with a STATUS= line.
 void notify_ready(const std::string& status);
 /// Sends STATUS= only.

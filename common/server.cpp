@@ -84,8 +84,12 @@ bool Server::handle_request(Deadline deadline) {
 
 bool Server::poll_once(Deadline deadline) {
   start_model();
-  std::vector<pollfd> fds{{wakeup_.fd(), POLLIN, 0}};
-  std::vector<const Listener*> polled;
+  // Members, refilled each pass: under --model fork, memory the parent writes after a fork
+  // costs a copy-on-write fault, and fresh vectors each pass would write new heap pages.
+  std::vector<pollfd>& fds = poll_fds_;
+  std::vector<const Listener*>& polled = polled_;
+  fds.assign(1, {wakeup_.fd(), POLLIN, 0});
+  polled.clear();
   // At the limit of children/threads, or backing off after EMFILE, leave the listeners out:
   // new clients then wait in the kernel's backlog instead of being accepted and dropped.
   bool paused = Clock::now() < acceptor_.paused_until();
@@ -109,6 +113,8 @@ bool Server::poll_once(Deadline deadline) {
   // this a poll with timeout 0, round after round.
   Deadline wait_until =
       paused ? deadline.earlier(Deadline::at(acceptor_.paused_until())) : deadline;
+  // A STATUS= change held back by report_status is sent when its second is over.
+  if (status_pending()) wait_until = wait_until.earlier(Deadline::at(next_status_));
   bool served = false;
   if (client_io().wait(fds, wait_until)) {
     if (fds[0].revents != 0) process_wakeups();

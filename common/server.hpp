@@ -30,6 +30,7 @@
 //   finish_request()             finish_request()
 #pragma once
 
+#include <poll.h>
 #include <sys/types.h>
 
 #include <memory>
@@ -45,6 +46,7 @@
 #include "fd.hpp"
 #include "hub.hpp"
 #include "models/model.hpp"
+#include "notify.hpp"
 #include "proxy_protocol.hpp"
 #include "request.hpp"
 #include "request_runner.hpp"
@@ -138,6 +140,7 @@ class Server : private ServerCore {
   void on_drain_over();
   void drain_all();
   void report_status();
+  bool status_pending() const;
   std::string status_text() const;
   void log_stats() const;
 
@@ -152,10 +155,15 @@ class Server : private ServerCore {
   DatagramGuard datagram_guard_;  // the main loop's: drops ping-pong and over-rate datagrams
   Wakeup wakeup_;
   DrainDeadline drain_;
-  DescriptorShortage shortage_;  // EMFILE: one spare descriptor and one warning for all acceptors
-  Acceptor acceptor_;            // the main loop's, for models whose main thread accepts
-  pid_t main_pid_;               // the server's process: children check it is still their parent
-  size_t reported_active_ = 0;   // the count in the last STATUS= sent to systemd
+  DescriptorShortage shortage_;    // EMFILE: one spare descriptor and one warning for all acceptors
+  Acceptor acceptor_;              // the main loop's, for models whose main thread accepts
+  pid_t main_pid_;                 // the server's process: children check it is still their parent
+  bool notify_ = notify_wanted();  // under systemd (Type=notify): STATUS= is heard
+  size_t reported_active_ = 0;     // the count in the last STATUS= sent to systemd
+  Clock::time_point next_status_{};  // the earliest time for the next STATUS=
+  static constexpr Millis kStatusInterval{1000};
+  std::vector<pollfd> poll_fds_;         // poll_once's, kept between passes: no allocation
+  std::vector<const Listener*> polled_;  // per pass (each after a fork is a page to copy)
   bool started_ = false;
   bool stopping_ = false;
   // Declared last, so destroyed first: its threads use the members above until joined.

@@ -153,9 +153,18 @@ std::string Server::status_text() const {
          " requests in flight (model=" + std::string(model_->name()) + ")";
 }
 
+bool Server::status_pending() const {
+  return notify_ && model_->active() != reported_active_;
+}
+
 void Server::report_status() {
-  // Only when the count changed: one datagram to systemd per change, none per idle pass.
-  if (model_->active() == reported_active_) return;
+  // Only under systemd, only when the count changed, and at most once a second: a busy
+  // server would otherwise send process 1 two datagrams per connection (and build the text
+  // for nobody when not under systemd). poll_once wakes up in time to send a held change.
+  if (!status_pending()) return;
+  Clock::time_point now = Clock::now();
+  if (now < next_status_) return;
+  next_status_ = now + kStatusInterval;
   reported_active_ = model_->active();
   notify_status(status_text());
 }
