@@ -514,6 +514,45 @@ BOOST_AUTO_TEST_CASE(sd_notify_ready_status_and_stopping) {
   BOOST_TEST(heard("STOPPING=1\nSTATUS=stopping;"), received);
 }
 
+// A busy server must not send systemd (process 1) a STATUS= per connection start and end:
+// at most one a second, and the last count still arrives once the clients are gone.
+BOOST_AUTO_TEST_CASE(sd_notify_status_is_sent_at_most_once_a_second) {
+  TempDir dir("notify-rate");
+  std::string path = (dir.path / "notify").string();
+  UniqueFd notify(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  SocketAddress address = unix_address(path);
+  BOOST_TEST_REQUIRE(::bind(notify.get(), address.get(), address.length) == 0);
+  std::vector<std::string> messages;
+  auto collect = [&] {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::recv(notify.get(), buffer, sizeof buffer, MSG_DONTWAIT)) > 0)
+      messages.emplace_back(buffer, static_cast<size_t>(n));
+  };
+  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", "thread"},
+                       {"NOTIFY_SOCKET=" + path});
+  auto start = std::chrono::steady_clock::now();
+  constexpr int kClients = 40;
+  for (int i = 0; i < kClients; ++i) served_connection(server.port());  // each closed at once
+  auto busy = std::chrono::steady_clock::now() - start;
+  // The final count comes at the end of the second that held it back.
+  auto last_is_zero = [&] {
+    collect();
+    return !messages.empty() &&
+           messages.back().find("STATUS=serving; 0 requests in flight") != std::string::npos;
+  };
+  BOOST_TEST(eventually(last_is_zero, 5000ms));
+  size_t statuses = 0;
+  for (const std::string& m : messages)
+    if (m.find("READY=1") == std::string::npos) ++statuses;
+  // 80 changes of the count; at most one message per started second, plus the held one.
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(busy).count();
+  BOOST_TEST(statuses <= static_cast<size_t>(seconds) + 2,
+             statuses << " STATUS= in " << seconds << " s");
+  BOOST_TEST(statuses >= 1u);
+  BOOST_TEST(server.stop() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(journald_prefixes_when_journal_stream_is_set) {
   ServerProcess server("echo-server", {"--listen", "127.0.0.1:0"}, {"JOURNAL_STREAM=8:12345"});
   BOOST_TEST(server.log().find("<6>listening on 127.0.0.1:") != std::string::npos, server.log());
