@@ -17,7 +17,7 @@ def frame(header, pack='!I'):
 
 
 def recv_exact(n):
-    """Exactly n bytes, however TCP cuts them (the read_exact of common/io)."""
+    """Exactly n bytes, however TCP cuts them (read_exactly in common/framing.cpp)."""
     data = b''
     while len(data) < n:
         chunk = c.recv(n - len(data))

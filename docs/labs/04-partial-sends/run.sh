@@ -19,6 +19,8 @@ expect_output 'rb8192,.*tb8192' "$LAB_TMP/once" \
   "ss -m: rb8192 and tb8192, twice the 4096 asked for (the kernel doubles it)"
 expect_output "^ESTAB +[1-9][0-9]* +[1-9][0-9]* +127\.0\.0\.1:$PORT " "$LAB_TMP/once" \
   "the server's end: Recv-Q and Send-Q both full (it is stuck writing the echo)"
+expect_output "^ESTAB +[1-9][0-9]* +[1-9][0-9]* +127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:$PORT( |$)" "$LAB_TMP/once" \
+  "the client's end: Recv-Q and Send-Q both full too (all four queues non-zero)"
 # The server is still stuck on that client until it notices the reset: give it a moment.
 lab_wait 5 bash -c "! ss -tnH state established '( sport = :$PORT )' | grep -q ."
 
