@@ -50,7 +50,8 @@ fi
 loss_skipped=""
 if ((${#ns[@]} == 0)); then
   loss_skipped="network namespaces are not allowed here (unshare -rn failed: see"
-  loss_skipped+=" /proc/sys/kernel/unprivileged_userns_clone, or run as root)"
+  loss_skipped+=" kernel.unprivileged_userns_clone, user.max_user_namespaces and"
+  loss_skipped+=" kernel.apparmor_restrict_unprivileged_userns, or run as root)"
 else
   printf '$ %s bash lossy.sh\n' "${ns[*]}"
   "${ns[@]}" env SOCKSERV_BIN="$(lab_bin)" bash "$LAB_DIR/lossy.sh" | tee "$LAB_TMP/lossy"

@@ -13,8 +13,11 @@ lab_start ECHO echo-server --listen "unix:$SOCK" --listen "unixgram:$DGRAM"
 grep 'listening on' "$ECHO_log"
 show ls -l "$SOCK" "$DGRAM" | tee "$LAB_TMP/ls"
 expect_output "^s[rwx-]{9} .* $SOCK$" "$LAB_TMP/ls" "the stream socket is a file of type s in the folder"
-show ss -xlp | grep -F "$SOCK" | tee "$LAB_TMP/ss"
+expect_output "^s[rwx-]{9} .* $DGRAM$" "$LAB_TMP/ls" "the datagram socket is a file of type s too"
+show ss -xlp | grep -F "$LAB_TMP/echo." | tee "$LAB_TMP/ss"
 expect_output "^u_str +LISTEN .*$SOCK .*echo-server" "$LAB_TMP/ss" "ss -xl: u_str LISTEN on the path"
+expect_output "^u_dgr +UNCONN .*$DGRAM .*echo-server" "$LAB_TMP/ss" \
+  "ss -xl: the datagram socket is u_dgr UNCONN, not LISTEN"
 
 say "2. Talk to it: echo-client, nc -U, socat"
 printf '$ printf %q | echo-client unix:%s\n' 'hello\n' "$SOCK"
