@@ -43,7 +43,10 @@ void Server::add_listener(Listener listener) {
     report_destination_addresses(listener.fd(), listener.local().family());
     datagram_guard_.add_own_port(listener.local().port());
   }
-  log_info("listening on ", to_string(listener.local()), " (", transport_name(listener.transport()),
+  // A unix datagram socket is named as a client names it (unixgram:PATH), not unix:PATH.
+  std::string name = to_string(listener.local());
+  if (listener.transport() == Transport::unix_dgram) name.replace(0, 4, "unixgram");
+  log_info("listening on ", name, " (", transport_name(listener.transport()),
            ", model=", model_->name(), tls_ && is_stream(listener.transport()) ? ", TLS" : "", ")");
   if (tls_ && !is_stream(listener.transport()))
     log_warning(to_string(listener.local()),

@@ -85,14 +85,16 @@ void set_listener_options(int fd, const SocketAddress& address, Transport transp
   throw FatalError(EX_UNAVAILABLE, message);
 }
 
-// True when something answers on the unix socket at `path`: then it is not stale.
-bool unix_socket_is_alive(const SocketAddress& address, int type) {
+// 0 when something answers on the unix socket at `address` (then it is not stale), else
+// connect's errno: ECONNREFUSED or ENOENT when nobody does (a file left by a server that died).
+int probe_unix_socket(const SocketAddress& address, int type) {
   UniqueFd probe = new_socket(AF_UNIX, type);
   int rc;
   do {
     rc = ::connect(probe.get(), address.get(), address.length);
   } while (rc < 0 && errno == EINTR);
-  return rc == 0 || (errno != ECONNREFUSED && errno != ENOENT);
+  // EAGAIN: a stream server is there, with its backlog full.
+  return rc == 0 || errno == EAGAIN ? 0 : errno;
 }
 
 // Binds a unix socket, replacing a stale socket file left by a crashed server, but never the
@@ -105,9 +107,19 @@ void bind_unix(int fd, const Endpoint& endpoint, const SocketAddress& address) {
     throw FatalError(EX_CANTCREAT,
                      "bind " + to_string(endpoint) + ": a file that is not a socket is there");
   }
-  if (unix_socket_is_alive(address, socket_type(endpoint.transport))) {
+  int probe = probe_unix_socket(address, socket_type(endpoint.transport));
+  if (probe == 0) {
     throw FatalError(EX_UNAVAILABLE,
                      "bind " + to_string(endpoint) + ": another server answers on it");
+  }
+  if (probe != ECONNREFUSED && probe != ENOENT) {
+    // Most often EACCES: connecting needs write permission on the socket file, and one left
+    // by a server that ran with --unix-mode 0500 has none. Whether a server still answers
+    // cannot be told then, so the file is not replaced.
+    throw FatalError(probe == EACCES || probe == EPERM ? EX_NOPERM : EX_UNAVAILABLE,
+                     "bind " + to_string(endpoint) + ": a socket file is there, and connecting " +
+                         "to it to see whether a server answers failed: " + std::strerror(probe) +
+                         " (remove it if no server runs)");
   }
   // Nobody answers: the file is left over from a server that died. Replace it.
   if (::unlink(endpoint.path.c_str()) < 0 && errno != ENOENT)

@@ -36,8 +36,8 @@ ServerProcess start_echo(const std::string& model, std::vector<std::string> extr
 // servers are killed, so they cannot remove their socket files themselves).
 std::string unique_path(const std::string& stem) {
   static const TempDir directory("unix");
-  return (directory.path / (stem + "-" +
-                            std::to_string(Clock::now().time_since_epoch().count() % 1000000)))
+  return (directory.path /
+          (stem + "-" + std::to_string(Clock::now().time_since_epoch().count() % 1000000)))
       .string();
 }
 }  // namespace
@@ -114,6 +114,10 @@ BOOST_DATA_TEST_CASE(unix_stream_and_datagram, kModels, model) {
     struct stat st {};
     BOOST_REQUIRE(::stat(stream_path.c_str(), &st) == 0);
     BOOST_TEST((st.st_mode & 0777) == 0600u);
+    // Each listener is named as a client would be given it.
+    BOOST_TEST(server.wait_for_log("listening on unix:" + stream_path + " (unix,"), server.log());
+    BOOST_TEST(server.wait_for_log("listening on unixgram:" + dgram_path + " (unixgram,"),
+               server.log());
     RunResult r =
         run_program("echo-client", {"unix:" + stream_path, "--message", "abc", "--count", "3"});
     BOOST_TEST(r.exit_code == 0, r.err);
@@ -190,6 +194,32 @@ BOOST_AUTO_TEST_CASE(stale_unix_socket_is_replaced_but_a_live_one_is_not) {
   BOOST_TEST(second.err.find("another server answers") != std::string::npos, second.err);
   RunResult r = run_program("echo-client", {"unix:" + path, "--message", "still mine"});
   BOOST_TEST(r.out == "still mine\n");
+}
+
+// Defect: a socket file this user may not connect to (left by a server that ran with
+// --unix-mode 0500) was taken for a live server: "another server answers on it".
+BOOST_AUTO_TEST_CASE(a_socket_file_that_cannot_be_probed_is_named_as_such) {
+  TempDir dir("unprobed");
+  std::filesystem::permissions(dir.path, std::filesystem::perms(0755));  // nobody may look in
+  std::string path = (dir.path / "s.sock").string();
+  {
+    UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    SocketAddress address = unix_address(path);
+    BOOST_REQUIRE(::bind(fd.get(), address.get(), address.length) == 0);
+  }
+  BOOST_REQUIRE(::chmod(path.c_str(), 0500) == 0);  // nobody listens, and nobody may connect
+  std::vector<std::string> args{"--listen", "unix:" + path};
+  std::vector<std::string> as_nobody{"--reuid=65534", "--regid=65534", "--clear-groups",
+                                     bin_path("echo-server")};
+  as_nobody.insert(as_nobody.end(), args.begin(), args.end());
+  // Root may connect to any socket file: as root, become nobody to meet the refusal.
+  RunResult r = ::geteuid() == 0 ? run_program("/usr/bin/setpriv", as_nobody, "", 10000ms)
+                                 : run_program("echo-server", args, "", 10000ms);
+  BOOST_TEST(r.exit_code == EX_NOPERM, r.err);
+  BOOST_TEST(r.err.find("whether a server answers failed: Permission denied") != std::string::npos,
+             r.err);
+  BOOST_TEST(r.err.find("another server answers") == std::string::npos, r.err);
+  BOOST_TEST(::access(path.c_str(), F_OK) == 0, "the file is left alone");
 }
 
 BOOST_AUTO_TEST_CASE(five_hundred_short_connections_leave_no_zombies) {
