@@ -2,7 +2,9 @@
 // is printed (seed 002's chat client, with poll(2) on both instead of two threads).
 //
 // Works on a terminal and in a pipe. /quit (or the end of input, which sends /quit) leaves:
-// exit 0 once the server has said goodbye and closed. Exit 69 when the server goes away first.
+// exit 0 once the server has said goodbye and closed. Exit 69 when the server goes away first,
+// 76 when it sends a line over --max-line without its end (bytes held are bounded), 65 for such
+// a line typed.
 // What the server sends is printed line by line with control characters escaped (\x1b...):
 // a server that is not ours may relay anything, and it must not act on this terminal.
 // With --tls the connection is TLS (the server's certificate verified, docs/tls-client.md).
@@ -25,12 +27,16 @@ using namespace sockserv;
 
 namespace {
 
-constexpr Millis kGoodbyeTimeout{10'000};  // after /quit, how long the server may take to close
+constexpr Millis kGoodbyeTimeout{10'000};    // after /quit, how long the server may take to close
 constexpr Millis kHandshakeTimeout{30'000};  // connecting and the TLS handshake
+// chat-server's lines are at most 65536 bytes (its --max-line) plus the sender's nick: twice
+// that leaves room, and bounds what a server that never sends a newline can make us hold.
+constexpr size_t kDefaultMaxLine = 128 * 1024;
 
 class ChatClient {
  public:
-  explicit ChatClient(ClientStream server) : server_(std::move(server)) {}
+  ChatClient(ClientStream server, size_t max_line)
+      : server_(std::move(server)), max_line_(max_line) {}
 
   int run() {
     std::array<std::byte, 16 * 1024> buffer;
@@ -50,6 +56,9 @@ class ChatClient {
         if (n == 0) return server_closed();
         received_.append(reinterpret_cast<const char*>(buffer.data()), n);
         print_received_lines();
+        if (received_.size() > max_line_)
+          throw ProtocolError("the server sent a line over " + std::to_string(max_line_) +
+                              " bytes (--max-line)");
       }
       if (fds[1].revents != 0) {
         size_t n = read_some(STDIN_FILENO, buffer, Deadline::never(), client_io());
@@ -59,6 +68,9 @@ class ChatClient {
         } else {
           typed_.append(reinterpret_cast<const char*>(buffer.data()), n);
           send_typed_lines();
+          if (typed_.size() > max_line_)
+            throw FatalError(EX_DATAERR, "a line of input over " + std::to_string(max_line_) +
+                                             " bytes (--max-line): not sent");
         }
       }
     }
@@ -105,6 +117,7 @@ class ChatClient {
   }
 
   ClientStream server_;
+  size_t max_line_;       // the longest line held, either way
   std::string typed_;     // stdin bytes not yet making a whole line
   std::string received_;  // server bytes not yet making a whole line
   bool quitting_ = false;
@@ -117,7 +130,9 @@ int main(int argc, char** argv) {
   po::options_description options("chat-client options");
   options.add_options()("address", po::value<std::string>()->required(),
                         "server: HOST:PORT or unix:PATH")("nick", po::value<std::string>(),
-                                                          "take this nick on arrival");
+                                                          "take this nick on arrival")(
+      "max-line", po::value<size_t>()->default_value(kDefaultMaxLine),
+      "longest line in bytes, from the server or typed (a longer one ends the chat)");
   add_tls_client_options(options, true);
   po::positional_options_description positional;
   positional.add("address", 1);
@@ -129,7 +144,11 @@ int main(int argc, char** argv) {
                         throw UsageError("chat runs over tcp or unix only");
                       auto tls = tls_context_for(values, server);
                       // A chat waits for people without a limit; the TLS handshake does not.
-                      ChatClient client(open_client_stream(server, kHandshakeTimeout, tls.get()));
+                      size_t max_line = values["max-line"].as<size_t>();
+                      if (max_line < 1 || max_line > (size_t{1} << 30))
+                        throw UsageError("--max-line must be 1 to 1 GiB");
+                      ChatClient client(open_client_stream(server, kHandshakeTimeout, tls.get()),
+                                        max_line);
                       if (values.count("nick") != 0U)
                         client.send_line("/nick " + values["nick"].as<std::string>());
                       return client.run();

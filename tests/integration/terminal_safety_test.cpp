@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sysexits.h>
 
+#include <atomic>
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <future>
@@ -222,6 +224,44 @@ BOOST_AUTO_TEST_CASE(chat_client_escapes_what_a_foreign_server_sends) {
                  "[eve] unfinished\\x1b[8m\n",
              chat.out);
   BOOST_TEST(!has_raw_control(chat.out), chat.out);
+}
+
+// A foreign server that never ends its line must not make chat-client hold it all: past
+// --max-line the client says so and closes (exit 76, EX_PROTOCOL).
+BOOST_AUTO_TEST_CASE(chat_client_refuses_an_endless_line) {
+  Listener listener = open_listener(parse_endpoint("127.0.0.1:0"), SocketOptions{});
+  uint16_t port = listener.local().port();
+  std::atomic<size_t> sent = 0;
+  std::future<void> rogue = std::async(std::launch::async, [&] {
+    pollfd ready{listener.fd(), POLLIN, 0};
+    if (::poll(&ready, 1, 20000) != 1) return;  // bounded: the client never came
+    UniqueFd client(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) return;
+    std::string chunk(64 * 1024, 'A');
+    Deadline deadline = Deadline::after(15s);
+    try {  // until the client closes (EPIPE, ECONNRESET) or 64 MiB or 15 s
+      while (sent < (64u << 20) && !deadline.expired()) {
+        write_all(client.get(), chunk, deadline);
+        sent += chunk.size();
+      }
+    } catch (const std::exception&) {
+    }
+  });
+  RunResult chat = run_program(
+      "chat-client", {"127.0.0.1:" + std::to_string(port), "--max-line", "100000"}, "", 20000ms);
+  rogue.get();
+  BOOST_TEST(chat.exit_code == EX_PROTOCOL, chat.err);
+  BOOST_TEST(chat.err.find("a line over 100000 bytes") != std::string::npos, chat.err);
+  BOOST_TEST(sent < (64u << 20), "the client read on: " << sent << " bytes sent");
+}
+
+// The same bound on what is typed: a line of input past --max-line is not sent (exit 65).
+BOOST_AUTO_TEST_CASE(chat_client_refuses_an_endless_typed_line) {
+  ServerProcess server = start_chat("thread");
+  RunResult chat = run_program("chat-client", {server.address(), "--max-line", "1000"},
+                               std::string(5000, 'x'), 20000ms);
+  BOOST_TEST(chat.exit_code == EX_DATAERR, chat.err);
+  BOOST_TEST(chat.err.find("a line of input over 1000 bytes") != std::string::npos, chat.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
