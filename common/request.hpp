@@ -74,9 +74,10 @@ class ServerCore {
   /// can know it (peer, local address, start), kept in case the child dies before writing
   /// its own; nullopt when there is no per-connection log.
   virtual std::optional<AccessRecord> parent_record(const Request& request) const = 0;
-  /// The child `child` serving `record` died by signal `signo` (kill -9, a crash) and wrote
-  /// no line: the parent writes it (end=killed).
-  virtual void request_killed(AccessRecord record, pid_t child, int signo) = 0;
+  /// The child `child` serving `record` died by signal `signo` and wrote no line: the parent
+  /// writes it. end=killed (kill -9, a crash), or end=drain when `by_drain`: the server
+  /// itself killed it when the drain time ran out.
+  virtual void request_killed(AccessRecord record, pid_t child, int signo, bool by_drain) = 0;
   /// SIGHUP: reopen the access log and reload what can be reloaded. Main thread only.
   virtual void reload() = 0;
 };

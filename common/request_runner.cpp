@@ -70,10 +70,11 @@ std::optional<AccessRecord> RequestRunner::parent_record(const Request& request)
   return begin_record(request);
 }
 
-void RequestRunner::log_killed(AccessRecord record, pid_t child, int signo) const {
-  record.end = EndReason::killed;
+void RequestRunner::log_killed(AccessRecord record, pid_t child, int signo, bool by_drain) const {
+  record.end = by_drain ? EndReason::drain : EndReason::killed;
   // "signal 9 (Killed)": the number an administrator types, and the name strsignal gives.
   record.reason = "signal " + std::to_string(signo) + " (" + ::strsignal(signo) + ")";
+  if (by_drain) record.reason = "killed at the end of the drain time: " + record.reason;
   record.served_by = child;
   access_log_.write(record);
 }

@@ -38,8 +38,9 @@ class RequestRunner {
   /// The line a parent keeps before fork() for the child that will serve `request`, or
   /// nullopt when connections write no line (log off, or the service logs per request).
   std::optional<AccessRecord> parent_record(const Request& request) const;
-  /// Writes the line of a request whose child died by `signo` without writing its own.
-  void log_killed(AccessRecord record, pid_t child, int signo) const;
+  /// Writes the line of a request whose child died by `signo` without writing its own:
+  /// end=drain when the server killed it at the end of the drain time, else end=killed.
+  void log_killed(AccessRecord record, pid_t child, int signo, bool by_drain) const;
   /// Logs the error that ended a request, with the peer, at the level it deserves.
   static void log_error_of(const std::string& peer, std::exception_ptr error);
   /// How an error ended a request, for the access log; `reason` gets the detail.

@@ -124,8 +124,8 @@ class Server : private ServerCore {
   std::optional<AccessRecord> parent_record(const Request& request) const override {
     return runner_.parent_record(request);
   }
-  void request_killed(AccessRecord record, pid_t child, int signo) override {
-    runner_.log_killed(std::move(record), child, signo);
+  void request_killed(AccessRecord record, pid_t child, int signo, bool by_drain) override {
+    runner_.log_killed(std::move(record), child, signo, by_drain);
   }
   /// verify_request, and the access log line of a refused client.
   bool admit(Request& request);

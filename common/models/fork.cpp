@@ -49,12 +49,13 @@ void ForkModel::collect_finished() {
     auto record = records_.extract(id);
     // A child that finished wrote its own line; one killed by a signal could not.
     if (!record.empty() && WIFSIGNALED(status))
-      core_->request_killed(std::move(record.mapped()), pid, WTERMSIG(status));
+      core_->request_killed(std::move(record.mapped()), pid, WTERMSIG(status), forced_);
     core_->request_done(id);
   });
 }
 
 bool ForkModel::force_stop() {
+  forced_ = true;  // the SIGKILLs that follow are the drain's, not a crash
   children_.kill_all("child still running after the drain time");
   return true;
 }

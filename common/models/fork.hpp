@@ -34,11 +34,12 @@ class ForkModel : public Model {
 
  private:
   size_t max_children_;
-  Children children_;           // child -> the request it serves
+  Children children_;  // child -> the request it serves
   // Request id -> its access log line as the parent knows it (--access-log only): written
   // here if the child is killed before writing its own.
   std::map<uint64_t, AccessRecord> records_;
   ServerCore* core_ = nullptr;  // told when a child is reaped
+  bool forced_ = false;         // force_stop has killed the children still running
 };
 
 }  // namespace sockserv

@@ -191,6 +191,27 @@ BOOST_AUTO_TEST_CASE(a_fork_child_killed_with_sigkill_gets_its_line_from_the_par
   BOOST_TEST(server.stop() == 0);
 }
 
+// A child that does not end when the drain time runs out (here: stopped, so the drain signal
+// waits) is killed by the server itself; its line then says drain, not killed.
+BOOST_AUTO_TEST_CASE(a_fork_child_killed_at_the_drain_deadline_is_logged_as_drain) {
+  TempDir dir("access");
+  ServerProcess server =
+      start_logged("echo-server", "fork", dir.path / "access.log", {"--drain-timeout", "1"});
+  UniqueFd client = connect_tcp(server.port());
+  write_all(client.get(), "x");
+  std::byte echoed[1];
+  BOOST_REQUIRE(read_full(client.get(), echoed, Deadline::after(10000ms)) == 1u);  // served
+  std::vector<pid_t> children = children_of(server.pid());
+  BOOST_REQUIRE(children.size() == 1u);
+  BOOST_REQUIRE(::kill(children[0], SIGSTOP) == 0);
+  BOOST_TEST(server.stop() == 0);  // SIGTERM; after 1 s the server kills the stopped child
+  std::vector<Fields> lines = wait_for_lines(dir.path / "access.log", 1);
+  BOOST_REQUIRE(lines.size() == 1u);
+  BOOST_TEST(lines[0]["end"] == "drain");
+  BOOST_TEST(lines[0]["reason"] == R"x("killed at the end of the drain time: signal 9 (Killed)")x");
+  BOOST_TEST(lines[0]["pid"] == std::to_string(children[0]));
+}
+
 // The iterative server takes one client at a time, so two at once from one source never
 // reach its admission; a rate limit refuses the second of two quick ones instead.
 BOOST_AUTO_TEST_CASE(iterative_logs_a_client_over_max_rate_as_refused) {
