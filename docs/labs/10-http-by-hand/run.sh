@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Lab 10: HTTP by hand. A GET typed into nc against http-server; the tutorial's hello server,
-# whose body ends at the close; a chunked answer; the tutorial's one-recv browser against a
-# 100 kB file, then http-client reading by Content-Length; Accept-Encoding with --gzip.
+# Lab 10: HTTP by hand. A GET typed into nc against http-server (kept alive for a second
+# request, closed after 5 s of silence); the tutorial's hello server, whose body ends at the
+# close; a chunked answer; the tutorial's one-recv browser against a 100 kB file, then
+# http-client reading by Content-Length; Accept-Encoding with --gzip.
 source "$(dirname "$0")/../lib.sh"
 lab_need nc curl gzip perl "$LAB_PYTHON"
 
@@ -40,6 +41,21 @@ length=$(header "$LAB_TMP/hello-ours.txt" Content-Length)
 echo "  Content-Length: $length; body bytes after the empty line: $(body_bytes "$LAB_TMP/hello-ours.txt")"
 expect "the body is exactly Content-Length bytes: that is where it ends" \
   test "$length" = "$(body_bytes "$LAB_TMP/hello-ours.txt")"
+expect "asked for Connection: close, the answer says Connection: close" \
+  test "$(header "$LAB_TMP/hello-ours.txt" Connection)" = close
+
+# As typed into nc: bare LF line ends, the request twice on one connection, then silence.
+echo "\$ nc 127.0.0.1 $HTTP   (the request typed twice, LF line ends; then nothing)"
+started=$(date +%s%N)
+{ printf 'GET / HTTP/1.1\nHost: 127.0.0.1\n\n'; sleep 0.5; printf 'GET / HTTP/1.1\nHost: 127.0.0.1\n\n'; } |
+  timeout 10 nc 127.0.0.1 "$HTTP" >"$LAB_TMP/keepalive.txt"
+waited=$((($(date +%s%N) - started) / 1000000))
+answers=$(grep -c '^HTTP/1\.1 200 OK' "$LAB_TMP/keepalive.txt")
+echo "  $answers answers on one connection; the server closed it $waited ms after it opened"
+expect "two requests typed with bare LFs, two answers on the same connection (keep-alive)" \
+  test "$answers" = 2
+expect "after about 5 s of silence (--keepalive-timeout) the server closes the connection" \
+  test "$waited" -ge 4500 -a "$waited" -lt 9000
 
 say "2. The tutorial's hello server: no Content-Length, the body ends at the close"
 lab_start HELLO "$LAB_DIR/hello.py"

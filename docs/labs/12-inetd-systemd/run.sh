@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Lab 12: inetd and systemd. echo-server started by systemd-socket-activate with Accept=yes (a
 # process per connection) and Accept=no (one process, given the listening socket), by
-# openbsd-inetd (nowait and wait) and by xinetd, each on 127.0.0.1 with its own config file in
-# a temporary directory. Then fd3-echo.py, written for Accept=no only, run with Accept=yes.
+# openbsd-inetd (nowait, and wait: its server exits when idle and inetd takes the port back)
+# and by xinetd, each on 127.0.0.1 with its own config file in a temporary directory. Then
+# fd3-echo.py, written for Accept=no only, run with Accept=yes.
 source "$(dirname "$0")/../lib.sh"
 # ip and inetd live in /usr/sbin, which an ordinary user's PATH may lack.
 PATH="$PATH:/usr/sbin:/sbin"
@@ -72,6 +73,18 @@ lab_bg INETD inetd -d "$LAB_TMP/inetd.conf"
 lab_wait 10 lab_listening "$P4" || lab_fail "inetd listens on $P3 and $P4"
 serves "$P3" "inetd nowait" 2 "$INETD_pid"
 serves "$P4" "inetd wait" 1 "$INETD_pid"
+# The wait server, its clients gone, exits after --exit-idle 5; inetd then takes the port back.
+wait_server=$(ps -o pid= --ppid "$INETD_pid" | xargs)
+started=$(date +%s%N)
+no_wait_server() { [[ -z "$(ps -o pid= --ppid "$INETD_pid")" ]]; }
+lab_wait 10 no_wait_server
+waited=$((($(date +%s%N) - started) / 1000000))
+echo "  the wait server ($wait_server) exited $waited ms after its last client left"
+expect "inetd wait: the server exits about 5 s after its last client (--exit-idle 5)" \
+  test "$waited" -ge 4000 -a "$waited" -lt 9000
+expect "inetd wait: inetd listens again and starts a new server for the next client" \
+  lab_open_clients "$P4" 1 10
+lab_close_clients
 stop_with_children INETD
 
 say "4. xinetd: the same service in xinetd's syntax"
