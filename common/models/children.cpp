@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "../log.hpp"
@@ -21,10 +22,12 @@ void Children::reap(const std::function<void(pid_t, uint64_t, int)>& on_exit) {
       if (errno == EINTR) continue;
       return;  // ECHILD: no children at all
     }
-    auto child = children_.find(pid);
+    auto child = std::find_if(children_.begin(), children_.end(),
+                              [pid](const auto& entry) { return entry.first == pid; });
     if (child != children_.end()) {
       uint64_t tag = child->second;
-      children_.erase(child);
+      *child = children_.back();  // the order does not matter: fill the hole with the last
+      children_.pop_back();
       on_exit(pid, tag, status);
     }
     if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {

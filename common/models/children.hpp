@@ -5,18 +5,18 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
+#include <utility>
 #include <string_view>
+#include <vector>
 
 namespace sockserv {
 
 class Children {
  public:
   /// Remembers child `pid`, with a number of the model's own (a request, a worker slot).
-  void add(pid_t pid, uint64_t tag) { children_.emplace(pid, tag); }
+  void add(pid_t pid, uint64_t tag) { children_.emplace_back(pid, tag); }
   size_t size() const { return children_.size(); }
   bool empty() const { return children_.empty(); }
-  const std::map<pid_t, uint64_t>& all() const { return children_; }
   /// Reaps every child that has finished and calls `on_exit(pid, tag, status)` for each of
   /// ours (`status` as waitpid(2) gives it).
   void reap(const std::function<void(pid_t, uint64_t, int)>& on_exit);
@@ -26,7 +26,10 @@ class Children {
   void kill_all(std::string_view why) const;
 
  private:
-  std::map<pid_t, uint64_t> children_;
+  // (pid, tag), in no order. A flat vector rather than a map: under --model fork the parent
+  // adds and removes one per connection, and every heap page it writes after a fork() costs
+  // a copy-on-write fault; a map's node allocations and rebalancing write several.
+  std::vector<std::pair<pid_t, uint64_t>> children_;
 };
 
 }  // namespace sockserv
