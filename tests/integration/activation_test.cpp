@@ -158,6 +158,27 @@ UniqueFd served_connection(uint16_t port) {
   return fd;
 }
 
+// What systemd would be for a Type=notify service: a datagram socket named by NOTIFY_SOCKET.
+struct NotifyListener {
+  NotifyListener() : dir("notify"), path((dir.path / "notify").string()) {
+    SocketAddress address = unix_address(path);
+    if (::bind(socket.get(), address.get(), address.length) < 0) throw_errno("bind " + path);
+  }
+  std::string env() const { return "NOTIFY_SOCKET=" + path; }
+  /// The datagrams that have arrived since the last call, without waiting.
+  std::vector<std::string> take() {
+    std::vector<std::string> messages;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::recv(socket.get(), buffer, sizeof buffer, MSG_DONTWAIT)) > 0)
+      messages.emplace_back(buffer, static_cast<size_t>(n));
+    return messages;
+  }
+  TempDir dir;
+  std::string path;
+  UniqueFd socket{::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(activation)
@@ -485,24 +506,18 @@ BOOST_AUTO_TEST_CASE(xinetd_serves_the_shipped_files,
 }
 
 BOOST_AUTO_TEST_CASE(sd_notify_ready_status_and_stopping) {
-  TempDir dir("notify");
-  std::string path = (dir.path / "notify").string();
-  UniqueFd notify(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  SocketAddress address = unix_address(path);
-  BOOST_TEST_REQUIRE(::bind(notify.get(), address.get(), address.length) == 0);
+  NotifyListener notify;
   std::string received;
   auto heard = [&](const std::string& needle) {
     return eventually(
         [&] {
-          char buffer[4096];
-          ssize_t n = ::recv(notify.get(), buffer, sizeof buffer, MSG_DONTWAIT);
-          if (n > 0) received.append(buffer, static_cast<size_t>(n)).append("\n");
+          for (const std::string& message : notify.take()) received += message + "\n";
           return received.find(needle) != std::string::npos;
         },
         10000ms);
   };
   ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", "fork"},
-                       {"NOTIFY_SOCKET=" + path});
+                       {notify.env()});
   BOOST_TEST(heard("READY=1\nSTATUS=serving; 0 requests in flight (model=fork)"), received);
   {
     UniqueFd a = served_connection(server.port());
@@ -517,20 +532,13 @@ BOOST_AUTO_TEST_CASE(sd_notify_ready_status_and_stopping) {
 // A busy server must not send systemd (process 1) a STATUS= per connection start and end:
 // at most one a second, and the last count still arrives once the clients are gone.
 BOOST_AUTO_TEST_CASE(sd_notify_status_is_sent_at_most_once_a_second) {
-  TempDir dir("notify-rate");
-  std::string path = (dir.path / "notify").string();
-  UniqueFd notify(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  SocketAddress address = unix_address(path);
-  BOOST_TEST_REQUIRE(::bind(notify.get(), address.get(), address.length) == 0);
+  NotifyListener notify;
   std::vector<std::string> messages;
   auto collect = [&] {
-    char buffer[4096];
-    ssize_t n;
-    while ((n = ::recv(notify.get(), buffer, sizeof buffer, MSG_DONTWAIT)) > 0)
-      messages.emplace_back(buffer, static_cast<size_t>(n));
+    for (std::string& message : notify.take()) messages.push_back(std::move(message));
   };
   ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", "thread"},
-                       {"NOTIFY_SOCKET=" + path});
+                       {notify.env()});
   auto start = std::chrono::steady_clock::now();
   constexpr int kClients = 40;
   for (int i = 0; i < kClients; ++i) served_connection(server.port());  // each closed at once
@@ -673,11 +681,7 @@ BOOST_AUTO_TEST_CASE(a_unix_socket_that_cannot_be_created_is_ex_cantcreat) {
                                            fs::perms::group_read | fs::perms::group_exec |
                                            fs::perms::others_read | fs::perms::others_exec);
   std::vector<std::string> args{"--listen", "unix:" + (dir.path / "closed/s.sock").string()};
-  std::vector<std::string> as_nobody{"--reuid=65534", "--regid=65534", "--clear-groups",
-                                     bin_path("echo-server")};
-  as_nobody.insert(as_nobody.end(), args.begin(), args.end());
-  RunResult closed = ::geteuid() == 0 ? run_program("/usr/bin/setpriv", as_nobody, "", 10000ms)
-                                      : run_program("echo-server", args, "", 10000ms);
+  RunResult closed = run_unprivileged("echo-server", args, 10000ms);
   BOOST_TEST(closed.exit_code == EX_CANTCREAT, closed.err);
   BOOST_TEST(closed.err.find("may this user create files in") != std::string::npos, closed.err);
 }

@@ -153,17 +153,8 @@ BOOST_AUTO_TEST_CASE(echo_client_exits_nonzero_on_a_wrong_reply) {
 }
 
 BOOST_AUTO_TEST_CASE(well_known_port_without_privilege_names_listen) {
-  std::vector<std::string> args{"--listen", "127.0.0.1:7"};
-  std::string program = bin_path("echo-server");
-  RunResult r;
-  if (::geteuid() == 0) {
-    // Run it as nobody, with no capabilities, as a student would.
-    std::vector<std::string> as_nobody{"--reuid=65534", "--regid=65534", "--clear-groups", program};
-    as_nobody.insert(as_nobody.end(), args.begin(), args.end());
-    r = run_program("/usr/bin/setpriv", as_nobody);
-  } else {
-    r = run_program("echo-server", args);
-  }
+  // As a student would run it: no root, no capabilities.
+  RunResult r = run_unprivileged("echo-server", {"--listen", "127.0.0.1:7"});
   BOOST_TEST(r.exit_code == EX_NOPERM, r.err);
   BOOST_TEST(r.err.find("--listen") != std::string::npos, r.err);
   BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, "one line: " << r.err);

@@ -225,6 +225,15 @@ int ServerProcess::stop(int signo, Millis timeout) {
   return exit_code_of(status);
 }
 
+RunResult run_unprivileged(const std::string& program, const std::vector<std::string>& args,
+                           Millis timeout) {
+  if (::geteuid() != 0) return run_program(program, args, "", timeout);
+  std::vector<std::string> as_nobody{"--reuid=65534", "--regid=65534", "--clear-groups",
+                                     bin_path(program)};
+  as_nobody.insert(as_nobody.end(), args.begin(), args.end());
+  return run_program("/usr/bin/setpriv", as_nobody, "", timeout);
+}
+
 RunResult run_program(const std::string& program, const std::vector<std::string>& args_in,
                       const std::string& input, Millis timeout,
                       std::vector<std::string> extra_env) {

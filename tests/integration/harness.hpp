@@ -133,6 +133,12 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
                       const std::string& input = "", Millis timeout = 20000ms,
                       std::vector<std::string> extra_env = {});
 
+/// Runs one of our programs as an ordinary user would meet it: as nobody, with no
+/// capabilities (setpriv), when the tests run as root, who may bind low ports and open any
+/// socket file; as the current user otherwise.
+RunResult run_unprivileged(const std::string& program, const std::vector<std::string>& args,
+                           Millis timeout = 20000ms);
+
 /// Connects to 127.0.0.1:port (tcp) and returns the blocking socket.
 UniqueFd connect_tcp(uint16_t port);
 
