@@ -2,7 +2,6 @@
 #include "acceptor.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -29,16 +28,8 @@ int64_t monotonic_ms() {
 static_assert(std::atomic<int64_t>::is_always_lock_free &&
               std::atomic<uint64_t>::is_always_lock_free);  // they live in shared memory
 
-DescriptorShortage::DescriptorShortage() : spare_fd_(open_spare_fd()) {
-  void* memory =
-      ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) throw_errno("mmap (descriptor shortage)");
-  shared_ = new (memory) Shared;
-}
-
-DescriptorShortage::~DescriptorShortage() {
-  ::munmap(shared_, sizeof(Shared));
-}
+DescriptorShortage::DescriptorShortage()
+    : spare_fd_(open_spare_fd()), shared_("descriptor shortage") {}
 
 void DescriptorShortage::drop_one_client(int listener_fd, int err,
                                          const std::function<void(const Request&)>& dropped) {

@@ -16,6 +16,7 @@
 
 #include "fd.hpp"
 #include "request.hpp"
+#include "shared_memory.hpp"
 #include "socket.hpp"
 
 namespace sockserv {
@@ -32,7 +33,6 @@ struct AcceptStats {
 class DescriptorShortage {
  public:
   DescriptorShortage();
-  ~DescriptorShortage();
   DescriptorShortage(const DescriptorShortage&) = delete;
   DescriptorShortage& operator=(const DescriptorShortage&) = delete;
 
@@ -56,7 +56,7 @@ class DescriptorShortage {
 
   std::mutex spare_mutex_;  // threads of one process take turns with the one spare
   UniqueFd spare_fd_;
-  Shared* shared_;
+  SharedMemory<Shared> shared_;  // made before any fork: counts across prefork workers
 };
 
 class Acceptor {

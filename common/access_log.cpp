@@ -2,7 +2,6 @@
 #include "access_log.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -174,16 +173,9 @@ AccessLog::AccessLog(std::string where, std::string service, std::string model)
     if (!open_file()) {
       throw FatalError(EX_CANTCREAT, "--access-log " + path_ + ": " + std::strerror(errno));
     }
-    // MAP_SHARED, made before any fork(): children and workers see reopen()'s generation.
-    void* memory =
-        ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (memory == MAP_FAILED) throw_errno("mmap (access log)");
-    shared_ = new (memory) Shared;
+    // Made before any fork(): children and workers see reopen()'s generation.
+    shared_.emplace("access log");
   }
-}
-
-AccessLog::~AccessLog() {
-  if (shared_ != nullptr) ::munmap(shared_, sizeof(Shared));
 }
 
 bool AccessLog::open_file() {
@@ -203,7 +195,7 @@ bool AccessLog::open_file() {
 }
 
 void AccessLog::follow_rotation() {
-  uint64_t wanted = shared_->generation.load(std::memory_order_acquire);
+  uint64_t wanted = (*shared_)->generation.load(std::memory_order_acquire);
   if (wanted == opened_generation_.load(std::memory_order_acquire)) return;
   std::lock_guard lock(reopen_mutex_);
   if (wanted == opened_generation_.load(std::memory_order_relaxed)) return;
@@ -225,7 +217,7 @@ std::string AccessLog::reopen() {
     case Kind::file:
       break;
   }
-  shared_->generation.fetch_add(1, std::memory_order_acq_rel);
+  (*shared_)->generation.fetch_add(1, std::memory_order_acq_rel);
   follow_rotation();
   return "reopened the access log " + path_;
 }

@@ -23,12 +23,14 @@
 #include <cstdint>
 #include <ctime>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "address.hpp"
 #include "fd.hpp"
 #include "io.hpp"
+#include "shared_memory.hpp"
 
 namespace sockserv {
 
@@ -107,7 +109,6 @@ class AccessLog {
   /// `where`: "" (off), "-" (standard output), "syslog" (daemon.info), or a file path, opened
   /// now (before privileges are dropped) for appending. Throws FatalError when it cannot be.
   AccessLog(std::string where, std::string service, std::string model);
-  ~AccessLog();
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
 
@@ -135,7 +136,7 @@ class AccessLog {
   std::string service_;
   std::string model_;
   UniqueFd file_;  // Kind::file: its number never changes, reopen dup3()s over it
-  Shared* shared_ = nullptr;
+  std::optional<SharedMemory<Shared>> shared_;  // for a file: made before any fork
   std::atomic<uint64_t> opened_generation_{0};  // the generation this process has open
   std::mutex reopen_mutex_;                     // one thread of a process reopens
 };

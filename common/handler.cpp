@@ -1,7 +1,6 @@
 // Answering a datagram safely.
 #include "handler.hpp"
 
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -37,18 +36,9 @@ void count_dropped_reply(DroppedReplies& dropped, const std::string& peer, int e
 
 }  // namespace
 
-SharedDroppedReplies::SharedDroppedReplies() {
-  // MAP_SHARED, made before any fork(): the fork model's children (one per datagram) count
-  // into the same place as the parent, so the warning stays one a second for the server.
-  void* memory = ::mmap(nullptr, sizeof(DroppedReplies), PROT_READ | PROT_WRITE,
-                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) throw_errno("mmap (dropped replies)");
-  counts_ = new (memory) DroppedReplies;
-}
-
-SharedDroppedReplies::~SharedDroppedReplies() {
-  ::munmap(counts_, sizeof(DroppedReplies));
-}
+// Made before any fork(): the fork model's children (one per datagram) count into the same
+// place as the parent, so the warning stays one a second for the server.
+SharedDroppedReplies::SharedDroppedReplies() : counts_("dropped replies") {}
 
 DatagramRequest::DatagramRequest(int socket, std::string data, SocketAddress peer,
                                  size_t reply_allowance, DroppedReplies& dropped)

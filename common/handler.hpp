@@ -9,6 +9,7 @@
 
 #include "address.hpp"
 #include "connection.hpp"
+#include "shared_memory.hpp"
 
 namespace sockserv {
 
@@ -42,13 +43,12 @@ static_assert(std::atomic<uint64_t>::is_always_lock_free &&
 class SharedDroppedReplies {
  public:
   SharedDroppedReplies();
-  ~SharedDroppedReplies();
   SharedDroppedReplies(const SharedDroppedReplies&) = delete;
   SharedDroppedReplies& operator=(const SharedDroppedReplies&) = delete;
   DroppedReplies& get() const { return *counts_; }
 
  private:
-  DroppedReplies* counts_;
+  SharedMemory<DroppedReplies> counts_;
 };
 
 /// One datagram received, and the way to answer it.

@@ -4,7 +4,6 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <new>
@@ -107,18 +106,12 @@ SslContextPtr make_context(const TlsServerSettings& settings, const std::string&
 }  // namespace
 
 TlsServer::TlsServer(TlsServerSettings settings, std::string name)
-    : settings_(std::move(settings)), name_(std::move(name)) {
-  // MAP_SHARED, made before any fork(): prefork workers see the parent's reloads.
-  void* memory =
-      ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) throw_errno("mmap (TLS generation)");
-  shared_ = new (memory) Shared;
+    : settings_(std::move(settings)), name_(std::move(name)), shared_("TLS generation") {
   try {
     if (RAND_bytes(shared_->ticket_keys, sizeof shared_->ticket_keys) != 1)
       throw_tls_error("RAND_bytes (session ticket keys)");
     context_ = make_context(settings_, name_, shared_->ticket_keys);
   } catch (const TlsError& e) {
-    ::munmap(shared_, sizeof(Shared));  // no destructor runs for a constructor that throws
     throw FatalError(EX_CONFIG, e.what());
   }
   std::string certificate = describe_certificate(context_.get());
@@ -130,10 +123,6 @@ TlsServer::TlsServer(TlsServerSettings settings, std::string name)
                  ? std::string()
                  : "; client certificates required (" + settings_.client_ca_file + ")");
   }
-}
-
-TlsServer::~TlsServer() {
-  if (shared_ != nullptr) ::munmap(shared_, sizeof(Shared));
 }
 
 void TlsServer::reload() {

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shared_memory.hpp"
 #include "tls_settings.hpp"
 
 namespace sockserv {
@@ -35,7 +36,6 @@ class TlsServer {
   /// Loads the certificate, key and client CA. Throws FatalError (EX_CONFIG) naming the file
   /// and OpenSSL's reason. `name` (the program's) tells its sessions from other programs'.
   TlsServer(TlsServerSettings settings, std::string name);
-  ~TlsServer();
   TlsServer(const TlsServer&) = delete;
   TlsServer& operator=(const TlsServer&) = delete;
 
@@ -64,7 +64,7 @@ class TlsServer {
   std::string name_;
   std::mutex mutex_;  // guards context_ while a reload swaps it
   SslContextPtr context_;
-  Shared* shared_ = nullptr;                    // MAP_SHARED, made before any fork
+  SharedMemory<Shared> shared_;                 // made before any fork: workers see reloads
   std::atomic<uint64_t> loaded_generation_{0};  // the generation context_ was loaded for
 };
 
