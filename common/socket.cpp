@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "error.hpp"
+#include "timed_connect.hpp"
 
 namespace sockserv {
 namespace {
@@ -20,6 +21,29 @@ bool is_ipv6_wildcard(const SocketAddress& address) {
   if (address.family() != AF_INET6) return false;
   const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address.storage);
   return IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+}
+
+// Whether a TCP server listens on `address`'s port (asked on loopback when `address` is the
+// wildcard). Our listeners set SO_REUSEADDR, so their EADDRINUSE has two causes, which this
+// probe tells apart: a server that listens accepts it; connections in TIME_WAIT, left by a
+// server that did not set SO_REUSEADDR, refuse it. (Missed: a server listening on one address
+// only while we bind the wildcard; the probe asks loopback and is refused.)
+bool tcp_listener_answers(const SocketAddress& address) {
+  SocketAddress probe = address;
+  if (address.family() == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&probe.storage);
+    if (in->sin_addr.s_addr == htonl(INADDR_ANY)) in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else if (is_ipv6_wildcard(address)) {
+    reinterpret_cast<sockaddr_in6*>(&probe.storage)->sin6_addr = in6addr_loopback;
+  }
+  try {
+    connect_within({probe}, to_string(probe), Millis(1000));  // closed at once
+    return true;
+  } catch (const TimeoutError&) {
+    return true;  // a server whose backlog is full does not answer SYNs, but it is there
+  } catch (const std::system_error&) {
+    return false;  // refused
+  }
 }
 
 UniqueFd new_socket(int family, int type) {
@@ -77,9 +101,16 @@ void set_listener_options(int fd, const SocketAddress& address, Transport transp
       message += " (may this user create files in " + directory + "?)";
     throw FatalError(EX_CANTCREAT, message);
   }
+  std::string port = std::to_string(endpoint.port);
+  if (err == EADDRINUSE && endpoint.transport == Transport::tcp && !tcp_listener_answers(address)) {
+    throw FatalError(
+        EX_UNAVAILABLE,
+        message + " (no server listens on port " + port +
+            ", but connections of one that did not set SO_REUSEADDR wait in" +
+            " TIME_WAIT, for up to a minute: ss -tan state time-wait sport = :" + port + ")");
+  }
   if (err == EADDRINUSE) {
-    throw FatalError(EX_UNAVAILABLE, message + " (another server is using port " +
-                                         std::to_string(endpoint.port) +
+    throw FatalError(EX_UNAVAILABLE, message + " (another server is using port " + port +
                                          "; pick another with --listen)");
   }
   throw FatalError(EX_UNAVAILABLE, message);

@@ -18,6 +18,7 @@
 #include "address.hpp"
 #include "error.hpp"
 #include "harness.hpp"
+#include "socket.hpp"
 
 namespace bdata = boost::unit_test::data;
 using namespace sockserv;
@@ -346,7 +347,34 @@ BOOST_AUTO_TEST_CASE(second_server_on_the_same_port_fails_naming_the_port) {
   ServerProcess first = start_echo("fork");
   RunResult second = run_program("echo-server", {"--listen", first.address()}, "", 5000ms);
   BOOST_TEST(second.exit_code == EX_UNAVAILABLE);
-  BOOST_TEST(second.err.find(std::to_string(first.port())) != std::string::npos, second.err);
+  BOOST_TEST(second.err.find("another server is using port " + std::to_string(first.port())) !=
+                 std::string::npos,
+             second.err);
+}
+
+// Defect: a port held only by connections in TIME_WAIT (of a server that did not set
+// SO_REUSEADDR, which closed first) was reported as "another server is using port N".
+BOOST_AUTO_TEST_CASE(a_port_held_by_time_wait_is_not_blamed_on_a_server) {
+  uint16_t port = 0;
+  {
+    UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));  // no SO_REUSEADDR
+    SocketAddress any = resolve(parse_endpoint("127.0.0.1:0"), true).front();
+    BOOST_REQUIRE(::bind(listener.get(), any.get(), any.length) == 0);
+    BOOST_REQUIRE(::listen(listener.get(), 1) == 0);
+    port = local_address(listener.get()).port();
+    UniqueFd client = connect_tcp(port);
+    UniqueFd served(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    BOOST_REQUIRE(served);
+    served.reset();  // the server's end closes first: its connection waits in TIME_WAIT
+    BOOST_REQUIRE(read_to_eof(client.get(), 5000ms).empty());
+  }
+  RunResult restart =
+      run_program("echo-server", {"--listen", "127.0.0.1:" + std::to_string(port)}, "", 5000ms);
+  BOOST_TEST(restart.exit_code == EX_UNAVAILABLE, restart.err);
+  BOOST_TEST(
+      restart.err.find("no server listens on port " + std::to_string(port)) != std::string::npos,
+      restart.err);
+  BOOST_TEST(restart.err.find("TIME_WAIT") != std::string::npos, restart.err);
 }
 
 // UDP too: there SO_REUSEADDR would let both bind the port (UDP has no TIME_WAIT to need it),

@@ -41,6 +41,8 @@ timeout 5 echo-server --listen "127.0.0.1:$PORT" >"$LAB_TMP/echo-restart" 2>&1
 rc=$?
 cat "$LAB_TMP/echo-restart"
 expect "echo-server cannot bind $PORT either (exit 69), though it sets SO_REUSEADDR" test "$rc" = 69
+expect_output "no server listens on port $PORT, but connections of one that did not set SO_REUSEADDR wait in TIME_WAIT" \
+  "$LAB_TMP/echo-restart" "and it says why: no server listens, connections in TIME_WAIT hold the port"
 echo "(Linux lets a new socket share the port with a TIME-WAIT only when the socket that"
 echo " made the TIME-WAIT had SO_REUSEADDR too: this one did not.)"
 
