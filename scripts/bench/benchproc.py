@@ -19,17 +19,17 @@ def start_server(command, env_overrides=None):
                             stderr=log, start_new_session=True, env=env)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        log.seek(0)
-        m = re.search(rb"listening on \S+:(\d+)", log.read())
+        # pread, not seek+read: the server writes through the same open file, and a seek
+        # would move its writing position too (its next line would overwrite this one).
+        m = re.search(rb"listening on \S+:(\d+)", os.pread(log.fileno(), 1 << 20, 0))
         if m:
             return proc, int(m.group(1)), log
         if proc.poll() is not None:
             break
         time.sleep(0.02)
     stop_server(proc)
-    log.seek(0)
     raise RuntimeError(f"{' '.join(command)} did not start: "
-                       f"{log.read().decode(errors='replace')[-300:]}")
+                       f"{os.pread(log.fileno(), 1 << 20, 0).decode(errors='replace')[-300:]}")
 
 
 def stop_server(proc):
