@@ -86,6 +86,22 @@ ServerProcess start_logged(const std::string& program, const std::string& model,
   args.insert(args.end(), extra.begin(), extra.end());
   return ServerProcess(program, args);
 }
+
+// A client of a fork server, served once (one byte echoed), and the child serving it.
+struct ServedClient {
+  UniqueFd socket;
+  pid_t child = -1;
+};
+ServedClient served_by_a_child(const ServerProcess& server) {
+  ServedClient served{connect_tcp(server.port())};
+  write_all(served.socket.get(), "x");
+  std::byte echoed[1];
+  BOOST_REQUIRE(read_full(served.socket.get(), echoed, Deadline::after(10000ms)) == 1u);
+  std::vector<pid_t> children = children_of(server.pid());
+  BOOST_REQUIRE(children.size() == 1u);
+  served.child = children[0];
+  return served;
+}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(access_log)
@@ -166,20 +182,16 @@ BOOST_DATA_TEST_CASE(a_client_over_max_per_source_is_logged_as_refused,
 BOOST_AUTO_TEST_CASE(a_fork_child_killed_with_sigkill_gets_its_line_from_the_parent) {
   TempDir dir("access");
   ServerProcess server = start_logged("echo-server", "fork", dir.path / "access.log");
-  UniqueFd client = connect_tcp(server.port());
-  uint16_t client_port = local_port(client.get());
-  write_all(client.get(), "x");
-  std::byte echoed[1];
-  BOOST_REQUIRE(read_full(client.get(), echoed, Deadline::after(10000ms)) == 1u);  // served
-  std::vector<pid_t> children = children_of(server.pid());
-  BOOST_REQUIRE(children.size() == 1u);
-  BOOST_REQUIRE(::kill(children[0], SIGKILL) == 0);
-  BOOST_TEST(read_to_eof(client.get(), 10000ms).empty(), "the connection died with the child");
+  ServedClient client = served_by_a_child(server);
+  uint16_t client_port = local_port(client.socket.get());
+  BOOST_REQUIRE(::kill(client.child, SIGKILL) == 0);
+  BOOST_TEST(read_to_eof(client.socket.get(), 10000ms).empty(),
+             "the connection died with the child");
   std::vector<Fields> lines = wait_for_lines(dir.path / "access.log", 1);
   BOOST_REQUIRE(lines.size() == 1u);
   BOOST_TEST(lines[0]["end"] == "killed");
   BOOST_TEST(lines[0]["reason"] == R"x("signal 9 (Killed)")x");
-  BOOST_TEST(lines[0]["pid"] == std::to_string(children[0]));
+  BOOST_TEST(lines[0]["pid"] == std::to_string(client.child));
   BOOST_TEST(lines[0]["peer"] == "127.0.0.1:" + std::to_string(client_port));
   BOOST_TEST(lines[0]["local"] == server.address());
   // The server goes on serving, and a child that finishes still writes its own line.
@@ -197,19 +209,14 @@ BOOST_AUTO_TEST_CASE(a_fork_child_killed_at_the_drain_deadline_is_logged_as_drai
   TempDir dir("access");
   ServerProcess server =
       start_logged("echo-server", "fork", dir.path / "access.log", {"--drain-timeout", "1"});
-  UniqueFd client = connect_tcp(server.port());
-  write_all(client.get(), "x");
-  std::byte echoed[1];
-  BOOST_REQUIRE(read_full(client.get(), echoed, Deadline::after(10000ms)) == 1u);  // served
-  std::vector<pid_t> children = children_of(server.pid());
-  BOOST_REQUIRE(children.size() == 1u);
-  BOOST_REQUIRE(::kill(children[0], SIGSTOP) == 0);
+  ServedClient client = served_by_a_child(server);
+  BOOST_REQUIRE(::kill(client.child, SIGSTOP) == 0);
   BOOST_TEST(server.stop() == 0);  // SIGTERM; after 1 s the server kills the stopped child
   std::vector<Fields> lines = wait_for_lines(dir.path / "access.log", 1);
   BOOST_REQUIRE(lines.size() == 1u);
   BOOST_TEST(lines[0]["end"] == "drain");
   BOOST_TEST(lines[0]["reason"] == R"x("killed at the end of the drain time: signal 9 (Killed)")x");
-  BOOST_TEST(lines[0]["pid"] == std::to_string(children[0]));
+  BOOST_TEST(lines[0]["pid"] == std::to_string(client.child));
 }
 
 // The iterative server takes one client at a time, so two at once from one source never
