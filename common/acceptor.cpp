@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <new>
 
 #include "error.hpp"
 #include "log.hpp"

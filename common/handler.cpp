@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <new>
 
 #include "datagram_guard.hpp"
 #include "error.hpp"

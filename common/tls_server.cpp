@@ -6,7 +6,6 @@
 #include <openssl/x509.h>
 
 #include <algorithm>
-#include <new>
 
 #include "error.hpp"
 #include "log.hpp"
@@ -106,7 +105,9 @@ SslContextPtr make_context(const TlsServerSettings& settings, const std::string&
 }  // namespace
 
 TlsServer::TlsServer(TlsServerSettings settings, std::string name)
-    : settings_(std::move(settings)), name_(std::move(name)), shared_("TLS generation") {
+    : settings_(std::move(settings)),
+      name_(std::move(name)),
+      shared_("TLS generation and ticket keys") {
   try {
     if (RAND_bytes(shared_->ticket_keys, sizeof shared_->ticket_keys) != 1)
       throw_tls_error("RAND_bytes (session ticket keys)");

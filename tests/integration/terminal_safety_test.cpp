@@ -255,6 +255,14 @@ BOOST_AUTO_TEST_CASE(chat_client_refuses_an_endless_line) {
   BOOST_TEST(sent < (64u << 20), "the client read on: " << sent << " bytes sent");
 }
 
+// --max-line 0 would end every chat at its first byte: a usage error, before connecting.
+// (Negative and huge values: program/every_numeric_option_of_every_program_refuses_...)
+BOOST_AUTO_TEST_CASE(chat_client_max_line_zero_is_a_usage_error) {
+  RunResult chat = run_program("chat-client", {"127.0.0.1:1", "--max-line", "0"}, "", 5000ms);
+  BOOST_TEST(chat.exit_code == EX_USAGE, chat.err);
+  BOOST_TEST(chat.err.find("--max-line must be 1 to 1 GiB") != std::string::npos, chat.err);
+}
+
 // The same bound on what is typed: a line of input past --max-line is not sent (exit 65).
 BOOST_AUTO_TEST_CASE(chat_client_refuses_an_endless_typed_line) {
   ServerProcess server = start_chat("thread");
