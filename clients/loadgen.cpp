@@ -45,6 +45,7 @@ struct Settings {
   std::string mode_name;
   size_t connections = 0, threads = 0, size = 0, idle = 0;
   double rate = 0, duration = 0, warmup = 0, timeout = 0;
+  PortRange source_ports;
   bool json = false;
 };
 
@@ -64,6 +65,16 @@ double seconds(const po::variables_map& values, const char* name, bool zero_allo
     throw UsageError("--" + std::string(name) + (zero_allowed ? " must be >= 0" : " must be > 0"));
   }
   return s;
+}
+
+// --source-ports FIRST-LAST, e.g. 10000-65535.
+PortRange source_ports(const std::string& text) {
+  size_t dash = text.find('-');
+  if (dash == std::string::npos) throw UsageError("--source-ports is FIRST-LAST, e.g. 10000-65535");
+  PortRange range{parse_port(text.substr(0, dash)), parse_port(text.substr(dash + 1))};
+  if (range.first == 0 || range.first > range.last)
+    throw UsageError("--source-ports: FIRST must be 1..LAST, e.g. 10000-65535");
+  return range;
 }
 
 Settings read_settings(const po::variables_map& values) {
@@ -95,6 +106,12 @@ Settings read_settings(const po::variables_map& values) {
   s.warmup = seconds(values, "warmup", true);
   s.timeout = seconds(values, "timeout", false);
   s.json = values["json"].as<bool>();
+  if (values.count("source-ports") != 0U) {
+    if (s.server.transport != Transport::tcp) throw UsageError("--source-ports needs a TCP server");
+    s.source_ports = source_ports(values["source-ports"].as<std::string>());
+    if (s.source_ports.size() < s.threads)
+      throw UsageError("--source-ports needs at least one port per thread");
+  }
   return s;
 }
 
@@ -125,7 +142,8 @@ LoadPlan whole_plan(const Settings& s, const SocketAddress& server, std::string_
                 .start = Clock::now(),
                 .measure_from = {},
                 .end = {},
-                .timeout = span(s.timeout)};
+                .timeout = span(s.timeout),
+                .source_ports = s.source_ports};
   plan.measure_from = plan.start + span(s.warmup);
   plan.end = plan.measure_from + span(s.duration);
   return plan;
@@ -280,6 +298,9 @@ int main(int argc, char** argv) {
       "duration,d", po::value<double>()->default_value(5), "seconds measured")(
       "warmup", po::value<double>()->default_value(0), "seconds run first and not measured")(
       "timeout", po::value<double>()->default_value(5), "seconds per connect, request or stall")(
+      "source-ports", po::value<std::string>(),
+      "FIRST-LAST: bind each connection to the next of these client ports, in turn, instead "
+      "of the kernel's pick (connect mode beyond ~14,000/s: docs/benchmarks.md)")(
       "json", po::bool_switch(), "print one JSON object instead of the summary");
   po::positional_options_description positional;
   positional.add("address", 1);

@@ -82,6 +82,7 @@ namespace {
 constexpr auto kRetryDelay = 10ms;  // a failed slot waits this long before reopening
 constexpr auto kSweepEvery = 10ms;  // how often deadlines and retries are checked
 constexpr size_t kReadBuffer = 256 * 1024;
+constexpr int kPortTries = 8;  // --source-ports: ports tried for one connection before failing
 constexpr int kMaxEvents = 256;
 
 uint64_t nanos(Clock::duration d) {
@@ -127,6 +128,8 @@ class Loop {
 
   void start_slot(Slot& s);
   void open(Slot& s);
+  int start_connect(Slot& s);
+  bool bind_next_port(int fd);
   void on_connected(Slot& s);
   void next_request(Slot& s);
   void begin(Slot& s, Clock::time_point from);
@@ -148,6 +151,7 @@ class Loop {
   std::vector<char> buffer_;
   LoadResult result_;
   uint64_t ticks_ = 0;  // open loop: requests released so far
+  size_t next_port_ = 0;  // --source-ports: offset of the port the next connection binds
 };
 
 LoadResult Loop::run() {
@@ -200,24 +204,67 @@ void Loop::start_slot(Slot& s) {
 }
 
 void Loop::open(Slot& s) {
-  const SocketAddress& to = plan_.server;
-  s.fd = UniqueFd(::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   ++s.generation;
   s.events = 0;
   s.connect_started = Clock::now();
   s.deadline = s.connect_started + plan_.timeout;
-  if (!s.fd) return fail(s, classify_errno(errno));
+  s.phase = Phase::connecting;
+  int err = start_connect(s);
+  // With --source-ports, a port may still be held: by a listener (EADDRINUSE from bind), or
+  // by our own last connection from it to this server, not yet closed on both sides
+  // (EADDRNOTAVAIL from connect). The next port may be free.
+  for (int tries = 1; !plan_.source_ports.empty() && tries < kPortTries &&
+                      (err == EADDRINUSE || err == EADDRNOTAVAIL);
+       ++tries) {
+    err = start_connect(s);
+  }
+  if (err == 0) return on_connected(s);
+  if (err != EINPROGRESS) return fail(s, classify_errno(err));
+  // A non-blocking connect finishes when the socket becomes writable (connect(2)).
+  watch(s, EPOLL_CTL_ADD, EPOLLOUT);
+}
+
+// A new non-blocking socket in s.fd, its connect() begun: 0 when connected at once (unix
+// sockets), else the errno (EINPROGRESS: under way).
+int Loop::start_connect(Slot& s) {
+  const SocketAddress& to = plan_.server;
+  s.fd = UniqueFd(::socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!s.fd) return errno;
   if (to.family() != AF_UNIX) {
     // Requests are small and each waits for its answer: Nagle's delay would be measured
     // instead of the server.
     int one = 1;
     ::setsockopt(s.fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
-  s.phase = Phase::connecting;
-  if (::connect(s.fd.get(), to.get(), to.length) == 0) return on_connected(s);
-  if (errno != EINPROGRESS) return fail(s, classify_errno(errno));
-  // A non-blocking connect finishes when the socket becomes writable (connect(2)).
-  watch(s, EPOLL_CTL_ADD, EPOLLOUT);
+  if (!plan_.source_ports.empty() && !bind_next_port(s.fd.get())) return errno;
+  return ::connect(s.fd.get(), to.get(), to.length) == 0 ? 0 : errno;
+}
+
+// Binds `fd` to the wildcard address and the next port of --source-ports, in turn, so each
+// port is used again only after the whole range: long after its TIME_WAIT may be reused.
+bool Loop::bind_next_port(int fd) {
+  // SO_REUSEADDR: the port's previous connection may still be in TIME_WAIT; without it bind
+  // would refuse the port for a minute. A TIME_WAIT of the very same connection (both
+  // addresses, both ports) Linux then takes over at connect(), since the port was chosen on
+  // purpose and TCP timestamps tell the old connection's late segments from the new ones.
+  int one = 1;
+  if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return false;
+  SocketAddress from;
+  from.storage.ss_family = static_cast<sa_family_t>(plan_.server.family());
+  uint16_t port = static_cast<uint16_t>(plan_.source_ports.first + next_port_);
+  next_port_ = (next_port_ + 1) % plan_.source_ports.size();
+  if (from.family() == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(from.get());
+    in6->sin6_addr = in6addr_any;
+    in6->sin6_port = htons(port);
+    from.length = sizeof(sockaddr_in6);
+  } else {
+    auto* in = reinterpret_cast<sockaddr_in*>(from.get());
+    in->sin_addr.s_addr = htonl(INADDR_ANY);
+    in->sin_port = htons(port);
+    from.length = sizeof(sockaddr_in);
+  }
+  return ::bind(fd, from.get(), from.length) == 0;
 }
 
 void Loop::on_connected(Slot& s) {
@@ -414,6 +461,12 @@ std::vector<LoadPlan> split_load(const LoadPlan& whole, size_t threads) {
     LoadPlan& p = plans[i];
     p.connections = whole.connections / threads + (i < whole.connections % threads ? 1 : 0);
     p.idle = whole.idle / threads + (i < whole.idle % threads ? 1 : 0);
+    if (!whole.source_ports.empty()) {  // disjoint shares: two threads never race for a port
+      size_t share = whole.source_ports.size() / threads;
+      p.source_ports.first = static_cast<uint16_t>(whole.source_ports.first + i * share);
+      p.source_ports.last = static_cast<uint16_t>(
+          i + 1 == threads ? whole.source_ports.last : p.source_ports.first + share - 1);
+    }
     if (whole.rate > 0) {
       p.rate =
           whole.rate * static_cast<double>(p.connections) / static_cast<double>(whole.connections);

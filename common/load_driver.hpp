@@ -43,6 +43,17 @@ inline bool is_server_error(LoadError e) {
 /// bytes (another connection's, shifted, upper-cased) shows.
 std::string make_payload(size_t size);
 
+/// Client ports chosen by loadgen itself (--source-ports), [first, last]; empty: the kernel
+/// picks. Each closed connection keeps its client port in TIME_WAIT, and the kernel's pick
+/// at connect() skips such ports for a second (net.ipv4.tcp_tw_reuse_delay), so in connect
+/// mode it runs out of ports near 14,000 connections/s on loopback. Binding each socket to
+/// the next port of a range, in turn, lifts that ceiling (docs/benchmarks.md).
+struct PortRange {
+  uint16_t first = 0, last = 0;
+  bool empty() const { return first == 0; }
+  size_t size() const { return empty() ? 0 : size_t{last} - first + 1; }
+};
+
 /// What one thread does.
 struct LoadPlan {
   LoadMode mode = LoadMode::roundtrip;
@@ -55,6 +66,7 @@ struct LoadPlan {
   Clock::time_point measure_from;  // end of the warmup: operations started before are not counted
   Clock::time_point end;           // the loop stops; operations still under way are dropped
   Clock::duration timeout = std::chrono::seconds(5);  // per connect, per request, per stall
+  PortRange source_ports;  // this thread's client ports (split_load gives each thread a share)
 };
 
 /// What one thread measured.
@@ -74,9 +86,9 @@ struct LoadResult {
   uint64_t error_total() const;
 };
 
-/// Splits a whole run (all its connections, idle connections and rate) into at most
-/// `threads` plans of equal shares, one per thread; the open-loop schedules are staggered by
-/// one interval so the threads' sends interleave.
+/// Splits a whole run (all its connections, idle connections, rate and source ports) into at
+/// most `threads` plans of equal shares, one per thread; the open-loop schedules are
+/// staggered by one interval so the threads' sends interleave.
 std::vector<LoadPlan> split_load(const LoadPlan& whole, size_t threads);
 
 /// Runs each plan on a thread of its own (drive_load) and returns their merged result.

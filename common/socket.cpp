@@ -102,6 +102,12 @@ void set_listener_options(int fd, const SocketAddress& address, Transport transp
     throw FatalError(EX_CANTCREAT, message);
   }
   std::string port = std::to_string(endpoint.port);
+  if (err == EADDRINUSE && endpoint.port == 0) {
+    // Port 0 asks the kernel to pick a free port of its local port range; none was free.
+    throw FatalError(EX_UNAVAILABLE,
+                     message + " (port 0: no port of net.ipv4.ip_local_port_range is free; " +
+                         "connections in TIME_WAIT hold ports too: ss -tan state time-wait)");
+  }
   if (err == EADDRINUSE && endpoint.transport == Transport::tcp && !tcp_listener_answers(address)) {
     throw FatalError(
         EX_UNAVAILABLE,

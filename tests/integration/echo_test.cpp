@@ -18,6 +18,7 @@
 #include "address.hpp"
 #include "error.hpp"
 #include "harness.hpp"
+#include "namespaces.hpp"
 #include "socket.hpp"
 
 namespace bdata = boost::unit_test::data;
@@ -375,6 +376,30 @@ BOOST_AUTO_TEST_CASE(a_port_held_by_time_wait_is_not_blamed_on_a_server) {
       restart.err.find("no server listens on port " + std::to_string(port)) != std::string::npos,
       restart.err);
   BOOST_TEST(restart.err.find("TIME_WAIT") != std::string::npos, restart.err);
+}
+
+// Port 0 lets the kernel pick a free port of net.ipv4.ip_local_port_range. When none is free
+// (every one bound, or held by connections in TIME_WAIT after a connect-heavy benchmark), the
+// message said "no server listens on port 0" and suggested `ss ... sport = :0`. In a network
+// namespace of its own, the range shrinks to two ports; two servers take them, and a third
+// must name the range.
+BOOST_AUTO_TEST_CASE(port_0_with_no_free_port_names_the_port_range,
+                     *boost::unit_test::precondition(have_namespaces)) {
+  std::vector<std::string> args = *namespace_options();
+  const std::string script =
+      "PATH=/usr/sbin:/sbin:$PATH; ip link set lo up || exit 97; "
+      "echo '40000 40001' > /proc/sys/net/ipv4/ip_local_port_range || exit 98; "
+      "\"$1\" --listen 127.0.0.1:0 2>/dev/null & a=$!; "
+      "\"$1\" --listen 127.0.0.1:0 2>/dev/null & b=$!; "
+      "for i in $(seq 100); do [ \"$(ss -Htln | wc -l)\" -ge 2 ] && break; sleep 0.05; done; "
+      "timeout 5 \"$1\" --listen 127.0.0.1:0; rc=$?; kill $a $b; wait; exit $rc";
+  args.insert(args.end(), {"sh", "-c", script, "sh", bin_path("echo-server")});
+  RunResult third = run_program(kUnshare, args, "", 20000ms);
+  BOOST_TEST_REQUIRE((third.exit_code != 97 && third.exit_code != 98), third.err);
+  BOOST_TEST(third.exit_code == EX_UNAVAILABLE, third.err);
+  BOOST_TEST(third.err.find("no port of net.ipv4.ip_local_port_range is free") != std::string::npos,
+             third.err);
+  BOOST_TEST(third.err.find("sport = :0") == std::string::npos, third.err);
 }
 
 // UDP too: there SO_REUSEADDR would let both bind the port (UDP has no TIME_WAIT to need it),

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <functional>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -263,6 +264,62 @@ BOOST_AUTO_TEST_CASE(idle_mode_holds_every_idle_connection) {
   BOOST_TEST(r["env"]["nofile_limit"].get<uint64_t>() >= 202U);
 }
 
+// A free block of `count` client ports below the kernel's ephemeral range (where port-0 binds
+// and plain connects never go), at a random offset so that two test runs do not share it.
+std::pair<int, int> spare_ports(int count) {
+  static std::atomic<int> calls{0};
+  int base = 20000 + (static_cast<int>(::getpid()) * 7 + calls++ * 997) % 10000;
+  return {base, base + count - 1};
+}
+
+// The client ports the echo-server's debug log shows ("connection from 127.0.0.1:PORT").
+std::vector<int> logged_client_ports(const std::string& log) {
+  std::vector<int> ports;
+  const std::string needle = "connection from 127.0.0.1:";
+  for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1))
+    ports.push_back(std::stoi(log.substr(at + needle.size())));
+  return ports;
+}
+
+BOOST_AUTO_TEST_CASE(source_ports_bind_each_connection_to_the_next_port_of_the_range) {
+  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", "thread",
+                                       "--log-level", "debug"});
+  auto [first, last] = spare_ports(200);
+  std::string range = std::to_string(first) + "-" + std::to_string(last);
+  // 100 connections/s for 0.5 s: fewer connections than ports, so no port is used twice.
+  auto [code, r] = run_loadgen(server.address(), {"--mode", "connect", "-c", "2", "-t", "2",
+                                                  "--rate", "100", "--duration", "0.5",
+                                                  "--source-ports", range});
+  BOOST_TEST(code == EX_OK);
+  BOOST_TEST(r["errors"]["total"].get<uint64_t>() == 0U);
+  uint64_t operations = r["operations"].get<uint64_t>();
+  BOOST_TEST(operations >= 40U);
+  BOOST_REQUIRE(server.wait_for_log("connection from 127.0.0.1:"));
+  std::vector<int> ports = logged_client_ports(server.log());
+  BOOST_TEST(ports.size() >= operations);
+  std::set<int> distinct(ports.begin(), ports.end());
+  BOOST_TEST(distinct.size() == ports.size(), "a port was used twice: " << server.log());
+  for (int port : ports) BOOST_TEST((port >= first && port <= last), port << " not in " << range);
+  // Two threads, two halves of the range, each taken from its start.
+  BOOST_TEST(distinct.count(first) == 1U);
+  BOOST_TEST(distinct.count(first + 100) == 1U);
+}
+
+// A port of the range held by a listener cannot be bound (EADDRINUSE): loadgen tries the next
+// ones, and when none is free, counts the client's own shortage, not an error of the server.
+BOOST_AUTO_TEST_CASE(source_ports_held_by_a_listener_are_client_errors) {
+  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", "thread"});
+  ServerProcess holder("echo-server", {"--listen", "127.0.0.1:0"});  // holds the one port
+  std::string range = std::to_string(holder.port()) + "-" + std::to_string(holder.port());
+  auto [code, r] = run_loadgen(server.address(), {"--mode", "connect", "-c", "1", "--duration",
+                                                  "0.3", "--source-ports", range});
+  BOOST_TEST(code == EX_TEMPFAIL);
+  BOOST_TEST(r["operations"].get<uint64_t>() == 0U);
+  BOOST_TEST(r["errors"]["client"]["eaddrnotavail"].get<uint64_t>() > 0U);
+  BOOST_TEST(r["errors"]["server"]["refused"].get<uint64_t>() == 0U);
+  BOOST_TEST(r["errors"]["server"]["reset"].get<uint64_t>() == 0U);
+}
+
 BOOST_AUTO_TEST_CASE(numbers_out_of_range_are_usage_errors) {
   for (std::vector<std::string> bad : {std::vector<std::string>{"-c", "0"},
                                        {"-c", "-1"},
@@ -274,11 +331,20 @@ BOOST_AUTO_TEST_CASE(numbers_out_of_range_are_usage_errors) {
                                        {"--rate", "-1"},
                                        {"--duration", "0"},
                                        {"--timeout", "-2"},
-                                       {"--mode", "flood"}}) {
+                                       {"--mode", "flood"},
+                                       {"--source-ports", "0-10"},
+                                       {"--source-ports", "2000-1000"},
+                                       {"--source-ports", "2000"},
+                                       {"--source-ports", "2000-70000"}}) {
     bad.insert(bad.begin(), "127.0.0.1:1");
     RunResult run = run_program("loadgen", bad);
     BOOST_TEST(run.exit_code == EX_USAGE, bad[1] << " " << bad[2] << ": " << run.err);
   }
+  // Fewer ports than threads, and a unix socket (no ports to choose).
+  RunResult few = run_program("loadgen", {"127.0.0.1:1", "-t", "4", "--source-ports", "2000-2002"});
+  BOOST_TEST(few.exit_code == EX_USAGE, few.err);
+  RunResult unix_socket = run_program("loadgen", {"unix:/nonexistent", "--source-ports", "2000-2002"});
+  BOOST_TEST(unix_socket.exit_code == EX_USAGE, unix_socket.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

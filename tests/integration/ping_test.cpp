@@ -19,6 +19,7 @@
 
 #include "fd.hpp"
 #include "harness.hpp"
+#include "namespaces.hpp"
 #include "peers.hpp"
 #include "socket.hpp"
 
@@ -27,7 +28,6 @@ using namespace sockserv::test;
 
 namespace {
 
-constexpr const char* kUnshare = "/usr/bin/unshare";
 constexpr const char* kAllowGroupZero = "0 0";  // the group of root inside the namespace
 // A new network namespace starts with the kernel's default, "1 0": no group at all. (In a
 // user namespace it cannot be written back: gid 1 has no mapping there, it shows as 65534.)
@@ -88,33 +88,6 @@ boost::test_tools::assertion_result have_ipv6_loopback(boost::unit_test::test_un
       probe && ::bind(probe.get(), reinterpret_cast<sockaddr*>(&loopback), sizeof loopback) == 0;
   boost::test_tools::assertion_result result(ok);
   result.message() << "::1 is not configured on this machine (IPv6 disabled?)";
-  return result;
-}
-
-// The unshare options that make a network namespace here, or the reason there are none.
-// A user namespace first (works without root where the kernel allows it); root can do
-// without one.
-const std::vector<std::string>* namespace_options(std::string* why = nullptr) {
-  static const std::pair<std::vector<std::string>, std::string> kProbe = [] {
-    std::string reasons;
-    for (std::vector<std::string> options :
-         {std::vector<std::string>{"-U", "-r", "-n"}, std::vector<std::string>{"-n"}}) {
-      std::vector<std::string> args = options;
-      args.insert(args.end(), {"sh", "-c", "PATH=/usr/sbin:/sbin:$PATH; ip link set lo up"});
-      RunResult r = run_program(kUnshare, args, "", 10000ms);
-      if (r.exit_code == 0) return std::pair{options, std::string()};
-      reasons += "unshare " + options[0] + ": " + r.err;
-    }
-    return std::pair{std::vector<std::string>{}, reasons};
-  }();
-  if (why != nullptr) *why = kProbe.second;
-  return kProbe.first.empty() ? nullptr : &kProbe.first;
-}
-
-boost::test_tools::assertion_result have_namespaces(boost::unit_test::test_unit_id) {
-  std::string why;
-  boost::test_tools::assertion_result result(namespace_options(&why) != nullptr);
-  result.message() << "no network namespace can be made here: " << why;
   return result;
 }
 

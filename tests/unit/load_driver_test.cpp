@@ -59,4 +59,21 @@ BOOST_AUTO_TEST_CASE(split_uses_no_more_threads_than_connections) {
   BOOST_TEST(split_load(whole, 1).size() == 1U);
 }
 
+// Each thread binds its own ports: the shares must not overlap, and together cover the range.
+BOOST_AUTO_TEST_CASE(split_gives_each_thread_its_own_source_ports) {
+  LoadPlan whole;
+  whole.connections = 8;
+  whole.source_ports = {20000, 20009};
+  std::vector<LoadPlan> plans = split_load(whole, 3);
+  BOOST_REQUIRE(plans.size() == 3U);
+  BOOST_TEST(plans[0].source_ports.first == 20000);
+  BOOST_TEST(plans[0].source_ports.last == 20002);
+  BOOST_TEST(plans[1].source_ports.first == 20003);
+  BOOST_TEST(plans[1].source_ports.last == 20005);
+  BOOST_TEST(plans[2].source_ports.first == 20006);
+  BOOST_TEST(plans[2].source_ports.last == 20009);  // the last share takes the remainder
+  whole.source_ports = {};  // none given: the kernel picks, for every thread
+  BOOST_TEST(split_load(whole, 2)[1].source_ports.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
