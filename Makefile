@@ -30,9 +30,11 @@ LDFLAGS  := -pthread $(SANFLAGS) -Wl,--as-needed -Wl,-z,now
 LIBS     := -lboost_program_options -lboost_context -lcrypto -lz -ldl
 # libzstd: zstd-compressed frame bodies of file-server and cmd-server (common/compression).
 LIBS     += -lzstd
-# libssl: TLS on the servers' stream sockets (common/tls_server, common/tls_stream) and in
-# the clients (common/tls_client).
-LIBS     += -lssl
+# No -lssl: the programs load libssl with dlopen at their first TLS call (common/openssl.hpp),
+# so that a server without --tls does not carry it into every process it forks. Left off the
+# programs' link line, a call that bypasses ossl:: fails to link instead of pulling it back in.
+# The tests link it: they drive OpenSSL directly, as a peer.
+TEST_LIBS := $(LIBS) -lssl
 
 LIB_SRCS    := $(wildcard common/*.cpp common/models/*.cpp)
 SERVER_SRCS := $(wildcard servers/*.cpp)
@@ -106,8 +108,8 @@ $(LIB): $(LIB_OBJS)
 # The servers carry the C++ runtime and Boost inside them (-static-libstdc++, libboost_*.a):
 # four shared libraries fewer is 21 memory mappings fewer, and under --model fork each
 # fork() copies every mapping and each child's exit tears them down again (8% of the server's
-# CPU per connection, measured: docs/benchmarks.md). OpenSSL, zlib and zstd stay shared, so
-# their security fixes arrive with the system's updates. Sanitizer builds link everything
+# CPU per connection, measured: docs/benchmarks.md). OpenSSL (loaded only for TLS), zlib and
+# zstd stay shared, so their security fixes arrive with the system's updates. Sanitizer builds link everything
 # shared: the sanitizers must replace operator new, which a static libstdc++ would hide.
 STATIC_CXX    := -Wl,-Bstatic -lboost_program_options -lboost_context -Wl,-Bdynamic
 SERVER_LDFLAGS = $(LDFLAGS) $(if $(SANFLAGS),,-static-libstdc++ -static-libgcc)
@@ -123,10 +125,10 @@ $(BIN)/%: $(BUILD)/clients/%.o $(LIB)
 	$(CXX) $(LDFLAGS) $< $(LIB) $(LIBS) -o $@
 
 $(UNIT_TESTS): $(UNIT_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
-	$(CXX) $(LDFLAGS) $^ $(LIBS) -lboost_unit_test_framework -o $@
+	$(CXX) $(LDFLAGS) $^ $(TEST_LIBS) -lboost_unit_test_framework -o $@
 
 $(INTEG_TESTS): $(INTEG_SRCS:%.cpp=$(BUILD)/%.o) $(LIB)
-	$(CXX) $(LDFLAGS) $^ $(LIBS) -lboost_unit_test_framework -o $@
+	$(CXX) $(LDFLAGS) $^ $(TEST_LIBS) -lboost_unit_test_framework -o $@
 
 deps:
 	scripts/install-deps

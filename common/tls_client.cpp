@@ -2,14 +2,13 @@
 #include "tls_client.hpp"
 
 #include <arpa/inet.h>
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sysexits.h>
 
 #include <cerrno>
 
 #include "log.hpp"
+#include "openssl.hpp"
 
 namespace sockserv {
 namespace {
@@ -21,8 +20,8 @@ std::string optional_string(const po::variables_map& values, const char* name) {
 // OpenSSL's words for the last error on this thread's queue: "wrong version number",
 // "tlsv13 alert certificate required"...
 std::string openssl_reason() {
-  unsigned long error = ERR_peek_last_error();
-  const char* reason = error != 0 ? ERR_reason_error_string(error) : nullptr;
+  unsigned long error = ossl::ERR_peek_last_error();
+  const char* reason = error != 0 ? ossl::ERR_reason_error_string(error) : nullptr;
   return reason != nullptr ? reason : "unknown TLS error";
 }
 
@@ -84,35 +83,35 @@ TlsClientSettings tls_client_settings(const po::variables_map& values, bool tls_
 TlsError::TlsError(const std::string& message) : FatalError(EX_UNAVAILABLE, message) {}
 
 TlsClientContext::TlsClientContext(const TlsClientSettings& settings)
-    : context_(SSL_CTX_new(TLS_client_method())) {
+    : context_(ossl::SSL_CTX_new(ossl::TLS_client_method())) {
   if (!context_) throw std::runtime_error("SSL_CTX_new: " + openssl_reason());
   SSL_CTX* context = context_.get();
   // TLS 1.0 and 1.1 are deprecated (RFC 8996); compression at the TLS layer leaks (CRIME).
-  SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
-  SSL_CTX_set_options(context, SSL_OP_NO_COMPRESSION);
+  ossl::SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+  ossl::SSL_CTX_set_options(context, SSL_OP_NO_COMPRESSION);
   // SSL_write may be retried with the same bytes at another address (our buffers move).
-  SSL_CTX_set_mode(context, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  ossl::SSL_CTX_set_mode(context, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (settings.insecure) {
     verifies_ = false;
-    SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
+    ossl::SSL_CTX_set_verify(context, SSL_VERIFY_NONE, nullptr);
     log_warning(
         "--insecure: the server's certificate is NOT verified; anyone on the path "
         "can read and change this connection");
   } else {
-    SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
+    ossl::SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nullptr);
     if (!settings.ca.empty()) {
-      if (SSL_CTX_load_verify_locations(context, settings.ca.c_str(), nullptr) != 1)
+      if (ossl::SSL_CTX_load_verify_locations(context, settings.ca.c_str(), nullptr) != 1)
         throw_unreadable("--ca", settings.ca);
-    } else if (SSL_CTX_set_default_verify_paths(context) != 1) {
+    } else if (ossl::SSL_CTX_set_default_verify_paths(context) != 1) {
       throw std::runtime_error("cannot load the system's CA store: " + openssl_reason());
     }
   }
   if (!settings.cert.empty()) {
-    if (SSL_CTX_use_certificate_chain_file(context, settings.cert.c_str()) != 1)
+    if (ossl::SSL_CTX_use_certificate_chain_file(context, settings.cert.c_str()) != 1)
       throw_unreadable("--cert", settings.cert);
-    if (SSL_CTX_use_PrivateKey_file(context, settings.key.c_str(), SSL_FILETYPE_PEM) != 1)
+    if (ossl::SSL_CTX_use_PrivateKey_file(context, settings.key.c_str(), SSL_FILETYPE_PEM) != 1)
       throw_unreadable("--key", settings.key);
-    if (SSL_CTX_check_private_key(context) != 1)
+    if (ossl::SSL_CTX_check_private_key(context) != 1)
       throw FatalError(EX_DATAERR,
                        "--key " + settings.key + " is not the key of --cert " + settings.cert);
   }
@@ -123,33 +122,33 @@ std::unique_ptr<TlsClientContext> tls_context_for(const TlsClientSettings& setti
 }
 
 TlsSession::TlsSession(const TlsClientContext& context, int fd, const std::string& host)
-    : ssl_(SSL_new(context.get())), fd_(fd), host_(host.empty() ? "the server" : host) {
-  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd) != 1)
+    : ssl_(ossl::SSL_new(context.get())), fd_(fd), host_(host.empty() ? "the server" : host) {
+  if (ssl_ == nullptr || ossl::SSL_set_fd(ssl_, fd) != 1)
     throw std::runtime_error("SSL_new: " + openssl_reason());
-  SSL_set_connect_state(ssl_);
+  ossl::SSL_set_connect_state(ssl_);
   if (host.empty()) return;
   if (is_address_literal(host)) {
     // An address literal: the certificate must name the address (an IP SAN); no SNI, which
     // carries only DNS names (RFC 6066 3).
-    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), host.c_str()) != 1)
+    if (ossl::X509_VERIFY_PARAM_set1_ip_asc(ossl::SSL_get0_param(ssl_), host.c_str()) != 1)
       throw std::runtime_error("bad address for TLS verification: " + host);
   } else {
     // SNI, so that a server with several names shows the right certificate; then the name
     // the certificate must carry (no partial wildcards such as "w*.example.org").
-    SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (SSL_set_tlsext_host_name(ssl_, host.c_str()) != 1 || SSL_set1_host(ssl_, host.c_str()) != 1)
+    ossl::SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (ossl::SSL_set_tlsext_host_name(ssl_, host.c_str()) != 1 || ossl::SSL_set1_host(ssl_, host.c_str()) != 1)
       throw std::runtime_error("bad host name for TLS: " + host);
   }
 }
 
 TlsSession::~TlsSession() {
-  SSL_free(ssl_);
+  ossl::SSL_free(ssl_);
 }
 
 void TlsSession::wait_or_throw(int result, Deadline deadline, const char* doing) {
   int saved_errno = errno;
   short events = 0;
-  switch (SSL_get_error(ssl_, result)) {
+  switch (ossl::SSL_get_error(ssl_, result)) {
     case SSL_ERROR_WANT_READ:
       events = POLLIN;
       break;
@@ -162,10 +161,10 @@ void TlsSession::wait_or_throw(int result, Deadline deadline, const char* doing)
         throw_errno(saved_errno, std::string("TLS ") + doing + " with " + host_);
       throw TlsError(host_ + " closed the connection during the TLS " + doing);
     case SSL_ERROR_SSL: {
-      long verify = SSL_get_verify_result(ssl_);
+      long verify = ossl::SSL_get_verify_result(ssl_);
       if (verify != X509_V_OK)
         throw TlsError("TLS: the certificate of " + host_ +
-                       " is refused: " + X509_verify_cert_error_string(verify) + hint_for(verify));
+                       " is refused: " + ossl::X509_verify_cert_error_string(verify) + hint_for(verify));
       throw TlsError("TLS " + std::string(doing) + " with " + host_ +
                      " failed: " + openssl_reason());
     }
@@ -180,8 +179,8 @@ void TlsSession::wait_or_throw(int result, Deadline deadline, const char* doing)
 
 void TlsSession::handshake(Deadline deadline) {
   for (;;) {
-    ERR_clear_error();
-    int result = SSL_connect(ssl_);
+    ossl::ERR_clear_error();
+    int result = ossl::SSL_connect(ssl_);
     if (result == 1) return;
     wait_or_throw(result, deadline, "handshake");
   }
@@ -189,11 +188,11 @@ void TlsSession::handshake(Deadline deadline) {
 
 size_t TlsSession::read_some(std::span<std::byte> buffer, Deadline deadline) {
   for (;;) {
-    ERR_clear_error();
+    ossl::ERR_clear_error();
     size_t n = 0;
-    int result = SSL_read_ex(ssl_, buffer.data(), buffer.size(), &n);
+    int result = ossl::SSL_read_ex(ssl_, buffer.data(), buffer.size(), &n);
     if (result == 1) return n;
-    int error = SSL_get_error(ssl_, result);
+    int error = ossl::SSL_get_error(ssl_, result);
     if (error == SSL_ERROR_ZERO_RETURN) {  // the server's close_notify
       clean_close_ = true;
       return 0;
@@ -201,19 +200,19 @@ size_t TlsSession::read_some(std::span<std::byte> buffer, Deadline deadline) {
     // The socket closed without close_notify: end of stream, but not an authenticated one
     // (closed_cleanly() stays false for callers whose data ends only at the close).
     if (error == SSL_ERROR_SSL &&
-        ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        ERR_GET_REASON(ossl::ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
       return 0;
     wait_or_throw(result, deadline, "read");
   }
 }
 
-bool TlsSession::has_buffered_input() const { return SSL_pending(ssl_) > 0; }
+bool TlsSession::has_buffered_input() const { return ossl::SSL_pending(ssl_) > 0; }
 
 void TlsSession::write_all(std::span<const std::byte> data, Deadline deadline) {
   while (!data.empty()) {
-    ERR_clear_error();
+    ossl::ERR_clear_error();
     size_t n = 0;
-    int result = SSL_write_ex(ssl_, data.data(), data.size(), &n);
+    int result = ossl::SSL_write_ex(ssl_, data.data(), data.size(), &n);
     if (result == 1) {
       data = data.subspan(n);
       continue;
@@ -225,15 +224,15 @@ void TlsSession::write_all(std::span<const std::byte> data, Deadline deadline) {
 void TlsSession::close_quietly() noexcept {
   // One try on the non-blocking socket: the close_notify tells the server the data really
   // ends here; if the socket cannot take it now, closing says as much.
-  if (SSL_is_init_finished(ssl_) == 1) {
-    ERR_clear_error();
-    SSL_shutdown(ssl_);
-    ERR_clear_error();
+  if (ossl::SSL_is_init_finished(ssl_) == 1) {
+    ossl::ERR_clear_error();
+    ossl::SSL_shutdown(ssl_);
+    ossl::ERR_clear_error();
   }
 }
 
 std::string TlsSession::description() const {
-  return std::string(SSL_get_version(ssl_)) + " " + SSL_get_cipher_name(ssl_);
+  return std::string(ossl::SSL_get_version(ssl_)) + " " + ossl::SSL_CIPHER_get_name(ossl::SSL_get_current_cipher(ssl_));
 }
 
 }  // namespace sockserv

@@ -11,7 +11,7 @@
 // gives it ("certificate has expired", "Hostname mismatch"...).
 #pragma once
 
-#include <openssl/ssl.h>
+#include "openssl.hpp"
 
 #include <memory>
 #include <span>
@@ -58,7 +58,7 @@ class TlsClientContext {
 
  private:
   struct Free {
-    void operator()(SSL_CTX* context) const { SSL_CTX_free(context); }
+    void operator()(SSL_CTX* context) const { ossl::SSL_CTX_free(context); }
   };
   std::unique_ptr<SSL_CTX, Free> context_;
   bool verifies_ = true;

@@ -1,9 +1,9 @@
 // The thread's OpenSSL error queue, emptied into one message.
 #include "tls_error.hpp"
 
-#include <openssl/err.h>
-
 #include <cstring>
+
+#include "openssl.hpp"
 
 namespace sockserv {
 namespace {
@@ -11,7 +11,7 @@ namespace {
 // A system error (fopen failed) carries errno as its reason, which OpenSSL 3 does not name.
 std::string reason_of(unsigned long code) {
   if (ERR_SYSTEM_ERROR(code)) return std::strerror(ERR_GET_REASON(code));
-  const char* reason = ERR_reason_error_string(code);
+  const char* reason = ossl::ERR_reason_error_string(code);
   return reason != nullptr ? reason : "OpenSSL error " + std::to_string(code);
 }
 
@@ -24,7 +24,7 @@ std::string take_tls_errors() {
   const char* data = nullptr;
   int flags = 0;
   // ERR_get_error_all takes the oldest entry: the first cause comes first in the message.
-  while (unsigned long code = ERR_get_error_all(&file, &line, nullptr, &data, &flags)) {
+  while (unsigned long code = ossl::ERR_get_error_all(&file, &line, nullptr, &data, &flags)) {
     // "system lib" only repeats that the system error before it happened.
     if (!ERR_SYSTEM_ERROR(code) && ERR_GET_REASON(code) == ERR_R_SYS_LIB) continue;
     std::string entry = reason_of(code);

@@ -1,13 +1,10 @@
 // The server's SSL_CTX: built from files, swapped on SIGHUP, followed by prefork workers.
 #include "tls_server.hpp"
 
-#include <openssl/err.h>
-#include <openssl/rand.h>
-#include <openssl/x509.h>
-
 #include <algorithm>
 
 #include "error.hpp"
+#include "openssl.hpp"
 #include "log.hpp"
 #include "tls_error.hpp"
 
@@ -22,80 +19,80 @@ int no_passphrase(char*, int, int, void*) {
 
 std::string bio_text(BIO* bio) {
   char* data = nullptr;
-  long size = BIO_get_mem_data(bio, &data);
+  long size = ossl::BIO_get_mem_data(bio, &data);
   return size > 0 ? std::string(data, static_cast<size_t>(size)) : std::string();
 }
 
 // "CN=localhost, valid until Dec  2 06:00:00 2027 GMT": what an administrator checks first.
 std::string describe_certificate(SSL_CTX* context) {
-  X509* certificate = SSL_CTX_get0_certificate(context);
+  X509* certificate = ossl::SSL_CTX_get0_certificate(context);
   if (certificate == nullptr) return "no certificate";
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  std::unique_ptr<BIO, decltype(ossl::BIO_free)> bio(ossl::BIO_new(ossl::BIO_s_mem()), ossl::BIO_free);
   if (!bio) return "a certificate";
-  X509_NAME_print_ex(bio.get(), X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253);
-  BIO_puts(bio.get(), ", valid until ");
-  ASN1_TIME_print(bio.get(), X509_get0_notAfter(certificate));
+  ossl::X509_NAME_print_ex(bio.get(), ossl::X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253);
+  ossl::BIO_puts(bio.get(), ", valid until ");
+  ossl::ASN1_TIME_print(bio.get(), ossl::X509_get0_notAfter(certificate));
   std::string text = bio_text(bio.get());
-  if (X509_cmp_current_time(X509_get0_notAfter(certificate)) < 0) text += " (EXPIRED)";
-  ERR_clear_error();
+  if (ossl::X509_cmp_current_time(ossl::X509_get0_notAfter(certificate)) < 0) text += " (EXPIRED)";
+  ossl::ERR_clear_error();
   return text;
 }
 
 void load_client_ca(SSL_CTX* context, const std::string& file) {
   // Trust: the certificates a client's chain must lead to.
-  if (SSL_CTX_load_verify_locations(context, file.c_str(), nullptr) != 1)
+  if (ossl::SSL_CTX_load_verify_locations(context, file.c_str(), nullptr) != 1)
     throw_tls_error("--tls-client-ca " + file);
   // The names sent in the CertificateRequest, so a client with several certificates can
   // choose the right one.
-  STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(file.c_str());
+  STACK_OF(X509_NAME)* names = ossl::SSL_load_client_CA_file(file.c_str());
   if (names == nullptr) throw_tls_error("--tls-client-ca " + file);
-  SSL_CTX_set_client_CA_list(context, names);
+  ossl::SSL_CTX_set_client_CA_list(context, names);
   // Mutual TLS: a client without a certificate, or with one the CA did not sign, fails
   // the handshake before the handler ever runs.
-  SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  ossl::SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
 }
 
 // Throws TlsError naming the option, the file and OpenSSL's reason.
 SslContextPtr make_context(const TlsServerSettings& settings, const std::string& name,
                            const unsigned char (&ticket_keys)[80]) {
-  ERR_clear_error();
-  SslContextPtr context(SSL_CTX_new(TLS_server_method()));
+  ossl::ERR_clear_error();
+  SslContextPtr context(ossl::SSL_CTX_new(ossl::TLS_server_method()));
   if (!context) throw_tls_error("SSL_CTX_new");
   SSL_CTX* ctx = context.get();
   // TLS 1.2 and 1.3 only: SSL 3, TLS 1.0 and 1.1 are broken or deprecated (RFC 8996).
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  ossl::SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   // No compression (CRIME); no renegotiation a client can start (a cheap way to make the
   // server do expensive handshakes); a client that closes without close_notify reads as a
   // plain end of file, as it does without TLS (the protocols here carry their own lengths).
   // Session tickets stay on (OpenSSL's default): a returning client skips the key exchange.
-  SSL_CTX_set_options(
+  ossl::SSL_CTX_set_options(
       ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-  SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
+  ossl::SSL_CTX_clear_options(ctx, SSL_OP_NO_TICKET);
   // The server's own ticket keys, not the random ones each new context would draw: contexts
   // made after a reload, in each prefork worker separately, must still open each other's
   // tickets.
-  if (SSL_CTX_set_tlsext_ticket_keys(ctx, const_cast<unsigned char*>(ticket_keys),
+  if (ossl::SSL_CTX_set_tlsext_ticket_keys(ctx, const_cast<unsigned char*>(ticket_keys),
                                      sizeof ticket_keys) != 1)
     throw_tls_error("session ticket keys");
   // No session cache in the server's memory: tickets carry the session to the client
   // instead, and every process of a prefork pool or fork model can resume them (they
   // inherit the same ticket keys), where a per-process cache would mostly miss. Memory stays
   // flat however many clients come (OpenSSL's cache holds up to 20,480 sessions).
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+  ossl::SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   // SSL_write may return after some records (write_some), and a write retried after
   // WANT_WRITE may pass the same bytes from another address (a queue that was moved).
   // Idle connections give their read and write buffers back (10,000 idle clients under epoll).
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+  ossl::SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                             SSL_MODE_RELEASE_BUFFERS);
   // Sessions resumed with a client certificate must belong to this program.
-  SSL_CTX_set_session_id_context(ctx, reinterpret_cast<const unsigned char*>(name.data()),
+  ossl::SSL_CTX_set_session_id_context(ctx, reinterpret_cast<const unsigned char*>(name.data()),
                                  static_cast<unsigned>(std::min<size_t>(name.size(), 32)));
-  SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
-  if (SSL_CTX_use_certificate_chain_file(ctx, settings.cert_file.c_str()) != 1)
+  ossl::SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+  if (ossl::SSL_CTX_use_certificate_chain_file(ctx, settings.cert_file.c_str()) != 1)
     throw_tls_error("--tls-cert " + settings.cert_file);
-  if (SSL_CTX_use_PrivateKey_file(ctx, settings.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+  if (ossl::SSL_CTX_use_PrivateKey_file(ctx, settings.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
     throw_tls_error("--tls-key " + settings.key_file);
-  if (SSL_CTX_check_private_key(ctx) != 1)
+  if (ossl::SSL_CTX_check_private_key(ctx) != 1)
     throw_tls_error("--tls-key " + settings.key_file + " does not match --tls-cert " +
                     settings.cert_file);
   if (!settings.client_ca_file.empty()) load_client_ca(ctx, settings.client_ca_file);
@@ -109,7 +106,7 @@ TlsServer::TlsServer(TlsServerSettings settings, std::string name)
       name_(std::move(name)),
       shared_("TLS generation and ticket keys") {
   try {
-    if (RAND_bytes(shared_->ticket_keys, sizeof shared_->ticket_keys) != 1)
+    if (ossl::RAND_bytes(shared_->ticket_keys, sizeof shared_->ticket_keys) != 1)
       throw_tls_error("RAND_bytes (session ticket keys)");
     context_ = make_context(settings_, name_, shared_->ticket_keys);
   } catch (const TlsError& e) {
@@ -167,13 +164,13 @@ SslPtr TlsServer::new_session() {
     // A reference of our own, so a reload on another thread cannot free it under SSL_new.
     std::lock_guard lock(mutex_);
     context = context_.get();
-    SSL_CTX_up_ref(context);
+    ossl::SSL_CTX_up_ref(context);
   }
   SslContextPtr held(context);
-  ERR_clear_error();
-  SslPtr ssl(SSL_new(context));  // takes its own reference to the context
+  ossl::ERR_clear_error();
+  SslPtr ssl(ossl::SSL_new(context));  // takes its own reference to the context
   if (!ssl) throw_tls_error("SSL_new");
-  SSL_set_accept_state(ssl.get());
+  ossl::SSL_set_accept_state(ssl.get());
   return ssl;
 }
 

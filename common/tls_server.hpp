@@ -9,7 +9,7 @@
 // the files itself before its next handshake. Try it: docs/tls.md.
 #pragma once
 
-#include <openssl/ssl.h>
+#include "openssl.hpp"
 
 #include <atomic>
 #include <memory>
@@ -25,8 +25,8 @@ namespace sockserv {
 
 /// Frees what OpenSSL allocated, for std::unique_ptr.
 struct SslFree {
-  void operator()(SSL* ssl) const { SSL_free(ssl); }
-  void operator()(SSL_CTX* context) const { SSL_CTX_free(context); }
+  void operator()(SSL* ssl) const { ossl::SSL_free(ssl); }
+  void operator()(SSL_CTX* context) const { ossl::SSL_CTX_free(context); }
 };
 using SslPtr = std::unique_ptr<SSL, SslFree>;
 using SslContextPtr = std::unique_ptr<SSL_CTX, SslFree>;

@@ -1,8 +1,6 @@
 // One TLS connection: OpenSSL's WANT_READ/WANT_WRITE turned into the IoContext's waits.
 #include "tls_stream.hpp"
 
-#include <openssl/err.h>
-#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "error.hpp"
+#include "openssl.hpp"
 #include "tls_error.hpp"
 
 namespace sockserv {
@@ -24,18 +23,18 @@ short poll_events(TlsStream::Want want) {
 // Each SSL call starts with an empty error queue and errno, so that what SSL_get_error and
 // errno say afterwards is about this call, not an earlier one on the same thread.
 void before_ssl_call() {
-  ERR_clear_error();
+  ossl::ERR_clear_error();
   errno = 0;
 }
 
 }  // namespace
 
 TlsStream::TlsStream(SslPtr ssl, int fd) : ssl_(std::move(ssl)), fd_(fd) {
-  if (SSL_set_fd(ssl_.get(), fd_) != 1) throw_tls_error("SSL_set_fd");
+  if (ossl::SSL_set_fd(ssl_.get(), fd_) != 1) throw_tls_error("SSL_set_fd");
 }
 
 TlsStream::Want TlsStream::classify(int result, const char* call) {
-  int error = SSL_get_error(ssl_.get(), result);
+  int error = ossl::SSL_get_error(ssl_.get(), result);
   int saved_errno = errno;
   switch (error) {
     case SSL_ERROR_WANT_READ:
@@ -69,7 +68,7 @@ bool TlsStream::settle(int result, const char* call, Deadline deadline, IoContex
 void TlsStream::handshake(Deadline deadline, IoContext& io) {
   for (;;) {
     before_ssl_call();
-    int result = SSL_do_handshake(ssl_.get());
+    int result = ossl::SSL_do_handshake(ssl_.get());
     if (result == 1) return;
     Want want = Want::eof;
     try {
@@ -77,9 +76,9 @@ void TlsStream::handshake(Deadline deadline, IoContext& io) {
     } catch (const ProtocolError& e) {
       // The reason OpenSSL gives ("certificate verify failed") and why the check failed.
       std::string message = e.what();
-      long verdict = SSL_get_verify_result(ssl_.get());
+      long verdict = ossl::SSL_get_verify_result(ssl_.get());
       if (verdict != X509_V_OK)
-        message += std::string(" (") + X509_verify_cert_error_string(verdict) + ")";
+        message += std::string(" (") + ossl::X509_verify_cert_error_string(verdict) + ")";
       throw TlsHandshakeError(message);
     }
     if (want == Want::eof) {
@@ -94,7 +93,7 @@ size_t TlsStream::read(std::span<std::byte> buffer, Deadline deadline, IoContext
   for (;;) {
     before_ssl_call();
     size_t n = 0;
-    int result = SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &n);
+    int result = ossl::SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &n);
     if (result == 1) return n;
     if (!settle(result, "SSL_read", deadline, io)) return 0;
   }
@@ -103,7 +102,7 @@ size_t TlsStream::read(std::span<std::byte> buffer, Deadline deadline, IoContext
 std::optional<size_t> TlsStream::try_read(std::span<std::byte> buffer, IoContext& io) {
   before_ssl_call();
   size_t n = 0;
-  int result = SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &n);
+  int result = ossl::SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &n);
   if (result == 1) return n;
   Want want = classify(result, "SSL_read");
   if (want == Want::eof) return 0;
@@ -116,7 +115,7 @@ void TlsStream::write_all(std::span<const std::byte> data, Deadline deadline, Io
   while (!data.empty()) {
     before_ssl_call();
     size_t n = 0;
-    int result = SSL_write_ex(ssl_.get(), data.data(), data.size(), &n);
+    int result = ossl::SSL_write_ex(ssl_.get(), data.data(), data.size(), &n);
     if (result == 1) {
       data = data.subspan(n);  // partial writes are on: some records went, send the rest
       sent += n;
@@ -129,7 +128,7 @@ void TlsStream::write_all(std::span<const std::byte> data, Deadline deadline, Io
 size_t TlsStream::write_some(std::span<const std::byte> data, IoContext& io) {
   before_ssl_call();
   size_t n = 0;
-  int result = SSL_write_ex(ssl_.get(), data.data(), data.size(), &n);
+  int result = ossl::SSL_write_ex(ssl_.get(), data.data(), data.size(), &n);
   if (result == 1) return n;
   Want want = classify(result, "SSL_write");
   if (want == Want::eof) throw_errno(EPIPE, "SSL_write");
@@ -164,27 +163,27 @@ void TlsStream::close_notify() {
   // One try: the alert goes out if the socket has room. Waiting for the peer's own
   // close_notify would let a silent client hold the connection open.
   before_ssl_call();
-  SSL_shutdown(ssl_.get());
-  ERR_clear_error();
+  ossl::SSL_shutdown(ssl_.get());
+  ossl::ERR_clear_error();
 }
 
 std::string TlsStream::peer_subject() const {
-  X509* certificate = SSL_get0_peer_certificate(ssl_.get());
+  X509* certificate = ossl::SSL_get0_peer_certificate(ssl_.get());
   if (certificate == nullptr) return {};
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  std::unique_ptr<BIO, decltype(ossl::BIO_free)> bio(ossl::BIO_new(ossl::BIO_s_mem()), ossl::BIO_free);
   if (!bio) return {};
   // RFC 2253: what `openssl x509 -noout -subject -nameopt RFC2253` prints, to copy into
   // --allow-subject.
-  X509_NAME_print_ex(bio.get(), X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253);
+  ossl::X509_NAME_print_ex(bio.get(), ossl::X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253);
   char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
+  long size = ossl::BIO_get_mem_data(bio.get(), &data);
   return size > 0 ? std::string(data, static_cast<size_t>(size)) : std::string();
 }
 
 std::string TlsStream::description() const {
-  std::string text = std::string(SSL_get_version(ssl_.get())) + " " +
-                     SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_.get()));
-  if (SSL_session_reused(ssl_.get()) == 1) text += " resumed";
+  std::string text = std::string(ossl::SSL_get_version(ssl_.get())) + " " +
+                     ossl::SSL_CIPHER_get_name(ossl::SSL_get_current_cipher(ssl_.get()));
+  if (ossl::SSL_session_reused(ssl_.get()) == 1) text += " resumed";
   return text;
 }
 

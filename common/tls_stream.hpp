@@ -9,7 +9,7 @@
 // set on the SSL before it is handed over (SSL_set_accept_state, SSL_set_connect_state).
 #pragma once
 
-#include <openssl/ssl.h>
+#include "openssl.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -41,7 +41,7 @@ class TlsStream {
   std::optional<size_t> try_read(std::span<std::byte> buffer, IoContext& io);
   /// True when OpenSSL holds decrypted bytes not yet read: readable, although the socket
   /// itself may have nothing (poll would sleep on bytes already here).
-  bool has_buffered() const { return SSL_pending(ssl_.get()) > 0; }
+  bool has_buffered() const { return ossl::SSL_pending(ssl_.get()) > 0; }
 
   /// Sends every byte, adding to `sent` what OpenSSL accepted (plaintext bytes).
   void write_all(std::span<const std::byte> data, Deadline deadline, IoContext& io, uint64_t& sent);

@@ -1,6 +1,7 @@
 // TLS on the server side (docs/tls.md), against real peers: openssl s_client, curl and
 // Python's ssl module, with certificates made by `openssl req` (tls_certs.hpp).
 #include <signal.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <boost/test/data/test_case.hpp>
@@ -159,6 +160,31 @@ BOOST_DATA_TEST_CASE(echo_by_s_client_under_every_model, kModels, model) {
   BOOST_TEST(client.saw(big.substr(0, big.size() - 1), 20000ms));
   BOOST_TEST(client.finish() == 0, client.log());
   BOOST_TEST(echo.log().find("error") == std::string::npos, echo.log());
+}
+
+// OpenSSL is loaded only when a server is asked for TLS (common/openssl.hpp): a fork server
+// without --tls must not copy its mappings into every child it forks.
+BOOST_AUTO_TEST_CASE(openssl_is_in_memory_only_with_tls) {
+  auto maps = [](pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  ServerProcess plain("echo-server", {"--listen", "127.0.0.1:0", "--model", "fork"});
+  BOOST_TEST(exchange(plain.port(), "plain") == "plain");
+  BOOST_TEST(maps(plain.pid()).find("/libssl.so") == std::string::npos, maps(plain.pid()));
+  BOOST_TEST(maps(plain.pid()).find("/libcrypto.so") == std::string::npos, maps(plain.pid()));
+  ServerProcess tls("echo-server", tls_args("fork", certs().server));
+  BOOST_TEST(maps(tls.pid()).find("/libssl.so") != std::string::npos, maps(tls.pid()));
+}
+
+// Where OpenSSL cannot be loaded, --tls fails at start with the library's name and exit 69.
+BOOST_AUTO_TEST_CASE(a_missing_openssl_is_named_at_start) {
+  TempDir fake("no-openssl");
+  fake.write("libssl.so.3", "not a library");  // found first through LD_LIBRARY_PATH
+  RunResult r = run_program(bin_path("echo-server"), tls_args("fork", certs().server), "", 10000ms,
+                            {"LD_LIBRARY_PATH=" + fake.path.string()});
+  BOOST_TEST(r.exit_code == EX_UNAVAILABLE, r.err);
+  BOOST_TEST(r.err.find("TLS needs OpenSSL 3 (libssl.so.3") != std::string::npos, r.err);
 }
 
 BOOST_DATA_TEST_CASE(https_get_by_curl_under_every_model, kModels, model) {
