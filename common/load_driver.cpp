@@ -150,7 +150,7 @@ class Loop {
   std::vector<Slot> slots_;
   std::vector<char> buffer_;
   LoadResult result_;
-  uint64_t ticks_ = 0;  // open loop: requests released so far
+  uint64_t ticks_ = 0;    // open loop: requests released so far
   size_t next_port_ = 0;  // --source-ports: offset of the port the next connection binds
 };
 

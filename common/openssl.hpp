@@ -26,6 +26,8 @@
 // Every OpenSSL function the suite's TLS code calls. The programs are linked without -lssl
 // (Makefile), so a libssl function called without ossl:: is a link error, not a silent
 // return of the library; tls_server/openssl_is_in_memory_only_with_tls checks libcrypto.
+// One line per group of names (clang-format would run them together).
+// clang-format off
 #define SOCKSERV_OPENSSL_FUNCTIONS(X)                                                          \
   X(ASN1_TIME_print)                                                                           \
   X(BIO_ctrl) X(BIO_free) X(BIO_new) X(BIO_puts) X(BIO_s_mem)                                  \
@@ -47,6 +49,7 @@
   X(TLS_client_method) X(TLS_server_method)                                                    \
   X(X509_NAME_print_ex) X(X509_VERIFY_PARAM_set1_ip_asc) X(X509_cmp_current_time)              \
   X(X509_get0_notAfter) X(X509_get_subject_name) X(X509_verify_cert_error_string)
+// clang-format on
 
 namespace sockserv::ossl {
 

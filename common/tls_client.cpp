@@ -136,7 +136,8 @@ TlsSession::TlsSession(const TlsClientContext& context, int fd, const std::strin
     // SNI, so that a server with several names shows the right certificate; then the name
     // the certificate must carry (no partial wildcards such as "w*.example.org").
     ossl::SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-    if (ossl::SSL_set_tlsext_host_name(ssl_, host.c_str()) != 1 || ossl::SSL_set1_host(ssl_, host.c_str()) != 1)
+    if (ossl::SSL_set_tlsext_host_name(ssl_, host.c_str()) != 1 ||
+        ossl::SSL_set1_host(ssl_, host.c_str()) != 1)
       throw std::runtime_error("bad host name for TLS: " + host);
   }
 }
@@ -163,8 +164,8 @@ void TlsSession::wait_or_throw(int result, Deadline deadline, const char* doing)
     case SSL_ERROR_SSL: {
       long verify = ossl::SSL_get_verify_result(ssl_);
       if (verify != X509_V_OK)
-        throw TlsError("TLS: the certificate of " + host_ +
-                       " is refused: " + ossl::X509_verify_cert_error_string(verify) + hint_for(verify));
+        throw TlsError("TLS: the certificate of " + host_ + " is refused: " +
+                       ossl::X509_verify_cert_error_string(verify) + hint_for(verify));
       throw TlsError("TLS " + std::string(doing) + " with " + host_ +
                      " failed: " + openssl_reason());
     }
@@ -206,7 +207,9 @@ size_t TlsSession::read_some(std::span<std::byte> buffer, Deadline deadline) {
   }
 }
 
-bool TlsSession::has_buffered_input() const { return ossl::SSL_pending(ssl_) > 0; }
+bool TlsSession::has_buffered_input() const {
+  return ossl::SSL_pending(ssl_) > 0;
+}
 
 void TlsSession::write_all(std::span<const std::byte> data, Deadline deadline) {
   while (!data.empty()) {
@@ -232,7 +235,8 @@ void TlsSession::close_quietly() noexcept {
 }
 
 std::string TlsSession::description() const {
-  return std::string(ossl::SSL_get_version(ssl_)) + " " + ossl::SSL_CIPHER_get_name(ossl::SSL_get_current_cipher(ssl_));
+  return std::string(ossl::SSL_get_version(ssl_)) + " " +
+         ossl::SSL_CIPHER_get_name(ossl::SSL_get_current_cipher(ssl_));
 }
 
 }  // namespace sockserv

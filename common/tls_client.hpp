@@ -11,8 +11,6 @@
 // gives it ("certificate has expired", "Hostname mismatch"...).
 #pragma once
 
-#include "openssl.hpp"
-
 #include <memory>
 #include <span>
 #include <string>
@@ -20,6 +18,7 @@
 
 #include "error.hpp"
 #include "io.hpp"
+#include "openssl.hpp"
 #include "program.hpp"
 
 namespace sockserv {

@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "error.hpp"
-#include "openssl.hpp"
 #include "log.hpp"
+#include "openssl.hpp"
 #include "tls_error.hpp"
 
 namespace sockserv {
@@ -27,7 +27,8 @@ std::string bio_text(BIO* bio) {
 std::string describe_certificate(SSL_CTX* context) {
   X509* certificate = ossl::SSL_CTX_get0_certificate(context);
   if (certificate == nullptr) return "no certificate";
-  std::unique_ptr<BIO, decltype(ossl::BIO_free)> bio(ossl::BIO_new(ossl::BIO_s_mem()), ossl::BIO_free);
+  std::unique_ptr<BIO, decltype(ossl::BIO_free)> bio(ossl::BIO_new(ossl::BIO_s_mem()),
+                                                     ossl::BIO_free);
   if (!bio) return "a certificate";
   ossl::X509_NAME_print_ex(bio.get(), ossl::X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253);
   ossl::BIO_puts(bio.get(), ", valid until ");
@@ -72,7 +73,7 @@ SslContextPtr make_context(const TlsServerSettings& settings, const std::string&
   // made after a reload, in each prefork worker separately, must still open each other's
   // tickets.
   if (ossl::SSL_CTX_set_tlsext_ticket_keys(ctx, const_cast<unsigned char*>(ticket_keys),
-                                     sizeof ticket_keys) != 1)
+                                           sizeof ticket_keys) != 1)
     throw_tls_error("session ticket keys");
   // No session cache in the server's memory: tickets carry the session to the client
   // instead, and every process of a prefork pool or fork model can resume them (they
@@ -83,10 +84,10 @@ SslContextPtr make_context(const TlsServerSettings& settings, const std::string&
   // WANT_WRITE may pass the same bytes from another address (a queue that was moved).
   // Idle connections give their read and write buffers back (10,000 idle clients under epoll).
   ossl::SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                            SSL_MODE_RELEASE_BUFFERS);
+                                  SSL_MODE_RELEASE_BUFFERS);
   // Sessions resumed with a client certificate must belong to this program.
   ossl::SSL_CTX_set_session_id_context(ctx, reinterpret_cast<const unsigned char*>(name.data()),
-                                 static_cast<unsigned>(std::min<size_t>(name.size(), 32)));
+                                       static_cast<unsigned>(std::min<size_t>(name.size(), 32)));
   ossl::SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
   if (ossl::SSL_CTX_use_certificate_chain_file(ctx, settings.cert_file.c_str()) != 1)
     throw_tls_error("--tls-cert " + settings.cert_file);

@@ -9,8 +9,6 @@
 // the files itself before its next handshake. Try it: docs/tls.md.
 #pragma once
 
-#include "openssl.hpp"
-
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -18,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "openssl.hpp"
 #include "shared_memory.hpp"
 #include "tls_settings.hpp"
 

@@ -170,7 +170,8 @@ void TlsStream::close_notify() {
 std::string TlsStream::peer_subject() const {
   X509* certificate = ossl::SSL_get0_peer_certificate(ssl_.get());
   if (certificate == nullptr) return {};
-  std::unique_ptr<BIO, decltype(ossl::BIO_free)> bio(ossl::BIO_new(ossl::BIO_s_mem()), ossl::BIO_free);
+  std::unique_ptr<BIO, decltype(ossl::BIO_free)> bio(ossl::BIO_new(ossl::BIO_s_mem()),
+                                                     ossl::BIO_free);
   if (!bio) return {};
   // RFC 2253: what `openssl x509 -noout -subject -nameopt RFC2253` prints, to copy into
   // --allow-subject.

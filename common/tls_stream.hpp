@@ -9,8 +9,6 @@
 // set on the SSL before it is handed over (SSL_set_accept_state, SSL_set_connect_state).
 #pragma once
 
-#include "openssl.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -18,6 +16,7 @@
 #include <string>
 
 #include "io.hpp"
+#include "openssl.hpp"
 #include "tls_server.hpp"
 
 namespace sockserv {

@@ -10,8 +10,8 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <functional>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -282,14 +282,14 @@ std::vector<int> logged_client_ports(const std::string& log) {
 }
 
 BOOST_AUTO_TEST_CASE(source_ports_bind_each_connection_to_the_next_port_of_the_range) {
-  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", "thread",
-                                       "--log-level", "debug"});
+  ServerProcess server("echo-server",
+                       {"--listen", "127.0.0.1:0", "--model", "thread", "--log-level", "debug"});
   auto [first, last] = spare_ports(200);
   std::string range = std::to_string(first) + "-" + std::to_string(last);
   // 100 connections/s for 0.5 s: fewer connections than ports, so no port is used twice.
-  auto [code, r] = run_loadgen(server.address(), {"--mode", "connect", "-c", "2", "-t", "2",
-                                                  "--rate", "100", "--duration", "0.5",
-                                                  "--source-ports", range});
+  auto [code, r] =
+      run_loadgen(server.address(), {"--mode", "connect", "-c", "2", "-t", "2", "--rate", "100",
+                                     "--duration", "0.5", "--source-ports", range});
   BOOST_TEST(code == EX_OK);
   BOOST_TEST(r["errors"]["total"].get<uint64_t>() == 0U);
   uint64_t operations = r["operations"].get<uint64_t>();
@@ -343,7 +343,8 @@ BOOST_AUTO_TEST_CASE(numbers_out_of_range_are_usage_errors) {
   // Fewer ports than threads, and a unix socket (no ports to choose).
   RunResult few = run_program("loadgen", {"127.0.0.1:1", "-t", "4", "--source-ports", "2000-2002"});
   BOOST_TEST(few.exit_code == EX_USAGE, few.err);
-  RunResult unix_socket = run_program("loadgen", {"unix:/nonexistent", "--source-ports", "2000-2002"});
+  RunResult unix_socket =
+      run_program("loadgen", {"unix:/nonexistent", "--source-ports", "2000-2002"});
   BOOST_TEST(unix_socket.exit_code == EX_USAGE, unix_socket.err);
 }
 

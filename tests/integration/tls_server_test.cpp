@@ -421,8 +421,7 @@ BOOST_AUTO_TEST_CASE(after_a_reload_a_ticket_from_one_prefork_worker_resumes_in_
   const TestPki& pki = certs().pki;
   TempDir dir("tls-tickets");
   std::string log = (dir.path / "access.log").string();
-  ServerProcess echo("echo-server", tls_args("prefork", certs().server,
-                                             {"--access-log", log}));
+  ServerProcess echo("echo-server", tls_args("prefork", certs().server, {"--access-log", log}));
   ::kill(echo.pid(), SIGHUP);
   BOOST_REQUIRE_MESSAGE(echo.wait_for_log("SIGHUP: TLS: reloaded"), echo.log());
   std::string file = (dir.path / "session.pem").string();
