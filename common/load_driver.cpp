@@ -241,7 +241,7 @@ int Loop::start_connect(Slot& s) {
 }
 
 // Binds `fd` to the wildcard address and the next port of --source-ports, in turn, so each
-// port is used again only after the whole range: long after its TIME_WAIT may be reused.
+// port is used again only after the whole range, when its last connection has long closed.
 bool Loop::bind_next_port(int fd) {
   // SO_REUSEADDR: the port's previous connection may still be in TIME_WAIT; without it bind
   // would refuse the port for a minute. A TIME_WAIT of the very same connection (both
