@@ -145,6 +145,24 @@ BOOST_DATA_TEST_CASE(trickled_line_is_closed_at_its_message_deadline, kSlowModel
   BOOST_TEST(server.stop() == 0);
 }
 
+// Half a frame, then silence: the message deadline must close it on time. The blocking
+// models' read(2) sleeps with a socket receive timeout, set to part of the time left (not
+// before every read: Connection::read_deadline); checked also with no idle limit at all,
+// where the socket's timeout is 0, "forever", and must not be kept.
+BOOST_DATA_TEST_CASE(a_silent_half_frame_is_closed_at_its_message_deadline, kSlowModels, model) {
+  for (const char* idle : {"300", "0"}) {
+    ServerProcess server = start(
+        "file-server", model, {"--message-timeout", "2", "--idle-timeout", idle, "--root", "/tmp"});
+    UniqueFd client = connect_tcp(server.port());
+    write_all(client.get(), big_endian_length(4096) + "{\"op\":");  // the header never ends
+    auto start = Clock::now();
+    BOOST_TEST(fate(client.get(), 10000ms) == "closed", "--idle-timeout " << idle);
+    auto lived = std::chrono::duration_cast<Millis>(Clock::now() - start).count();
+    BOOST_TEST(lived >= 1500, "--idle-timeout " << idle << ": closed after " << lived << " ms");
+    BOOST_TEST(lived < 6000, "--idle-timeout " << idle << ": closed after " << lived << " ms");
+  }
+}
+
 BOOST_DATA_TEST_CASE(whole_lines_slowly_are_not_cut_by_the_message_deadline, kSlowModels, model) {
   ServerProcess server = start("echo-server", model, {"--message-timeout", "1"});
   UniqueFd client = connect_tcp(server.port());
