@@ -16,11 +16,17 @@ namespace {
 // The library of the OpenSSL whose headers we were built with: libssl.so.3 for OpenSSL 3.
 constexpr const char* kLibrary = SOCKSERV_LIBSSL(OPENSSL_VERSION_MAJOR);
 
+// dlerror(3)'s text: why the last dlopen or dlsym failed.
+std::string dl_error() {
+  const char* why = ::dlerror();
+  return why != nullptr ? why : "no reason given";
+}
+
 void* find(void* library, const char* name) {
   void* address = ::dlsym(library, name);  // libssl's own, or libcrypto's, which it loaded
   if (address == nullptr) {
     throw FatalError(EX_UNAVAILABLE, std::string("TLS: ") + name + " is missing from " + kLibrary +
-                                         ": " + ::dlerror());
+                                         ": " + dl_error());
   }
   return address;
 }
@@ -32,7 +38,7 @@ Functions load() {
   void* library = ::dlopen(kLibrary, RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
     throw FatalError(EX_UNAVAILABLE, std::string("TLS needs OpenSSL 3 (") + kLibrary +
-                                         ", Debian's libssl3): " + ::dlerror());
+                                         ", Debian's libssl3): " + dl_error());
   }
   Functions functions{};
 #define SOCKSERV_OPENSSL_FIND(name) \
