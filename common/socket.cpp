@@ -101,6 +101,10 @@ void set_listener_options(int fd, const SocketAddress& address, Transport transp
       message += " (may this user create files in " + directory + "?)";
     throw FatalError(EX_CANTCREAT, message);
   }
+  if (is_unix(endpoint.transport)) {
+    // EADDRINUSE after bind_unix replaced a stale file: another server bound it in between.
+    throw FatalError(EX_UNAVAILABLE, message + " (another server bound this path just now)");
+  }
   std::string port = std::to_string(endpoint.port);
   if (err == EADDRINUSE && endpoint.port == 0) {
     // Port 0 asks the kernel to pick a free port of its local port range; none was free.
