@@ -8,6 +8,7 @@
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -175,6 +176,25 @@ BOOST_AUTO_TEST_CASE(openssl_is_in_memory_only_with_tls) {
   BOOST_TEST(maps(plain.pid()).find("/libcrypto.so") == std::string::npos, maps(plain.pid()));
   ServerProcess tls("echo-server", tls_args("fork", certs().server));
   BOOST_TEST(maps(tls.pid()).find("/libssl.so") != std::string::npos, maps(tls.pid()));
+}
+
+// A server carries the C++ runtime and Boost inside it and loads OpenSSL only for --tls:
+// without it, it maps libc and the dynamic linker alone. Every library mapped is paid for by
+// each fork() and each start under inetd (libm, needed for one std::llround, cost 5 mappings).
+BOOST_AUTO_TEST_CASE(a_plain_server_maps_no_library_but_libc) {
+  if (kSanitizerBuild) return;  // there the C++ runtime and the sanitizer's are shared libraries
+  ServerProcess plain("echo-server", {"--listen", "127.0.0.1:0", "--model", "fork"});
+  BOOST_TEST(exchange(plain.port(), "plain") == "plain");
+  std::ifstream in("/proc/" + std::to_string(plain.pid()) + "/maps");
+  std::set<std::string> libraries;  // file names of the shared objects mapped
+  for (std::string line; std::getline(in, line);) {
+    size_t slash = line.find('/');
+    if (slash != std::string::npos && line.find(".so", slash) != std::string::npos)
+      libraries.insert(line.substr(line.rfind('/') + 1));
+  }
+  BOOST_TEST(libraries.count("libc.so.6") == 1);  // the maps were read
+  for (const std::string& library : libraries)
+    BOOST_TEST((library == "libc.so.6" || library.starts_with("ld-linux")), library);
 }
 
 // Where OpenSSL cannot be loaded, --tls fails at start with the library's name and exit 69.
