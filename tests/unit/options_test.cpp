@@ -218,6 +218,10 @@ BOOST_AUTO_TEST_CASE(zero_is_no_limit_for_every_duration) {
   }
   BOOST_TEST(seconds_option(0, "timeout").count() == 0);
   BOOST_TEST(seconds_option(0.25, "timeout").count() == 250);
+  // To the nearest millisecond, up to the largest value allowed.
+  BOOST_TEST(seconds_option(0.0014, "timeout").count() == 1);
+  BOOST_TEST(seconds_option(0.0016, "timeout").count() == 2);
+  BOOST_TEST(seconds_option(1e7, "timeout").count() == 10'000'000'000);
   BOOST_CHECK_THROW(seconds_option(-1, "timeout"), UsageError);
 }
 
