@@ -425,6 +425,7 @@ BOOST_AUTO_TEST_CASE(openbsd_inetd_serves_the_shipped_lines,
   std::map<std::string, uint16_t> ports;
   std::ostringstream config;
   std::vector<std::pair<ServiceRow, std::string>> lines;  // the service and its socket type
+  std::vector<uint16_t> spare = free_ports(rows.size());  // one per service, all different
   std::istringstream shipped(file_text(source_dir() + "/scripts/inetd/inetd.conf"));
   std::string line;
   while (std::getline(shipped, line)) {
@@ -432,7 +433,7 @@ BOOST_AUTO_TEST_CASE(openbsd_inetd_serves_the_shipped_lines,
     std::vector<std::string> f = split_words(line, "\t");
     std::string name = fs::path(f.at(5)).filename();
     if (rows.count(name) == 0U) continue;
-    if (ports.count(name) == 0U) ports[name] = free_port();
+    if (ports.count(name) == 0U) ports[name] = spare.at(ports.size());
     // Only the address and the program's directory change: 127.0.0.1 and a free port.
     f[0] = "127.0.0.1:" + std::to_string(ports[name]);
     f[5] = bin_path(name);
@@ -463,8 +464,10 @@ BOOST_AUTO_TEST_CASE(xinetd_serves_the_shipped_files,
   TempDir dir("xinetd");
   fs::create_directories(dir.path / "xinetd.d");
   std::vector<std::pair<ServiceRow, uint16_t>> services;
-  for (const ServiceRow& row : built_services()) {
-    uint16_t port = free_port();
+  std::vector<ServiceRow> rows = built_services();
+  std::vector<uint16_t> spare = free_ports(rows.size());  // one per service, all different
+  for (const ServiceRow& row : rows) {
+    uint16_t port = spare.at(services.size());
     std::string text = file_text(source_dir() + "/scripts/inetd/xinetd.d/" + row.name);
     // Rewritten: the port, 127.0.0.1 only, the build's program, and no tcp wrappers (this
     // machine's hosts.allow is not the test's business).

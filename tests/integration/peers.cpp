@@ -88,8 +88,12 @@ std::map<std::string, std::vector<std::string>> unit_keys(const std::string& pat
   return keys;
 }
 
-uint16_t free_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
+std::vector<uint16_t> free_ports(size_t count) {
+  // Every socket stays bound until all ports are found: the kernel then cannot hand the same
+  // port out twice (two services of one inetd.conf on one port would take each other's).
+  std::vector<UniqueFd> held;
+  std::vector<uint16_t> ports;
+  for (int attempt = 0; attempt < 50 + static_cast<int>(count) && ports.size() < count; ++attempt) {
     UniqueFd tcp(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in address{};
     address.sin_family = AF_INET;
@@ -101,9 +105,16 @@ uint16_t free_port() {
       throw_errno("getsockname");
     UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     if (::bind(udp.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
-      return ntohs(address.sin_port);
+      ports.push_back(ntohs(address.sin_port));
+    held.push_back(std::move(tcp));
+    held.push_back(std::move(udp));
   }
-  throw std::runtime_error("no free port for tcp and udp");
+  if (ports.size() < count) throw std::runtime_error("no free ports for tcp and udp");
+  return ports;
+}
+
+uint16_t free_port() {
+  return free_ports(1).front();
 }
 
 bool probe_tcp(const std::string& probe, uint16_t port, std::string& why) {

@@ -35,6 +35,8 @@ std::vector<std::string> split_words(const std::string& line, const char* blanks
 
 /// A tcp port on 127.0.0.1 that was free a moment ago for tcp and udp alike.
 uint16_t free_port();
+/// `count` such ports, all different (calls to free_port() may return the same one twice).
+std::vector<uint16_t> free_ports(size_t count);
 
 /// True when the service on `port` answers as `probe` says (tcp). `why` gets what was seen.
 bool probe_tcp(const std::string& probe, uint16_t port, std::string& why);
