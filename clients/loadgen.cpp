@@ -7,8 +7,8 @@
 // reads at once: MB/s each way), `idle` (roundtrip, plus --idle connections held open without
 // sending, all of which must stay connected). Closed loop by default; with --rate, requests
 // leave on a fixed schedule and latency counts from the intended send time, so a stalled
-// server shows in the percentiles (coordinated omission). Exit status 0, or 75 when any
-// error was counted.
+// server shows in the percentiles (coordinated omission). Exit status 0, 75 when any error
+// was counted, 77 when --source-ports names ports below 1024 that only root may bind.
 //
 // Try it:   echo-server --listen 127.0.0.1:7007 --model thread &
 //           loadgen 127.0.0.1:7007 --mode roundtrip -c 50 --duration 5
@@ -27,6 +27,7 @@
 #include "address.hpp"
 #include "client.hpp"
 #include "error.hpp"
+#include "fd.hpp"
 #include "load_driver.hpp"
 
 using namespace sockserv;
@@ -113,6 +114,23 @@ Settings read_settings(const po::variables_map& values) {
       throw UsageError("--source-ports needs at least one port per thread");
   }
   return s;
+}
+
+// Ports below net.ipv4.ip_unprivileged_port_start are root's: without the right, every bind
+// would fail with EACCES and the whole run would count client errors. Said once, up front.
+void check_source_ports_allowed(const PortRange& ports, int family) {
+  if (ports.empty()) return;
+  UniqueFd probe(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!probe) throw_errno("socket");
+  SocketAddress from = any_address(family, ports.first);
+  int one = 1;  // as each connection binds: a port in TIME_WAIT is not a refusal
+  ::setsockopt(probe.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(probe.get(), from.get(), from.length) == 0 || errno != EACCES) return;
+  throw FatalError(EX_NOPERM, "--source-ports " + std::to_string(ports.first) + "-" +
+                                  std::to_string(ports.last) + ": port " +
+                                  std::to_string(ports.first) +
+                                  " needs root or CAP_NET_BIND_SERVICE (it is below "
+                                  "net.ipv4.ip_unprivileged_port_start)");
 }
 
 SocketAddress resolve_server(const Endpoint& server) {
@@ -268,6 +286,7 @@ int run(const po::variables_map& values) {
   Settings settings = read_settings(values);
   raise_nofile_limit();
   SocketAddress server = resolve_server(settings.server);
+  check_source_ports_allowed(settings.source_ports, server.family());
   std::string payload = make_payload(settings.size);
   std::vector<LoadPlan> plans = split_load(whole_plan(settings, server, payload), settings.threads);
   LoadResult result = run_threads(plans);
@@ -300,8 +319,8 @@ int main(int argc, char** argv) {
       "timeout", po::value<double>()->default_value(5), "seconds per connect, request or stall")(
       "source-ports", po::value<std::string>(),
       "FIRST-LAST: bind each connection to the next of these client ports, in turn, instead "
-      "of the kernel's pick (connect mode beyond ~14,000/s: docs/benchmarks.md)")(
-      "json", po::bool_switch(), "print one JSON object instead of the summary");
+      "of the kernel's pick (connect mode beyond ~14,000/s: docs/benchmarks.md; ports below "
+      "1024 need root)")("json", po::bool_switch(), "print one JSON object instead of the summary");
   po::positional_options_description positional;
   positional.add("address", 1);
   return run_client(

@@ -77,6 +77,23 @@ uint64_t LoadResult::error_total() const {
   return total;
 }
 
+SocketAddress any_address(int family, uint16_t port) {
+  SocketAddress address;
+  address.storage.ss_family = static_cast<sa_family_t>(family);
+  if (family == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(address.get());
+    in6->sin6_addr = in6addr_any;
+    in6->sin6_port = htons(port);
+    address.length = sizeof(sockaddr_in6);
+  } else {
+    auto* in = reinterpret_cast<sockaddr_in*>(address.get());
+    in->sin_addr.s_addr = htonl(INADDR_ANY);
+    in->sin_port = htons(port);
+    address.length = sizeof(sockaddr_in);
+  }
+  return address;
+}
+
 namespace {
 
 constexpr auto kRetryDelay = 10ms;  // a failed slot waits this long before reopening
@@ -249,21 +266,9 @@ bool Loop::bind_next_port(int fd) {
   // purpose and TCP timestamps tell the old connection's late segments from the new ones.
   int one = 1;
   if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) return false;
-  SocketAddress from;
-  from.storage.ss_family = static_cast<sa_family_t>(plan_.server.family());
   uint16_t port = static_cast<uint16_t>(plan_.source_ports.first + next_port_);
   next_port_ = (next_port_ + 1) % plan_.source_ports.size();
-  if (from.family() == AF_INET6) {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(from.get());
-    in6->sin6_addr = in6addr_any;
-    in6->sin6_port = htons(port);
-    from.length = sizeof(sockaddr_in6);
-  } else {
-    auto* in = reinterpret_cast<sockaddr_in*>(from.get());
-    in->sin_addr.s_addr = htonl(INADDR_ANY);
-    in->sin_port = htons(port);
-    from.length = sizeof(sockaddr_in);
-  }
+  SocketAddress from = any_address(plan_.server.family(), port);
   return ::bind(fd, from.get(), from.length) == 0;
 }
 

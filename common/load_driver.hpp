@@ -54,6 +54,10 @@ struct PortRange {
   size_t size() const { return empty() ? 0 : size_t{last} - first + 1; }
 };
 
+/// The wildcard address (0.0.0.0 or ::) of `family` with `port`: what a client binds to when
+/// it picks its own port (--source-ports).
+SocketAddress any_address(int family, uint16_t port);
+
 /// What one thread does.
 struct LoadPlan {
   LoadMode mode = LoadMode::roundtrip;

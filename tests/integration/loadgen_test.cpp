@@ -17,6 +17,7 @@
 
 #include "error.hpp"
 #include "harness.hpp"
+#include "peers.hpp"
 
 using namespace sockserv;
 using namespace sockserv::test;
@@ -318,6 +319,19 @@ BOOST_AUTO_TEST_CASE(source_ports_held_by_a_listener_are_client_errors) {
   BOOST_TEST(r["errors"]["client"]["eaddrnotavail"].get<uint64_t>() > 0U);
   BOOST_TEST(r["errors"]["server"]["refused"].get<uint64_t>() == 0U);
   BOOST_TEST(r["errors"]["server"]["reset"].get<uint64_t>() == 0U);
+}
+
+// Ports below net.ipv4.ip_unprivileged_port_start need a right an ordinary user lacks: said
+// once at the start (exit 77), not counted as a client error per connection for the whole run.
+BOOST_AUTO_TEST_CASE(source_ports_of_root_are_refused_up_front_without_the_right) {
+  int unprivileged_start = std::stoi(file_text("/proc/sys/net/ipv4/ip_unprivileged_port_start"));
+  if (unprivileged_start <= 901) return;  // every port is anyone's on this machine
+  ServerProcess server("echo-server", {"--listen", "127.0.0.1:0", "--model", "thread"});
+  RunResult run = run_unprivileged("loadgen", {server.address(), "--mode", "connect", "-c", "1",
+                                               "--duration", "0.3", "--source-ports", "900-901"});
+  BOOST_TEST(run.exit_code == EX_NOPERM, run.err);
+  BOOST_TEST(run.err.find("port 900 needs root or CAP_NET_BIND_SERVICE") != std::string::npos,
+             run.err);
 }
 
 BOOST_AUTO_TEST_CASE(numbers_out_of_range_are_usage_errors) {
