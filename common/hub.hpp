@@ -77,7 +77,7 @@ class Hub {
   virtual UniqueFd open_link() { return UniqueFd(); }
   virtual void enter_child(UniqueFd link) { (void)link; }
   /// For the server's main loop: descriptors it must poll on the hub's behalf (none here).
-  virtual void add_poll_fds(std::vector<pollfd>& fds) { (void)fds; }
+  virtual void add_poll_fds(PollSet& fds) { (void)fds; }
   /// The main loop's poll results for the descriptors added by add_poll_fds, in order.
   virtual void on_poll(std::span<const pollfd> fds) { (void)fds; }
 };

@@ -192,7 +192,7 @@ std::unique_ptr<HubMember> ProcessHub::join(MemberInfo me, size_t max_queue, IoC
   return std::make_unique<LinkMember>(link_.get(), io, nick, reusable_links_);
 }
 
-void ProcessHub::add_poll_fds(std::vector<pollfd>& fds) {
+void ProcessHub::add_poll_fds(PollSet& fds) {
   for (const auto& [fd, child] : children_) {
     fds.push_back({fd, static_cast<short>(POLLIN | (child.out.empty() ? 0 : POLLOUT)), 0});
   }

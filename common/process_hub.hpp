@@ -37,7 +37,7 @@ class ProcessHub : public Hub {
   /// Child only: joins through the link and waits for the parent's answer.
   std::unique_ptr<HubMember> join(MemberInfo me, size_t max_queue, IoContext& io) override;
   /// Parent: every link is polled for input, and for output while its queue is not empty.
-  void add_poll_fds(std::vector<pollfd>& fds) override;
+  void add_poll_fds(PollSet& fds) override;
   void on_poll(std::span<const pollfd> fds) override;
 
  private:

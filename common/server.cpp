@@ -87,12 +87,10 @@ bool Server::handle_request(Deadline deadline) {
 
 bool Server::poll_once(Deadline deadline) {
   start_model();
-  // Members, refilled each pass: under --model fork, memory the parent writes after a fork
-  // costs a copy-on-write fault, and fresh vectors each pass would write new heap pages.
-  std::vector<pollfd>& fds = poll_fds_;
-  std::vector<const Listener*>& polled = polled_;
-  fds.assign(1, {wakeup_.fd(), POLLIN, 0});
-  polled.clear();
+  // On the stack, not the heap (PollSet, io.hpp): under --model fork, each page the parent
+  // writes after a fork() costs a copy-on-write fault, and this one is written anyway.
+  PollSet fds{{wakeup_.fd(), POLLIN, 0}};
+  boost::container::small_vector<const Listener*, 8> polled;  // the listeners in fds[1...]
   // At the limit of children/threads, or backing off after EMFILE, leave the listeners out:
   // new clients then wait in the kernel's backlog instead of being accepted and dropped.
   bool paused = Clock::now() < acceptor_.paused_until();
@@ -119,7 +117,7 @@ bool Server::poll_once(Deadline deadline) {
   // A STATUS= change held back by report_status is sent when its second is over.
   if (status_pending()) wait_until = wait_until.earlier(Deadline::at(next_status_));
   bool served = false;
-  if (client_io().wait(fds, wait_until)) {
+  if (client_io().wait(std::span(fds.data(), fds.size()), wait_until)) {
     if (fds[0].revents != 0) process_wakeups();
     for (size_t i = 0; i < polled.size() && !stopping_; ++i) {
       if (fds[1 + i].revents == 0) continue;
@@ -130,8 +128,9 @@ bool Server::poll_once(Deadline deadline) {
       }
       served = true;
     }
-    model_->on_poll(std::span(fds).subspan(model_first, hub_first - model_first));
-    if (hub_) hub_->on_poll(std::span(fds).subspan(hub_first));
+    std::span<const pollfd> results(fds.data(), fds.size());
+    model_->on_poll(results.subspan(model_first, hub_first - model_first));
+    if (hub_) hub_->on_poll(results.subspan(hub_first));
   }
   report_status();
   model_->service_actions();

@@ -162,8 +162,6 @@ class Server : private ServerCore {
   size_t reported_active_ = 0;     // the count in the last STATUS= sent to systemd
   Clock::time_point next_status_{};  // the earliest time for the next STATUS=
   static constexpr Millis kStatusInterval{1000};
-  std::vector<pollfd> poll_fds_;         // poll_once's, kept between passes: no allocation
-  std::vector<const Listener*> polled_;  // per pass (each after a fork is a page to copy)
   bool started_ = false;
   bool stopping_ = false;
   // Declared last, so destroyed first: its threads use the members above until joined.

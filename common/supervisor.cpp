@@ -114,22 +114,23 @@ void Server::drain_all() {
   std::optional<Clock::time_point> force_at;
   bool forced = false;
   while (model_->active() > 0) {
-    std::vector<pollfd> fds{{wakeup_.fd(), POLLIN, 0},
-                            {drain_.fd(), static_cast<short>(force_at ? 0 : POLLIN), 0}};
+    PollSet fds{{wakeup_.fd(), POLLIN, 0},
+                {drain_.fd(), static_cast<short>(force_at ? 0 : POLLIN), 0}};
     size_t model_first = fds.size();
     model_->add_poll_fds(fds);
     size_t hub_first = fds.size();  // children still talking need the relay while draining
     if (hub_) hub_->add_poll_fds(fds);
     Deadline deadline =
         force_at && !forced ? Deadline::at(*force_at) : Deadline::after(Millis(1000));
-    client_io().wait(fds, deadline);
+    client_io().wait(std::span(fds.data(), fds.size()), deadline);
     if (fds[0].revents != 0) process_wakeups();
     if (!force_at && fds[1].revents != 0) {
       on_drain_over();
       force_at = Clock::now() + kForceGrace;
     }
-    model_->on_poll(std::span(fds).subspan(model_first, hub_first - model_first));
-    if (hub_) hub_->on_poll(std::span(fds).subspan(hub_first));
+    std::span<const pollfd> polled(fds.data(), fds.size());
+    model_->on_poll(polled.subspan(model_first, hub_first - model_first));
+    if (hub_) hub_->on_poll(polled.subspan(hub_first));
     if (force_at && !forced && Clock::now() >= *force_at) {
       forced = true;
       if (!model_->force_stop()) {

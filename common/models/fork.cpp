@@ -17,7 +17,6 @@ std::unique_ptr<Hub> ForkModel::make_hub() {
 }
 
 void ForkModel::process_request(Request request, ServerCore& core) {
-  core_ = &core;
   // Made before fork() so that both processes have it: the child's link to the chat hub.
   UniqueFd hub_link = core.before_fork();
   std::optional<AccessRecord> record = core.parent_record(request);

@@ -21,6 +21,7 @@ class ForkModel : public Model {
   explicit ForkModel(const ModelOptions& options) : max_children_(options.max_children) {}
   std::string_view name() const override { return "fork"; }
   IoStyle io_style() const override { return IoStyle::blocking; }
+  void start(ServerCore& core) override { core_ = &core; }
   void process_request(Request request, ServerCore& core) override;
   bool has_capacity() const override { return children_.size() < max_children_; }
   void collect_finished() override;
@@ -38,6 +39,7 @@ class ForkModel : public Model {
   // Request id -> its access log line as the parent knows it (--access-log only): written
   // here if the child is killed before writing its own.
   std::map<uint64_t, AccessRecord> records_;
+  // Set once, at start: a store per request would dirty this object's page after each fork.
   ServerCore* core_ = nullptr;  // told when a child is reaped
   bool forced_ = false;         // force_stop has killed the children still running
 };

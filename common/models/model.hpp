@@ -71,7 +71,8 @@ class Model {
   /// True when process_request takes datagrams too; false: the main loop answers them
   /// itself (a pool whose workers take only passed connection descriptors).
   virtual bool takes_datagrams() const { return main_thread_accepts(); }
-  /// Starts the workers, once the listeners are open (pools and event loops).
+  /// Once the listeners are open and before the first request: pools and event loops start
+  /// their workers; every model may keep `core` (it outlives the model).
   virtual void start(ServerCore& core) { (void)core; }
   /// Gets `request` served: here and now, in a child process, in a thread, by a worker.
   virtual void process_request(Request request, ServerCore& core) = 0;
@@ -85,7 +86,7 @@ class Model {
   /// Each pass of the main loop: pools grow, shrink and replace workers here.
   virtual void service_actions() {}
   /// Descriptors the main loop must poll for the model (pass-fd channels), and their results.
-  virtual void add_poll_fds(std::vector<pollfd>& fds) { (void)fds; }
+  virtual void add_poll_fds(PollSet& fds) { (void)fds; }
   virtual void on_poll(std::span<const pollfd> fds) { (void)fds; }
 
   /// The server is stopping: workers stop accepting and end when their connection does.

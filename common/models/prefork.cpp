@@ -330,7 +330,7 @@ size_t PreforkModel::active() const {
   return stopping_ ? workers_.size() : workers_.size() - idle_workers();
 }
 
-void PreforkModel::add_poll_fds(std::vector<pollfd>& fds) {
+void PreforkModel::add_poll_fds(PollSet& fds) {
   for (const auto& [pid, worker] : workers_) {
     if (worker.channel) fds.push_back({worker.channel.get(), POLLIN, 0});
   }

@@ -39,7 +39,7 @@ class PreforkModel : public Model {
   bool has_capacity() const override;
   void collect_finished() override;
   size_t active() const override;
-  void add_poll_fds(std::vector<pollfd>& fds) override;
+  void add_poll_fds(PollSet& fds) override;
   void on_poll(std::span<const pollfd> fds) override;
   void begin_stop() override;
   void drain_over() override;

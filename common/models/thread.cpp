@@ -16,7 +16,6 @@ ThreadModel::~ThreadModel() {
 }
 
 void ThreadModel::process_request(Request request, ServerCore& core) {
-  core_ = &core;
   Worker& worker = workers_.emplace_back();
   uint64_t id = request.id;  // kept: `request` moves into the thread
   worker.id = id;

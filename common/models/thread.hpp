@@ -20,6 +20,7 @@ class ThreadModel : public Model {
   ~ThreadModel() override;
   std::string_view name() const override { return "thread"; }
   IoStyle io_style() const override { return IoStyle::blocking; }
+  void start(ServerCore& core) override { core_ = &core; }
   void process_request(Request request, ServerCore& core) override;
   bool has_capacity() const override { return workers_.size() < max_threads_; }
   void collect_finished() override;

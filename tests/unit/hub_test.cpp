@@ -118,9 +118,9 @@ BOOST_AUTO_TEST_CASE(process_hub_relays_between_links) {
   std::thread relay([&] {
     // The server's main loop, reduced to the hub's descriptors.
     while (!stop) {
-      std::vector<pollfd> fds;
+      PollSet fds;
       parent.add_poll_fds(fds);
-      if (::poll(fds.data(), fds.size(), 10) > 0) parent.on_poll(fds);
+      if (::poll(fds.data(), fds.size(), 10) > 0) parent.on_poll({fds.data(), fds.size()});
     }
   });
   {
@@ -172,9 +172,9 @@ BOOST_AUTO_TEST_CASE(process_hub_delivers_the_farewell_of_a_member_it_cannot_wri
   std::atomic<bool> stop = false;
   auto relay_loop = [&] {
     while (!stop) {
-      std::vector<pollfd> fds;
+      PollSet fds;
       parent.add_poll_fds(fds);
-      if (::poll(fds.data(), fds.size(), 10) > 0) parent.on_poll(fds);
+      if (::poll(fds.data(), fds.size(), 10) > 0) parent.on_poll({fds.data(), fds.size()});
     }
   };
   std::thread relay(relay_loop);
@@ -191,10 +191,10 @@ BOOST_AUTO_TEST_CASE(process_hub_delivers_the_farewell_of_a_member_it_cannot_wri
   x.reset();
   child_x.reset();
   // One turn of the main loop sees both: room to write (EPIPE) and the farewell to read.
-  std::vector<pollfd> fds;
+  PollSet fds;
   parent.add_poll_fds(fds);
   BOOST_REQUIRE(::poll(fds.data(), fds.size(), 1000) > 0);
-  parent.on_poll(fds);
+  parent.on_poll({fds.data(), fds.size()});
   stop = false;
   std::thread again(relay_loop);
   BOOST_TEST(receive_some(*a, 1) == std::vector<std::string>{"x left (too slow)"});
