@@ -38,13 +38,10 @@ std::optional<std::string> DatagramClient::exchange(const std::string& payload, 
                                                     int tries) {
   std::string reply(65536, '\0');
   for (int attempt = 0; attempt < tries; ++attempt) {
-    ssize_t sent;
-    do {
-      sent = ::send(socket_.get(), payload.data(), payload.size(), 0);
-    } while (sent < 0 && errno == EINTR);
-    if (sent < 0) throw_errno("send");
+    Deadline deadline = Deadline::after_or_never(timeout);
+    if (!send_by(payload, deadline)) continue;
     pollfd entry{socket_.get(), POLLIN, 0};
-    if (!client_io().wait(std::span(&entry, 1), Deadline::after_or_never(timeout))) continue;
+    if (!client_io().wait(std::span(&entry, 1), deadline)) continue;
     ssize_t n;
     do {
       n = ::recv(socket_.get(), reply.data(), reply.size(), 0);
@@ -54,6 +51,18 @@ std::optional<std::string> DatagramClient::exchange(const std::string& payload, 
     return reply;
   }
   return std::nullopt;
+}
+
+bool DatagramClient::send_by(const std::string& payload, Deadline deadline) {
+  for (;;) {
+    if (::send(socket_.get(), payload.data(), payload.size(), 0) >= 0) return true;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) throw_errno("send");
+    // A unix datagram server's queue is full (it is busy, or flooded): this non-blocking
+    // socket says EAGAIN where a blocking one would wait. Wait for room, as that would.
+    pollfd entry{socket_.get(), POLLOUT, 0};
+    if (!client_io().wait(std::span(&entry, 1), deadline)) return false;
+  }
 }
 
 }  // namespace sockserv

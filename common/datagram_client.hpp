@@ -25,6 +25,10 @@ class DatagramClient {
   std::optional<std::string> exchange(const std::string& payload, Millis timeout, int tries = 3);
 
  private:
+  /// Sends `payload`, waiting while the server's queue is full; false when `deadline` came
+  /// first.
+  bool send_by(const std::string& payload, Deadline deadline);
+
   UniqueFd socket_;
   std::string own_path_;
 };

@@ -1,4 +1,5 @@
 // echo-server under every model: sizes, concurrency, transports, signals, limits, leaks.
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -178,6 +179,49 @@ BOOST_DATA_TEST_CASE(a_unixgram_peer_that_never_reads_does_not_block_the_server,
              warnings << " warnings in " << seconds << " s");
   BOOST_TEST(server.stop() == 0);
   ::unlink(deaf_path.c_str());
+}
+
+// A unixgram server busy with a flood has a full queue for a moment: a client's send then says
+// EAGAIN on its non-blocking socket. The client waits for room, as a blocking send would,
+// instead of giving up with "send: Resource temporarily unavailable".
+BOOST_AUTO_TEST_CASE(a_unixgram_client_waits_for_room_in_a_full_server_queue) {
+  std::string server_path = unique_path("echo-full");
+  UniqueFd server(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));  // a server that is slow
+  SocketAddress at = unix_address(server_path);
+  BOOST_REQUIRE(::bind(server.get(), at.get(), at.length) == 0);
+  UniqueFd filler(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  int queued = 0;  // net.unix.max_dgram_qlen datagrams fill it: 10 to a few hundred
+  while (queued < 100'000 &&
+         ::sendto(filler.get(), "fill", 4, MSG_DONTWAIT, at.get(), at.length) == 4) {
+    ++queued;
+  }
+  BOOST_REQUIRE_MESSAGE(errno == EAGAIN, "filling the queue: " << std::strerror(errno));
+  auto client = std::async(std::launch::async, [&] {
+    return run_program("echo-client",
+                       {"unixgram:" + server_path, "--message", "room?", "--timeout", "10"}, "",
+                       20000ms);
+  });
+  std::this_thread::sleep_for(300ms);  // the client meets the full queue
+  // Now the server catches up: it reads the flood, then answers the client's datagram.
+  std::string got(64, '\0');
+  std::string request;
+  SocketAddress from;
+  for (int read = 0; read < queued + 1 && request.empty(); ++read) {
+    pollfd entry{server.get(), POLLIN, 0};
+    BOOST_REQUIRE_MESSAGE(::poll(&entry, 1, 10000) == 1, "no datagram from the client");
+    from.length = sizeof from.storage;
+    ssize_t n = ::recvfrom(server.get(), got.data(), got.size(), 0, from.get(), &from.length);
+    BOOST_REQUIRE(n >= 0);
+    std::string payload(got.data(), static_cast<size_t>(n));
+    if (payload != "fill") request = payload;
+  }
+  BOOST_TEST(request == "room?");
+  BOOST_REQUIRE(::sendto(server.get(), request.data(), request.size(), 0, from.get(),
+                         from.length) == static_cast<ssize_t>(request.size()));  // the echo
+  RunResult r = client.get();
+  BOOST_TEST(r.exit_code == 0, r.err);
+  BOOST_TEST(r.out == "room?\n");
+  ::unlink(server_path.c_str());
 }
 
 BOOST_AUTO_TEST_CASE(stale_unix_socket_is_replaced_but_a_live_one_is_not) {
