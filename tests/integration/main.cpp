@@ -6,6 +6,7 @@
 // and is killed.
 #define BOOST_TEST_MODULE sockserv integration tests
 #define BOOST_TEST_DYN_LINK
+#include <signal.h>
 #include <sys/prctl.h>
 
 #include <boost/make_shared.hpp>
@@ -41,9 +42,19 @@ struct AddToEveryTestCase : utf::test_tree_visitor {
   }
 };
 
+// Caught, not ignored: a write to a program that has exited (run_program feeding the stdin of
+// one that stopped at a usage error) then fails with EPIPE instead of killing the whole test
+// program, while every program started from here still gets SIGPIPE's default action (exec
+// resets a caught signal, but keeps an ignored one ignored).
+void on_sigpipe(int) {}
+
 struct SubreaperAndLeftoverCheck {
   SubreaperAndLeftoverCheck() {
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) throw std::runtime_error("PR_SET_CHILD_SUBREAPER");
+    struct sigaction action {};
+    action.sa_handler = on_sigpipe;
+    action.sa_flags = SA_RESTART;
+    if (::sigaction(SIGPIPE, &action, nullptr) < 0) throw std::runtime_error("sigaction SIGPIPE");
     AddToEveryTestCase visitor;
     utf::traverse_test_tree(utf::framework::master_test_suite(), visitor);
   }
