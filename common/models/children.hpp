@@ -8,7 +8,6 @@
 #include <functional>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 namespace sockserv {
 
