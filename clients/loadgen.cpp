@@ -124,7 +124,8 @@ void check_source_ports_allowed(const PortRange& ports, int family) {
   if (!probe) throw_errno("socket");
   SocketAddress from = any_address(family, ports.first);
   int one = 1;  // as each connection binds: a port in TIME_WAIT is not a refusal
-  ::setsockopt(probe.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::setsockopt(probe.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+    throw_errno("setsockopt SO_REUSEADDR");
   if (::bind(probe.get(), from.get(), from.length) == 0 || errno != EACCES) return;
   throw FatalError(EX_NOPERM, "--source-ports " + std::to_string(ports.first) + "-" +
                                   std::to_string(ports.last) + ": port " +

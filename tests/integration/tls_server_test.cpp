@@ -143,6 +143,11 @@ const SuiteCerts& certs() {
   return made;
 }
 
+// What a process has mapped: /proc/PID/maps, one region a line, the file's path last.
+std::string maps(pid_t pid) {
+  return file_text("/proc/" + std::to_string(pid) + "/maps");
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(tls_server)
@@ -166,10 +171,6 @@ BOOST_DATA_TEST_CASE(echo_by_s_client_under_every_model, kModels, model) {
 // OpenSSL is loaded only when a server is asked for TLS (common/openssl.hpp): a fork server
 // without --tls must not copy its mappings into every child it forks.
 BOOST_AUTO_TEST_CASE(openssl_is_in_memory_only_with_tls) {
-  auto maps = [](pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
   ServerProcess plain("echo-server", {"--listen", "127.0.0.1:0", "--model", "fork"});
   BOOST_TEST(exchange(plain.port(), "plain") == "plain");
   BOOST_TEST(maps(plain.pid()).find("/libssl.so") == std::string::npos, maps(plain.pid()));
@@ -185,7 +186,7 @@ BOOST_AUTO_TEST_CASE(a_plain_server_maps_no_library_but_libc) {
   if (kSanitizerBuild) return;  // there the C++ runtime and the sanitizer's are shared libraries
   ServerProcess plain("echo-server", {"--listen", "127.0.0.1:0", "--model", "fork"});
   BOOST_TEST(exchange(plain.port(), "plain") == "plain");
-  std::ifstream in("/proc/" + std::to_string(plain.pid()) + "/maps");
+  std::istringstream in(maps(plain.pid()));
   std::set<std::string> libraries;  // file names of the shared objects mapped
   for (std::string line; std::getline(in, line);) {
     size_t slash = line.find('/');
