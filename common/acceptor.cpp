@@ -85,6 +85,9 @@ std::optional<Request> Acceptor::accept(const Listener& listener) {
     return std::nullopt;
   }
   request.socket = UniqueFd(fd);
+  // What the socket has from accept4 and its listener: its context need not set it again.
+  request.setup = {.nonblocking = (accept_flags_ & SOCK_NONBLOCK) != 0,
+                   .timeouts = listener.connection_timeouts()};
   if (stats_ != nullptr) stats_->accepted.fetch_add(1, std::memory_order_relaxed);
   if (!admit_(request)) return std::nullopt;  // the socket closes here: the client sees EOF
   try {

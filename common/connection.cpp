@@ -27,14 +27,14 @@ std::string seconds_text(Millis duration) {
 }  // namespace
 
 Connection::Connection(UniqueFd socket, SocketAddress peer, IoContext& io,
-                       ConnectionTimeouts timeouts)
+                       ConnectionTimeouts timeouts, SocketSetup already)
     : socket_(std::move(socket)),
       peer_(peer),
       io_(io),
       idle_timeout_(timeouts.idle),
       message_timeout_(timeouts.message),
       receive_timeout_(timeouts.idle) {
-  io_.adopt_socket(socket_.get(), idle_timeout_);
+  io_.adopt_socket(socket_.get(), idle_timeout_, already);
 }
 
 Connection::~Connection() {
@@ -44,7 +44,8 @@ Connection::~Connection() {
 void Connection::set_idle_timeout(Millis timeout) {
   idle_timeout_ = timeout;
   receive_timeout_ = timeout;
-  io_.adopt_socket(socket_.get(), idle_timeout_);  // a blocking socket's timeouts change too
+  // A blocking socket's timeouts change too.
+  io_.adopt_socket(socket_.get(), idle_timeout_, SocketSetup{});
 }
 
 void Connection::begin_message(const char* what) {
@@ -142,9 +143,12 @@ size_t Connection::read_socket(std::span<std::byte> buffer) {
   if (n == 0) {
     // A socket shut down because the drain time is over reads as end of file: say why.
     io_.check_drain();
-    // Shut for reading while idle because the server is stopping (drain.hpp).
-    if (!in_message_ && io_.stopping())
-      log_info(peer_name(), ": server stopping: idle connection closed");
+    if (io_.stopping()) {
+      // Shut for reading while idle because the server is stopping (drain.hpp).
+      if (!in_message_) log_info(peer_name(), ": server stopping: idle connection closed");
+    } else if (!tls_ && !buffer.empty()) {
+      peer_finished_ = true;  // the client's FIN: nothing more can arrive after it
+    }
   }
   return n;
 }
@@ -410,6 +414,14 @@ std::string Connection::tls_description() const {
 
 void Connection::close_gracefully() {
   if (!socket_) return;
+  // The client has sent its FIN and every byte before it was read: close(2) sends our FIN
+  // and no RST (nothing is left unread), so shutting down and draining would be two
+  // system calls for nothing. This is the common end of a connection.
+  if (peer_finished_) {
+    io_.release_socket(socket_.get());
+    socket_.reset();
+    return;
+  }
   try {
     shutdown_write();
     // Closing a socket with unread input makes the kernel send RST, which can destroy the

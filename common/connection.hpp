@@ -56,10 +56,12 @@ struct ConnectionTimeouts {
 
 class Connection {
  public:
-  /// Takes the accepted socket (prepared for `io`: see IoContext::adopt_socket) and its
-  /// peer's address. `timeouts.idle` bounds every wait for the client; `timeouts.message` the
-  /// time from a message's first byte to its last (see begin_message).
-  Connection(UniqueFd socket, SocketAddress peer, IoContext& io, ConnectionTimeouts timeouts);
+  /// Takes the accepted socket and its peer's address, and prepares the socket for `io`
+  /// (IoContext::adopt_socket; `already`: what the acceptor set on it). `timeouts.idle`
+  /// bounds every wait for the client; `timeouts.message` the time from a message's first
+  /// byte to its last (see begin_message).
+  Connection(UniqueFd socket, SocketAddress peer, IoContext& io, ConnectionTimeouts timeouts,
+             SocketSetup already);
   ~Connection();
 
   Connection(const Connection&) = delete;
@@ -190,9 +192,10 @@ class Connection {
   std::vector<std::byte> buffer_;  // bytes read ahead by read_line, not yet handed out
   size_t buffer_start_ = 0;
   bool write_shut_ = false;
-  bool eof_ = false;       // the client has closed its side
-  bool too_long_ = false;  // the line being read is over the limit: skip to its end
-  size_t scanned_ = 0;     // bytes of the buffer already searched for '\n'
+  bool eof_ = false;            // the client has closed its side
+  bool peer_finished_ = false;  // a read met the client's FIN (not our own SHUT_RD, not TLS)
+  bool too_long_ = false;       // the line being read is over the limit: skip to its end
+  size_t scanned_ = 0;          // bytes of the buffer already searched for '\n'
   Hub* hub_ = nullptr;
   AccessLog* access_log_ = nullptr;
   uint64_t bytes_in_ = 0;   // every byte read from the socket, whether a handler took it or not

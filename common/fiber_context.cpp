@@ -187,10 +187,10 @@ void FiberContext::end_wait(Task& task, std::span<pollfd> fds) {
   }
 }
 
-void FiberContext::adopt_socket(int fd, Millis) {
+void FiberContext::adopt_socket(int fd, Millis, SocketSetup already) {
   Watch& w = watch_of(fd);
   if (w.kind == Watch::Kind::socket) return;  // again after set_idle_timeout: deadlines differ only
-  set_nonblocking(fd, true);
+  if (!already.nonblocking) set_nonblocking(fd, true);
   // Edge-triggered, for reading and writing at once, from accept to close: one epoll_ctl per
   // connection instead of one per wait. epoll reports each change of state once; the context
   // remembers it (Watch::ready) until a read or write says EAGAIN (would_block), so a wait

@@ -50,7 +50,7 @@ class FiberContext : public IoContext {
   bool wait(std::span<pollfd> fds, Deadline deadline) override;
   void check_drain() override;
   void offload(const std::function<void()>& work) override;
-  void adopt_socket(int fd, Millis idle_timeout) override;
+  void adopt_socket(int fd, Millis idle_timeout, SocketSetup already) override;
   void release_socket(int fd) override;
   void would_block(int fd, short events) override;
   void set_idle(int fd, bool idle) override { drain_.set_idle(fd, idle); }

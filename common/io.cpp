@@ -39,9 +39,14 @@ int Deadline::poll_timeout() const {
   return ms > 1'000'000 ? 1'000'000 : static_cast<int>(ms);
 }
 
-void IoContext::adopt_socket(int fd, Millis) {
+timeval to_timeval(Millis timeout) {
+  return {static_cast<time_t>(timeout.count() / 1000),
+          static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+}
+
+void IoContext::adopt_socket(int fd, Millis, SocketSetup already) {
   // Non-blocking, so that every wait goes through wait(), which knows the deadlines.
-  set_nonblocking(fd, true);
+  if (!already.nonblocking) set_nonblocking(fd, true);
 }
 
 bool PollContext::wait(std::span<pollfd> fds, Deadline deadline) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <poll.h>
+#include <sys/time.h>
 #include <sys/types.h>
 
 #include <boost/container/small_vector.hpp>
@@ -51,6 +52,16 @@ class Deadline {
   Clock::time_point when_;
 };
 
+/// `timeout` as SO_RCVTIMEO and SO_SNDTIMEO take it (0: no timeout).
+timeval to_timeval(Millis timeout);
+
+/// What an accepted socket already has when a context adopts it. The acceptor knows, and
+/// each thing it knows saves a system call per connection (SocketSetup{}: nothing known).
+struct SocketSetup {
+  bool nonblocking = false;        // accept4 gave it SOCK_NONBLOCK
+  std::optional<Millis> timeouts;  // its SO_RCVTIMEO and SO_SNDTIMEO, copied from the listener
+};
+
 /// How a connection's blocking-style calls wait: the concurrency model's choice (see
 /// io_contexts.hpp). A handler reads and writes as if it blocked; the context decides what
 /// "blocking" means: a poll(2), a blocking system call with a socket timeout, or a coroutine
@@ -69,8 +80,9 @@ class IoContext {
   /// helper thread while an event loop serves other connections meanwhile.
   virtual void offload(const std::function<void()>& work) { work(); }
   /// Prepares a connection's socket for this context: non-blocking (the context waits with
-  /// wait()), or blocking with `idle_timeout` as SO_RCVTIMEO/SO_SNDTIMEO.
-  virtual void adopt_socket(int fd, Millis idle_timeout);
+  /// wait()), or blocking with `idle_timeout` as SO_RCVTIMEO/SO_SNDTIMEO. Sets only what
+  /// `already` does not say the socket has.
+  virtual void adopt_socket(int fd, Millis idle_timeout, SocketSetup already);
   /// The socket is about to be closed: forget it (before its number can be reused).
   virtual void release_socket(int fd) { (void)fd; }
   /// For a blocking socket: bound its next reads by `timeout` (SO_RCVTIMEO), so a read in

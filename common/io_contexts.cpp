@@ -46,11 +46,6 @@ bool any_ready(std::span<const pollfd> fds) {
   return std::any_of(fds.begin(), fds.end(), [](const pollfd& p) { return p.revents != 0; });
 }
 
-timeval to_timeval(Millis timeout) {
-  return {static_cast<time_t>(timeout.count() / 1000),
-          static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
-}
-
 }  // namespace
 
 LoopPollContext::LoopPollContext(DrainDeadline& drain, int wakeup_fd,
@@ -77,8 +72,8 @@ bool LoopPollContext::wait(std::span<pollfd> fds, Deadline deadline) {
   }
 }
 
-void LoopPollContext::adopt_socket(int fd, Millis idle_timeout) {
-  IoContext::adopt_socket(fd, idle_timeout);
+void LoopPollContext::adopt_socket(int fd, Millis idle_timeout, SocketSetup already) {
+  IoContext::adopt_socket(fd, idle_timeout, already);
   drain_.watch(fd);  // a stopping server shuts it for reading while it is idle
 }
 
@@ -94,15 +89,18 @@ bool BlockingContext::wait(std::span<pollfd> fds, Deadline deadline) {
   return any;
 }
 
-void BlockingContext::adopt_socket(int fd, Millis idle_timeout) {
+void BlockingContext::adopt_socket(int fd, Millis idle_timeout, SocketSetup already) {
   // The socket stays blocking: a read(2) sleeps in the kernel until data comes, with no
   // poll(2) before it. SO_RCVTIMEO/SO_SNDTIMEO bound that sleep by the idle timeout: the
-  // call then fails with EAGAIN and the connection reports the timeout.
-  timeval timeout = to_timeval(idle_timeout);
-  if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
-      ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0) {
-    // Not a socket (a test's pipe) or an odd one: fall back to waiting with poll.
-    IoContext::adopt_socket(fd, idle_timeout);
+  // call then fails with EAGAIN and the connection reports the timeout. A TCP connection
+  // usually has them already, from its listener (Server::add_listener).
+  if (already.timeouts != idle_timeout) {
+    timeval timeout = to_timeval(idle_timeout);
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0) {
+      // Not a socket (a test's pipe) or an odd one: fall back to waiting with poll.
+      IoContext::adopt_socket(fd, idle_timeout, already);
+    }
   }
   drain_.watch(fd);
 }

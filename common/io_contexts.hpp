@@ -25,7 +25,7 @@ class LoopPollContext : public IoContext {
   LoopPollContext(DrainDeadline& drain, int wakeup_fd, std::function<void()> on_wakeup);
   bool wait(std::span<pollfd> fds, Deadline deadline) override;
   void check_drain() override;
-  void adopt_socket(int fd, Millis idle_timeout) override;
+  void adopt_socket(int fd, Millis idle_timeout, SocketSetup already) override;
   void release_socket(int fd) override { drain_.unwatch(fd); }
   void set_idle(int fd, bool idle) override { drain_.set_idle(fd, idle); }
   bool stopping() const override { return drain_.stopping(); }
@@ -42,7 +42,7 @@ class BlockingContext : public IoContext {
   bool wait(std::span<pollfd> fds, Deadline deadline) override;
   void check_drain() override;
   /// Leaves the socket blocking; the idle timeout becomes its receive and send timeout.
-  void adopt_socket(int fd, Millis idle_timeout) override;
+  void adopt_socket(int fd, Millis idle_timeout, SocketSetup already) override;
   void release_socket(int fd) override { drain_.unwatch(fd); }
   void set_receive_timeout(int fd, Millis timeout) override;
   void set_idle(int fd, bool idle) override { drain_.set_idle(fd, idle); }

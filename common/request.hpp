@@ -26,6 +26,7 @@ class Listener;
 /// An accepted connection, or one received datagram with a socket to answer on.
 struct Request {
   UniqueFd socket;                     // the connection, or a duplicate of the datagram socket
+  SocketSetup setup;                   // what the acceptor already set on the socket
   SocketAddress peer;                  // the client (as a trusted proxy named it, behind a proxy)
   std::optional<SocketAddress> proxy;  // the proxy's own address, when one relayed it
   bool is_datagram = false;

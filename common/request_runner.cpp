@@ -81,7 +81,7 @@ void RequestRunner::log_killed(AccessRecord record, pid_t child, int signo, bool
 
 void RequestRunner::run_stream(Request& request, IoContext& io, Hub* hub,
                                AccessRecord& record) const {
-  Connection connection(std::move(request.socket), request.peer, io, timeouts_);
+  Connection connection(std::move(request.socket), request.peer, io, timeouts_, request.setup);
   connection.set_hub(hub);
   if (request_log_ && access_log_.enabled()) connection.set_access_log(&access_log_);
   auto count_bytes = [&] {

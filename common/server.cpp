@@ -39,6 +39,10 @@ void Server::add_listener(Listener listener) {
   // Non-blocking: when a client is taken by another worker (or gives up) between poll and
   // accept, accept4 must say EAGAIN instead of sleeping until the next client.
   set_nonblocking(listener.fd(), true);
+  // The blocking models bound each read and write of a connection by the idle timeout
+  // (BlockingContext): set it once here, and every TCP connection starts with it.
+  if (model_->io_style() == IoStyle::blocking)
+    listener.give_timeouts_to_connections(settings_.idle_timeout);
   if (listener.transport() == Transport::udp) {
     report_destination_addresses(listener.fd(), listener.local().family());
     datagram_guard_.add_own_port(listener.local().port());
@@ -210,8 +214,10 @@ void Server::in_child(UniqueFd hub_link, bool keep_listeners) {
   if (!keep_listeners) {
     for (Listener& listener : listeners_) listener.close_in_child();
   }
-  bool stop_came_early = wakeup_.release_in_child();
+  // The child's own SIGTERM handler first, then a look for a SIGTERM that came before it:
+  // the other order would leave a moment in which one is lost.
   drain_.enter_child();
+  bool stop_came_early = wakeup_.release_in_child();
   if (stop_came_early) DrainDeadline::stop_in_child();
   // A child never outlives its server: if the parent dies (even by SIGKILL, with no chance to
   // stop its children), the kernel sends the child kDrainSignal, which ends its connection.

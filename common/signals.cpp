@@ -110,7 +110,9 @@ void Wakeup::notify_worker_done() {
 
 WakeupReasons Wakeup::take() {
   char sink[256];
-  while (::read(fd(), sink, sizeof sink) > 0) {
+  // A pipe's read returns every byte it holds, up to the buffer's size: a short read has
+  // emptied it, and only a full one needs another look.
+  while (::read(fd(), sink, sizeof sink) == static_cast<ssize_t>(sizeof sink)) {
   }
   // Read the flags after emptying the pipe: a signal arriving in between leaves a byte in
   // the pipe, so the loop wakes once more and sees it.
@@ -124,15 +126,15 @@ WakeupReasons Wakeup::take() {
 }
 
 bool Wakeup::release_in_child() {
+  // SIGTERM is left alone: the child has already put its own handler there (drain.hpp).
   set_handler(SIGCHLD, SIG_DFL);
   set_handler(SIGUSR1, SIG_IGN);
   set_handler(SIGHUP, SIG_IGN);
-  set_handler(SIGTERM, SIG_IGN);
   set_handler(SIGINT, SIG_IGN);
   UniqueFd(g_pipe_write_fd.exchange(-1));
   UniqueFd(g_pipe_read_fd.exchange(-1));
-  // The parent's SIGTERM may have come between fork() and the lines above: it ran the
-  // parent's handler here, which only set this copy of the flag.
+  // The parent's SIGTERM may have come between fork() and the child's own handler: it ran
+  // the parent's handler here, which only set this copy of the flag.
   return g_stop.exchange(false);
 }
 

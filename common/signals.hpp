@@ -34,12 +34,13 @@ class Wakeup {
   static void notify_worker_done();
   /// Empties the pipe and returns (and clears) the reasons recorded since the last call.
   WakeupReasons take();
-  /// In a forked child: default SIGCHLD (so the child can wait for its own children),
-  /// SIGTERM/SIGINT ignored (the parent decides when a child must stop), SIGHUP and SIGUSR1
-  /// ignored (the parent reloads; a hangup of the terminal's process group must not end the
-  /// child's connection), pipe closed. Returns true when a SIGTERM or SIGINT reached the
-  /// child before this, with the parent's handler (or the parent had one pending at fork()):
-  /// the stop has begun, and the child must not miss it.
+  /// In a forked child, after it has put its own SIGTERM handler in place
+  /// (DrainDeadline::enter_child): default SIGCHLD (so the child can wait for its own
+  /// children), SIGINT ignored (the parent decides when a child must stop), SIGHUP and
+  /// SIGUSR1 ignored (the parent reloads; a hangup of the terminal's process group must not
+  /// end the child's connection), pipe closed. Returns true when a SIGTERM or SIGINT reached
+  /// the child before this, with the parent's handler (or the parent had one pending at
+  /// fork()): the stop has begun, and the child must not miss it.
   bool release_in_child();
 };
 

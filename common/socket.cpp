@@ -183,6 +183,16 @@ Listener::Listener(Transport transport, UniqueFd fd, std::string unlink_path)
       unlink_path_(std::move(unlink_path)),
       owner_(::getpid()) {}
 
+void Listener::give_timeouts_to_connections(Millis timeout) {
+  if (transport_ != Transport::tcp) return;
+  timeval value = to_timeval(timeout);
+  if (::setsockopt(fd(), SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value) < 0)
+    throw_errno("setsockopt SO_RCVTIMEO");
+  if (::setsockopt(fd(), SOL_SOCKET, SO_SNDTIMEO, &value, sizeof value) < 0)
+    throw_errno("setsockopt SO_SNDTIMEO");
+  connection_timeouts_ = timeout;
+}
+
 Listener::~Listener() {
   // Remove our socket file on exit so the next start finds a clean path. A forked child
   // never removes it (the owner check), since the parent still serves on it.

@@ -14,7 +14,8 @@ namespace sockserv {
 void Children::reap(const std::function<void(pid_t, uint64_t, int)>& on_exit) {
   // One SIGCHLD may stand for many children (signals do not queue), so loop until no
   // finished child is left. WNOHANG: never block here, the server has clients to accept.
-  for (;;) {
+  // Once none of ours is left there is nothing to wait for: stop without asking the kernel.
+  while (!children_.empty()) {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid == 0) return;  // children remain, none finished

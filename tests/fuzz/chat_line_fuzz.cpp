@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   theirs.reset();  // the member hangs up: the reader ends with EOF
   SocketAddress peer;
   Connection connection(std::move(ours), peer, client_io(),
-                        ConnectionTimeouts{.idle = Millis(1000), .message = Millis(1000)});
+                        ConnectionTimeouts{.idle = Millis(1000), .message = Millis(1000)},
+                        SocketSetup{});
   size_t lines = 0;
   for (;;) {
     Line line =

@@ -18,7 +18,8 @@ BOOST_AUTO_TEST_CASE(write_some_never_blocks_and_wait_ready_reports_room) {
   int fds[2];
   BOOST_REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
   UniqueFd theirs(fds[1]);
-  Connection connection(UniqueFd(fds[0]), SocketAddress{}, client_io(), ConnectionTimeouts{});
+  Connection connection(UniqueFd(fds[0]), SocketAddress{}, client_io(), ConnectionTimeouts{},
+                        SocketSetup{});
   std::string chunk(64 * 1024, 'x');
   size_t sent = 0;
   for (int i = 0; i < 10'000; ++i) {

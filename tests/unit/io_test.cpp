@@ -98,7 +98,8 @@ BOOST_AUTO_TEST_CASE(connection_read_line_over_single_bytes) {
   SocketPair pair;
   std::thread writer =
       trickle(std::move(pair.theirs), "first\r\nsecond\n" + std::string(50, 'z') + "\nlast");
-  Connection connection(std::move(pair.ours), SocketAddress{}, client_io(), {.idle = 5000ms});
+  Connection connection(std::move(pair.ours), SocketAddress{}, client_io(), {.idle = 5000ms},
+                        SocketSetup{});
   Line line = connection.read_line(20);
   BOOST_TEST((line.status == Line::Status::ok));
   BOOST_TEST(line.text == "first");
@@ -114,7 +115,8 @@ BOOST_AUTO_TEST_CASE(connection_read_line_over_single_bytes) {
 BOOST_AUTO_TEST_CASE(connection_read_some_returns_read_ahead_bytes_first) {
   SocketPair pair;
   std::thread writer = trickle(std::move(pair.theirs), "header\nbody bytes");
-  Connection connection(std::move(pair.ours), SocketAddress{}, client_io(), {.idle = 5000ms});
+  Connection connection(std::move(pair.ours), SocketAddress{}, client_io(), {.idle = 5000ms},
+                        SocketSetup{});
   BOOST_TEST(connection.read_line(100).text == "header");
   char body[10];
   BOOST_TEST(connection.read_full(std::as_writable_bytes(std::span(body))) == 10u);
@@ -125,7 +127,8 @@ BOOST_AUTO_TEST_CASE(connection_read_some_returns_read_ahead_bytes_first) {
 BOOST_AUTO_TEST_CASE(wait_readable_reports_the_other_descriptor) {
   SocketPair pair;
   Pipe pipe = make_pipe(true);
-  Connection connection(std::move(pair.ours), SocketAddress{}, client_io(), {.idle = 5000ms});
+  Connection connection(std::move(pair.ours), SocketAddress{}, client_io(), {.idle = 5000ms},
+                        SocketSetup{});
   BOOST_TEST(!connection.wait_readable({pipe.read_end.get()}, Deadline::after(20ms)).any());
   write_all(pipe.write_end.get(), "!", Deadline::never(), client_io());
   Readiness ready = connection.wait_readable({pipe.read_end.get()}, Deadline::after(2000ms));

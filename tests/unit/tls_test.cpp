@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(bytes_openssl_holds_are_readable_though_the_socket_is_empty
     SSL_CTX_free(context);
   });
   Connection connection(std::move(pair.server), SocketAddress{}, client_io(),
-                        ConnectionTimeouts{.idle = 10'000ms, .message = 0ms});
+                        ConnectionTimeouts{.idle = 10'000ms, .message = 0ms}, SocketSetup{});
   connection.accept_tls(tls);
   BOOST_TEST(connection.tls());
   BOOST_TEST(connection.tls_description().rfind("TLSv1.3 ", 0) == 0u);
@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(a_client_that_is_not_tls_fails_the_handshake_with_openssls_
   Pair pair;
   write_all(pair.client.get(), "GET / HTTP/1.1\r\n\r\n", Deadline::never(), client_io());
   Connection connection(std::move(pair.server), SocketAddress{}, client_io(),
-                        ConnectionTimeouts{.idle = 10'000ms, .message = 0ms});
+                        ConnectionTimeouts{.idle = 10'000ms, .message = 0ms}, SocketSetup{});
   BOOST_CHECK_EXCEPTION(connection.accept_tls(tls), TlsHandshakeError,
                         [](const TlsHandshakeError& e) {
                           return std::string(e.what()) == "TLS handshake: http request";
