@@ -135,11 +135,10 @@ void DrainDeadline::set_idle(int socket, bool idle) {
 }
 
 void DrainDeadline::enter_child() {
+  // From here on every method answers from the child's own flags (g_child_*), never from
+  // sockets_ or mutex_: they are the parent's, whose threads do not exist in this process
+  // (a mutex one of them held at fork() would stay locked here forever).
   in_child_ = true;
-  {
-    std::lock_guard lock(mutex_);
-    sockets_.clear();  // the parent's threads do not exist in this process
-  }
   struct sigaction action {};
   action.sa_handler = on_drain_signal;
   sigemptyset(&action.sa_mask);
