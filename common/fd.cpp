@@ -22,6 +22,11 @@ Pipe make_pipe(bool nonblocking) {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
+UniqueFd duplicate(int fd) {
+  // The lowest free number at or above 0, like dup(2), but close-on-exec from the start.
+  return UniqueFd(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+}
+
 void set_nonblocking(int fd, bool on) {
   int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0) throw_errno("fcntl F_GETFL");

@@ -42,6 +42,10 @@ struct Pipe {
 };
 Pipe make_pipe(bool nonblocking);
 
+/// A second descriptor of what `fd` refers to, close-on-exec (F_DUPFD_CLOEXEC); empty, with
+/// errno set, when the process is out of descriptors.
+UniqueFd duplicate(int fd);
+
 /// Sets or clears O_NONBLOCK on `fd`.
 void set_nonblocking(int fd, bool on);
 

@@ -2,7 +2,6 @@
 // connections, receive datagrams and hand each to the model.
 #include "server.hpp"
 
-#include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -176,7 +175,7 @@ void Server::receive_datagram(const Listener& listener) {
   if (!verify_request(request)) return;  // dropped without a reply
   // The request gets its own descriptor for the socket, so that a child or thread can reply
   // even after the server has closed its listeners.
-  request.socket = UniqueFd(::fcntl(listener.fd(), F_DUPFD_CLOEXEC, 0));
+  request.socket = duplicate(listener.fd());
   if (!request.socket) {
     log_error("dup: ", std::strerror(errno));
     request_done(request.id);

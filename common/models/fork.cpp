@@ -32,6 +32,13 @@ void ForkModel::process_request(Request request, ServerCore& core) {
     // Child: drop the listening sockets (the parent keeps accepting on them) and serve.
     core.in_child(std::move(hub_link), /*keep_listeners=*/false);
     BlockingContext io(core.drain());
+    // A second descriptor of the connection, closed only by _exit. The client sees our FIN
+    // when the last descriptor is closed, and _exit frees this process's memory before it
+    // closes its descriptors: so the client's next connection reaches the parent after the
+    // pages it shared with this child are freed, and the parent's next writes need not copy
+    // them (copy-on-write; measured in docs/benchmarks.md). Empty if out of descriptors:
+    // then the connection simply closes a little earlier.
+    UniqueFd open_until_exit = duplicate(request.socket.get());
     bool ok = core.finish_request(request, io);
     // _exit, not exit: the child must not run the parent's atexit handlers or destructors
     // (which would, say, remove the parent's unix socket file).

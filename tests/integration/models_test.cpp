@@ -1,8 +1,10 @@
 // The pooled models' own behaviour: prefork replaces workers and sizes its pool, prethread
 // queues rather than drops, every model drains, --stats and --list-models report. (The
 // services themselves run under every model in the other test files.)
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
@@ -12,6 +14,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "peers.hpp"
 
 namespace bdata = boost::unit_test::data;
 namespace fs = std::filesystem;
@@ -44,6 +47,34 @@ BOOST_AUTO_TEST_CASE(list_models_prints_the_table_one_name_per_line) {
   for (const std::string& model : all_models()) expected += model + " ";
   BOOST_TEST(names == expected);
   BOOST_TEST(run_program("echo-server", {"--model", "nonesuch"}).exit_code == 64);
+}
+
+// ForkModel keeps a second descriptor of the connection until _exit, which frees the child's
+// memory before it closes descriptors: when the client sees EOF, the child's memory is gone
+// (its status has no VmRSS line, or the process itself is gone), so the parent, already
+// accepting the client's next connection, copies none of the pages it shared with it.
+BOOST_AUTO_TEST_CASE(fork_a_client_sees_eof_only_after_the_child_has_freed_its_memory) {
+  ServerProcess server = start_echo("fork", {});
+  for (int i = 0; i < 10; ++i) {
+    UniqueFd client = connect_tcp(server.port());
+    write_all(client.get(), "ping");
+    std::byte reply[4];
+    BOOST_REQUIRE(read_full(client.get(), reply, Deadline::after(5000ms)) == 4u);
+    std::vector<pid_t> children = children_of(server.pid());
+    BOOST_REQUIRE(children.size() == 1u);  // the child serving this connection
+    // Opened now, read right after EOF: /proc makes the text at each read.
+    std::string path = "/proc/" + std::to_string(children[0]) + "/status";
+    UniqueFd status_file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    BOOST_REQUIRE(status_file);
+    BOOST_REQUIRE(::shutdown(client.get(), SHUT_WR) == 0);
+    BOOST_REQUIRE(read_to_eof(client.get(), 5000ms).empty());
+    char status[4096];
+    ssize_t n = ::pread(status_file.get(), status, sizeof status - 1, 0);
+    // ESRCH: the child is already gone, which frees its memory too.
+    BOOST_REQUIRE((n >= 0 || errno == ESRCH));
+    std::string_view text(status, n > 0 ? static_cast<size_t>(n) : 0);
+    BOOST_TEST(text.find("VmRSS:") == std::string_view::npos, "the child still has its memory");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(prefork_replaces_a_killed_worker) {
