@@ -197,8 +197,9 @@ void FiberContext::adopt_socket(int fd, Millis, SocketSetup already) {
   // never misses data that came while the fiber was busy, and never sleeps on a stale edge.
   // Level-triggered would report a readable socket in every turn while its fiber is busy
   // elsewhere (writing, offloading), unless each wait paid an EPOLL_CTL_MOD.
-  add_to_epoll(epoll_.get(), fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
-  w = {Watch::Kind::socket, 0, 0, nullptr};
+  // EPOLLPRI: urgent data (read_was_short says why it matters).
+  add_to_epoll(epoll_.get(), fd, EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+  w = {.kind = Watch::Kind::socket};
   // A stopping server shuts it for reading while it is idle: epoll then reports it readable.
   drain_.watch(fd);
 }
@@ -214,6 +215,27 @@ void FiberContext::release_socket(int fd) {
 void FiberContext::would_block(int fd, short events) {
   Watch& w = watch_of(fd);
   if (w.kind == Watch::Kind::socket) w.ready = static_cast<short>(w.ready & ~events);
+}
+
+bool FiberContext::may_read(int fd) const {
+  return fd < 0 || static_cast<size_t>(fd) >= watches_.size() ||
+         !watches_[static_cast<size_t>(fd)].drained;
+}
+
+void FiberContext::read_was_short(int fd) {
+  Watch& w = watch_of(fd);
+  // A short read of a stream socket means its queue was empty then (TCP and unix streams stop
+  // early only when no data is left), and data that comes later raises a new edge: so the
+  // next read can wait for that edge instead of trying first and failing (nginx's
+  // ngx_unix_recv does the same). Two exceptions, both reported by the event that woke the
+  // reader, and then the shortcut is off for good:
+  // - urgent (out-of-band) data: a read stops short at its mark, with bytes still queued
+  //   behind it (EPOLLPRI);
+  // - the end of the stream: a read returns the last bytes short, and the end of file that
+  //   the next read would return raises no new edge (EPOLLRDHUP; or HUP, ERR).
+  if (w.kind != Watch::Kind::socket || w.no_shortcut) return;
+  w.drained = true;
+  w.ready = static_cast<short>(w.ready & ~POLLIN);
 }
 
 void FiberContext::offload(const std::function<void()>& work) {
@@ -280,6 +302,8 @@ void FiberContext::dispatch(const epoll_event& event) {
     return on_ready();
   }
   w.ready = static_cast<short>(w.ready | to_poll_bits(event.events));
+  if ((event.events & (EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0) w.no_shortcut = true;
+  if ((w.ready & (POLLIN | POLLHUP | POLLERR)) != 0) w.drained = false;  // news to read
   if (w.waiter != nullptr && (w.ready & (w.wanted | POLLHUP | POLLERR)) != 0) wake(*w.waiter);
 }
 

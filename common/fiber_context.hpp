@@ -53,6 +53,8 @@ class FiberContext : public IoContext {
   void adopt_socket(int fd, Millis idle_timeout, SocketSetup already) override;
   void release_socket(int fd) override;
   void would_block(int fd, short events) override;
+  bool may_read(int fd) const override;
+  void read_was_short(int fd) override;
   void set_idle(int fd, bool idle) override { drain_.set_idle(fd, idle); }
   bool stopping() const override { return drain_.stopping(); }
 
@@ -82,6 +84,10 @@ class FiberContext : public IoContext {
     short ready = 0;         // poll bits seen since the last EAGAIN (sockets) or this wait
     short wanted = 0;        // what the waiting fiber asked for
     Task* waiter = nullptr;  // the fiber suspended on it
+    bool drained = false;    // a read came back short: nothing to read until epoll says so
+    // Urgent data or the end of the stream was reported (EPOLLPRI, EPOLLRDHUP, HUP, ERR): a
+    // read may now stop short with more to read and no new edge to come (read_was_short).
+    bool no_shortcut = false;
   };
 
   Task& current();

@@ -70,8 +70,13 @@ IoContext& client_io() {
 }
 
 size_t read_some(int fd, std::span<std::byte> buffer, Deadline deadline, IoContext& io) {
+  // An event loop that knows the queue is empty waits first: a read(2) now would say EAGAIN.
+  // (A request-response client sends nothing until it has our reply: after one read of its
+  // request, the next read would always find nothing, one system call per round trip.)
+  if (!io.may_read(fd)) wait_for(fd, POLLIN, deadline, io, "read");
   for (;;) {
     ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n > 0 && static_cast<size_t>(n) < buffer.size()) io.read_was_short(fd);
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) {
       io.check_drain();  // the signal may have been the server's "drain time is over"

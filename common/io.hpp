@@ -83,6 +83,16 @@ class IoContext {
   /// wait()), or blocking with `idle_timeout` as SO_RCVTIMEO/SO_SNDTIMEO. Sets only what
   /// `already` does not say the socket has.
   virtual void adopt_socket(int fd, Millis idle_timeout, SocketSetup already);
+  /// False when a read(2) on `fd` would only say EAGAIN: a context that tracks readiness (an
+  /// event loop) knows the socket's queue is empty until its loop reports new data. read_some
+  /// then waits first and saves that read.
+  virtual bool may_read(int fd) const {
+    (void)fd;
+    return true;
+  }
+  /// A read(2) on `fd` returned some bytes, fewer than asked: a stream socket's read takes all
+  /// it holds, so its queue was empty at that instant (see FiberContext for the exception).
+  virtual void read_was_short(int fd) { (void)fd; }
   /// The socket is about to be closed: forget it (before its number can be reused).
   virtual void release_socket(int fd) { (void)fd; }
   /// For a blocking socket: bound its next reads by `timeout` (SO_RCVTIMEO), so a read in

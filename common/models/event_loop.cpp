@@ -17,9 +17,6 @@ namespace {
 // 256 KiB of address space per connection, of which only the touched pages (a few KiB for an
 // idle connection) cost memory. Handlers keep big buffers off the stack (echo: 16 KiB).
 constexpr size_t kStackSize = 256 * 1024;
-// Connections accepted per listener report: enough to empty a burst, few enough that the
-// loop's other connections are not kept waiting behind a flood of new ones.
-constexpr int kAcceptBatch = 64;
 
 }  // namespace
 
@@ -77,7 +74,7 @@ void EventLoop::watch_listeners(FiberContext& io, Acceptor& acceptor) {
     if (!is_stream(listener.transport())) continue;  // the main thread answers datagrams
     // EPOLLEXCLUSIVE: one new client wakes one of the loops waiting, not all of them.
     io.watch(listener.fd(), EPOLLIN | EPOLLEXCLUSIVE,
-             [this, &listener, &acceptor, &io] { accept_batch(listener, acceptor, io); });
+             [this, &listener, &acceptor, &io] { accept_one(listener, acceptor, io); });
   }
   accepting_ = true;
 }
@@ -90,17 +87,17 @@ void EventLoop::unwatch_listeners(FiberContext& io) {
   accepting_ = false;
 }
 
-void EventLoop::accept_batch(const Listener& listener, Acceptor& acceptor, FiberContext& io) {
-  for (int i = 0; i < kAcceptBatch && accepting_; ++i) {
-    std::optional<Request> request = acceptor.accept(listener);
-    if (!request) {
-      // Nothing on the first try: another loop took the client (the thundering herd).
-      if (i == 0) counts_.empty_wakeups.fetch_add(1, std::memory_order_relaxed);
-      if (Clock::now() < acceptor.paused_until()) unwatch_listeners(io);  // EMFILE: back off
-      return;
-    }
-    start_fiber(std::move(*request), io);
-  }
+// One connection per report of the listener, as nginx does by default (multi_accept off):
+// the listener is watched level-triggered, so while clients wait the next epoll_wait reports
+// it again, between the loop's other connections, which a flood of new clients cannot starve.
+// Accepting until EAGAIN would cost one accept4 more for every report, and under light load
+// a report is one client.
+void EventLoop::accept_one(const Listener& listener, Acceptor& acceptor, FiberContext& io) {
+  std::optional<Request> request = acceptor.accept(listener);
+  if (request) return start_fiber(std::move(*request), io);
+  // Nobody there: another loop took the client (the thundering herd), or it left.
+  counts_.empty_wakeups.fetch_add(1, std::memory_order_relaxed);
+  if (Clock::now() < acceptor.paused_until()) unwatch_listeners(io);  // EMFILE: back off
 }
 
 void EventLoop::start_fiber(Request request, FiberContext& io) {

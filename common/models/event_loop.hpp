@@ -48,7 +48,7 @@ class EventLoop {
   void serve(FiberContext& io, Acceptor& acceptor);
   void watch_listeners(FiberContext& io, Acceptor& acceptor);
   void unwatch_listeners(FiberContext& io);
-  void accept_batch(const Listener& listener, Acceptor& acceptor, FiberContext& io);
+  void accept_one(const Listener& listener, Acceptor& acceptor, FiberContext& io);
   void start_fiber(Request request, FiberContext& io);
 
   ServerCore& core_;

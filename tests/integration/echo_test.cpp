@@ -87,6 +87,24 @@ BOOST_DATA_TEST_CASE(one_byte_writes_and_merged_writes_give_identical_output, kM
   BOOST_TEST(from_merged == "LINE ONE\nLINE TWO\r\nTHIRD LINE WITHOUT END");
 }
 
+// TCP urgent data (telnet sends it for an interrupt): a read stops short at its mark with the
+// rest still queued. The epoll model waits for a new edge after a short read, unless the
+// connection has had urgent data; without that exception "def" would wait for the client's
+// next bytes. The client sends no EOF: that would be a new edge and hide the stall.
+BOOST_DATA_TEST_CASE(urgent_data_does_not_stall_the_bytes_behind_it, kModels, model) {
+  ServerProcess server = start_echo(model);
+  for (int i = 0; i < 10; ++i) {
+    UniqueFd fd = connect_tcp(server.port());
+    BOOST_REQUIRE(::send(fd.get(), "abc", 3, 0) == 3);
+    BOOST_REQUIRE(::send(fd.get(), "!", 1, MSG_OOB) == 1);  // out of band: not echoed
+    BOOST_REQUIRE(::send(fd.get(), "def", 3, 0) == 3);
+    std::string reply(6, '\0');
+    size_t got =
+        read_full(fd.get(), std::as_writable_bytes(std::span(reply)), Deadline::after(3000ms));
+    BOOST_TEST(reply.substr(0, got) == "abcdef", "connection " << i);
+  }
+}
+
 BOOST_DATA_TEST_CASE(udp_datagrams_of_9000_and_65507_bytes_come_back_intact, kModels, model) {
   ServerProcess server("echo-server", {"--listen", "udp:127.0.0.1:0", "--model", model});
   UniqueFd socket = udp_socket();
