@@ -44,6 +44,12 @@ timeval to_timeval(Millis timeout) {
           static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
 }
 
+bool set_socket_timeouts(int fd, Millis timeout) {
+  timeval value = to_timeval(timeout);
+  return ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value) == 0 &&
+         ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, sizeof value) == 0;
+}
+
 void IoContext::adopt_socket(int fd, Millis, SocketSetup already) {
   // Non-blocking, so that every wait goes through wait(), which knows the deadlines.
   if (!already.nonblocking) set_nonblocking(fd, true);

@@ -54,6 +54,9 @@ class Deadline {
 
 /// `timeout` as SO_RCVTIMEO and SO_SNDTIMEO take it (0: no timeout).
 timeval to_timeval(Millis timeout);
+/// Sets both SO_RCVTIMEO and SO_SNDTIMEO of `fd` to `timeout`; false (errno set) if either
+/// fails.
+bool set_socket_timeouts(int fd, Millis timeout);
 
 /// What an accepted socket already has when a context adopts it. The acceptor knows, and
 /// each thing it knows saves a system call per connection (SocketSetup{}: nothing known).

@@ -94,13 +94,9 @@ void BlockingContext::adopt_socket(int fd, Millis idle_timeout, SocketSetup alre
   // poll(2) before it. SO_RCVTIMEO/SO_SNDTIMEO bound that sleep by the idle timeout: the
   // call then fails with EAGAIN and the connection reports the timeout. A TCP connection
   // usually has them already, from its listener (Server::add_listener).
-  if (already.timeouts != idle_timeout) {
-    timeval timeout = to_timeval(idle_timeout);
-    if (::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) < 0) {
-      // Not a socket (a test's pipe) or an odd one: fall back to waiting with poll.
-      IoContext::adopt_socket(fd, idle_timeout, already);
-    }
+  if (already.timeouts != idle_timeout && !set_socket_timeouts(fd, idle_timeout)) {
+    // Not a socket (a test's pipe) or an odd one: fall back to waiting with poll.
+    IoContext::adopt_socket(fd, idle_timeout, already);
   }
   drain_.watch(fd);
 }

@@ -185,11 +185,7 @@ Listener::Listener(Transport transport, UniqueFd fd, std::string unlink_path)
 
 void Listener::give_timeouts_to_connections(Millis timeout) {
   if (transport_ != Transport::tcp) return;
-  timeval value = to_timeval(timeout);
-  if (::setsockopt(fd(), SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value) < 0)
-    throw_errno("setsockopt SO_RCVTIMEO");
-  if (::setsockopt(fd(), SOL_SOCKET, SO_SNDTIMEO, &value, sizeof value) < 0)
-    throw_errno("setsockopt SO_SNDTIMEO");
+  if (!set_socket_timeouts(fd(), timeout)) throw_errno("setsockopt SO_RCVTIMEO/SO_SNDTIMEO");
   connection_timeouts_ = timeout;
 }
 
