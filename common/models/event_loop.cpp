@@ -93,10 +93,13 @@ void EventLoop::unwatch_listeners(FiberContext& io) {
 // Accepting until EAGAIN would cost one accept4 more for every report, and under light load
 // a report is one client.
 void EventLoop::accept_one(const Listener& listener, Acceptor& acceptor, FiberContext& io) {
+  uint64_t taken_before = counts_.accepted.load(std::memory_order_relaxed);
   std::optional<Request> request = acceptor.accept(listener);
   if (request) return start_fiber(std::move(*request), io);
-  // Nobody there: another loop took the client (the thundering herd), or it left.
-  counts_.empty_wakeups.fetch_add(1, std::memory_order_relaxed);
+  // Nobody there: another loop took the client (the thundering herd), or it left. A client
+  // taken and then refused (--max-per-source, --deny) was there: not an empty wake-up.
+  if (counts_.accepted.load(std::memory_order_relaxed) == taken_before)
+    counts_.empty_wakeups.fetch_add(1, std::memory_order_relaxed);
   if (Clock::now() < acceptor.paused_until()) unwatch_listeners(io);  // EMFILE: back off
 }
 

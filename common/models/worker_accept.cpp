@@ -32,6 +32,7 @@ std::optional<Request> WorkerAccept::next(Acceptor& acceptor,
                                           const std::function<bool()>& stopping) {
   bool woken = false;
   while (!stopping()) {
+    uint64_t taken_before = acceptor.stats() != nullptr ? acceptor.stats()->accepted.load() : 0;
     for (size_t tried = 0; tried < listeners_.size(); ++tried) {
       const Listener& listener = listeners_[next_listener_];
       next_listener_ = (next_listener_ + 1) % listeners_.size();
@@ -45,8 +46,10 @@ std::optional<Request> WorkerAccept::next(Acceptor& acceptor,
       woken = false;
       continue;
     }
-    // Woken for a client, and another worker had taken it: the thundering herd, counted.
-    if (woken && acceptor.stats() != nullptr) acceptor.stats()->empty_wakeups.fetch_add(1);
+    // Woken for a client, and another worker had taken it: the thundering herd, counted. (A
+    // client taken and then refused by the access rules was there: not counted.)
+    if (woken && acceptor.stats() != nullptr && acceptor.stats()->accepted.load() == taken_before)
+      acceptor.stats()->empty_wakeups.fetch_add(1);
     epoll_event events[4];
     // Sleep until a listener has a client, the wake descriptor fires, or a signal comes.
     int n = ::epoll_wait(epoll_.get(), events, 4, 1000);

@@ -82,6 +82,21 @@ BOOST_AUTO_TEST_CASE(fork_a_client_sees_eof_only_after_the_child_has_freed_its_m
   }
 }
 
+// A client refused by the access rules was accepted first: the worker that woke for it did
+// not wake for nothing. One worker, so no other one can take a client first.
+BOOST_DATA_TEST_CASE(refused_clients_are_not_counted_as_empty_wakeups,
+                     bdata::make({"prefork", "prethread", "epoll"}), model) {
+  ServerProcess server =
+      start_echo(model, {"--workers", "1", "--stats", "--deny-from", "127.0.0.1"});
+  for (int i = 0; i < 3; ++i) {
+    UniqueFd client = connect_tcp(server.port());
+    BOOST_TEST(read_to_eof(client.get(), 5000ms).empty(), "refused: closed at once");
+  }
+  ::kill(server.pid(), SIGUSR1);
+  BOOST_TEST(server.wait_for_log("stats: total: accepted 3, empty wake-ups 0,"), server.log());
+  BOOST_TEST(server.stop() == 0);
+}
+
 BOOST_AUTO_TEST_CASE(prefork_replaces_a_killed_worker) {
   ServerProcess server = start_echo("prefork", {"--workers", "3"});
   BOOST_REQUIRE(eventually([&] { return children_of(server.pid()).size() == 3; }));
