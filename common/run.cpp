@@ -50,8 +50,10 @@ void open_standalone(Server& server, const ServiceDefinition& service,
                      const ServerOptions& options) {
   std::vector<Endpoint> endpoints = options.listen;
   if (endpoints.empty()) endpoints.push_back(default_endpoint(service.info));
+  size_t per_port = server.model().listeners_per_port();
   for (const Endpoint& endpoint : endpoints) {
-    server.add_listener(open_listener(endpoint, options.server.socket));
+    for (Listener& listener : open_listener_per_worker(endpoint, options.server.socket, per_port))
+      server.add_listener(std::move(listener));
   }
 }
 

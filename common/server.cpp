@@ -46,11 +46,17 @@ void Server::add_listener(Listener listener) {
     report_destination_addresses(listener.fd(), listener.local().family());
     datagram_guard_.add_own_port(listener.local().port());
   }
+  // The workers' other sockets on a port they share are named with the first.
+  if (listener.worker() > 1) {
+    listeners_.push_back(std::move(listener));
+    return;
+  }
   // A unix datagram socket is named as a client names it (unixgram:PATH), not unix:PATH.
   std::string name = to_string(listener.local());
   if (listener.transport() == Transport::unix_dgram) name.replace(0, 4, "unixgram");
   log_info("listening on ", name, " (", transport_name(listener.transport()),
-           ", model=", model_->name(), tls_ && is_stream(listener.transport()) ? ", TLS" : "", ")");
+           ", model=", model_->name(), listener.worker() == 1 ? ", a socket per worker" : "",
+           tls_ && is_stream(listener.transport()) ? ", TLS" : "", ")");
   if (tls_ && !is_stream(listener.transport()))
     log_warning(to_string(listener.local()),
                 ": datagrams are served in clear (TLS is for streams)");

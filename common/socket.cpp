@@ -63,8 +63,9 @@ void set_listener_options(int fd, const SocketAddress& address, Transport transp
     set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
   }
   if (!is_unix(transport)) {
-    // SO_REUSEPORT lets several sockets share the port; only on request, so that by
-    // default a second server on the same port fails loudly instead.
+    // SO_REUSEPORT lets several sockets share the port; only on request (or, for the epoll
+    // model's loops, open_listener_per_worker), so that by default a second server on the
+    // same port fails loudly instead.
     if (options.reuse_port) set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
   }
   if (address.family() == AF_INET6) {
@@ -168,6 +169,29 @@ void bind_unix(int fd, const Endpoint& endpoint, const SocketAddress& address) {
   if (::bind(fd, address.get(), address.length) < 0) throw_bind_error(errno, endpoint, address);
 }
 
+enum class PortSharing { as_options_say, after_bind };
+
+// socket, bind and (TCP) listen for an IP endpoint at `address`. PortSharing::after_bind sets
+// SO_REUSEPORT between bind and listen: bind has already checked that nobody holds the port,
+// and listen is when Linux puts the socket into the group of sockets sharing it, which the
+// sockets bound next (with SO_REUSEPORT) join.
+Listener open_inet_listener(const Endpoint& endpoint, const SocketAddress& address,
+                            const SocketOptions& options, PortSharing sharing) {
+  int type = socket_type(endpoint.transport);
+  UniqueFd fd = new_socket(address.family(), type);
+  set_listener_options(fd.get(), address, endpoint.transport, options);
+  if (::bind(fd.get(), address.get(), address.length) < 0)
+    throw_bind_error(errno, endpoint, address);
+  if (sharing == PortSharing::after_bind)
+    set_int_option(fd.get(), SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+  // listen() turns the socket into a passive one; the backlog bounds how many finished
+  // handshakes may wait for accept().
+  if (type == SOCK_STREAM && ::listen(fd.get(), options.backlog) < 0) {
+    throw_errno("listen " + to_string(endpoint));
+  }
+  return Listener(endpoint.transport, std::move(fd));
+}
+
 }  // namespace
 
 void set_int_option(int fd, int level, int option, int value, const char* name) {
@@ -214,18 +238,31 @@ Listener open_listener(const Endpoint& endpoint, const SocketOptions& options) {
       throw_errno("listen " + path);
     return listener;
   }
-  std::vector<SocketAddress> addresses = resolve(endpoint, /*passive=*/true);
-  const SocketAddress& address = addresses.front();
-  UniqueFd fd = new_socket(address.family(), type);
-  set_listener_options(fd.get(), address, endpoint.transport, options);
-  if (::bind(fd.get(), address.get(), address.length) < 0)
-    throw_bind_error(errno, endpoint, address);
-  // listen() turns the socket into a passive one; the backlog bounds how many finished
-  // handshakes may wait for accept().
-  if (type == SOCK_STREAM && ::listen(fd.get(), options.backlog) < 0) {
-    throw_errno("listen " + to_string(endpoint));
+  return open_inet_listener(endpoint, resolve(endpoint, /*passive=*/true).front(), options,
+                            PortSharing::as_options_say);
+}
+
+std::vector<Listener> open_listener_per_worker(const Endpoint& endpoint,
+                                               const SocketOptions& options, size_t workers) {
+  std::vector<Listener> listeners;
+  if (endpoint.transport != Transport::tcp || workers < 2) {
+    listeners.push_back(open_listener(endpoint, options));
+    return listeners;
   }
-  return Listener(endpoint.transport, std::move(fd));
+  // The first socket binds without SO_REUSEPORT, so that a port another server holds (even
+  // one that shares it) fails loudly here, as under every other model.
+  listeners.push_back(open_inet_listener(endpoint, resolve(endpoint, /*passive=*/true).front(),
+                                         options, PortSharing::after_bind));
+  // The others bind to the address the first got: its real port, when port 0 was asked for.
+  SocketOptions sharing = options;
+  sharing.reuse_port = true;
+  SocketAddress bound = listeners.front().local();
+  for (size_t worker = 2; worker <= workers; ++worker) {
+    listeners.push_back(open_inet_listener(endpoint, bound, sharing, PortSharing::as_options_say));
+  }
+  for (size_t worker = 1; worker <= workers; ++worker)
+    listeners[worker - 1].reserve_for_worker(worker);
+  return listeners;
 }
 
 Listener adopt_listener(UniqueFd fd) {

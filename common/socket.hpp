@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "address.hpp"
 #include "fd.hpp"
@@ -51,6 +52,11 @@ class Listener {
   void give_timeouts_to_connections(Millis timeout);
   /// What give_timeouts_to_connections set; nullopt when accepted sockets start without.
   std::optional<Millis> connection_timeouts() const { return connection_timeouts_; }
+  /// 0: every worker accepts from this socket. k (from 1): only worker k does; it is that
+  /// worker's own socket on a port the workers share (open_listener_per_worker).
+  size_t worker() const { return worker_; }
+  bool accepts_for(size_t worker) const { return worker_ == 0 || worker_ == worker; }
+  void reserve_for_worker(size_t worker) { worker_ = worker; }
 
  private:
   Transport transport_;
@@ -59,11 +65,20 @@ class Listener {
   std::string unlink_path_;
   pid_t owner_;  // only this process removes the socket file
   std::optional<Millis> connection_timeouts_;
+  size_t worker_ = 0;
 };
 
 /// Creates, binds and (for streams) listens on `endpoint`. Throws FatalError with a
 /// message fit for the user (port in use, no permission for a well-known port...).
 Listener open_listener(const Endpoint& endpoint, const SocketOptions& options);
+
+/// open_listener for a model whose workers each want a listening socket of their own (epoll:
+/// one per event loop). For TCP and `workers` > 1: that many sockets on the same port,
+/// sharing it by SO_REUSEPORT, the k-th reserved for worker k. The kernel then hands each new
+/// client to one of them (by a hash of its address and port), so no two workers ever wake
+/// for the same client. Other transports, or one worker: open_listener's single socket.
+std::vector<Listener> open_listener_per_worker(const Endpoint& endpoint,
+                                               const SocketOptions& options, size_t workers);
 
 /// Wraps an already bound or listening socket (from systemd or inetd).
 Listener adopt_listener(UniqueFd fd);

@@ -32,7 +32,9 @@ EpollModel::EpollModel(const ModelOptions& options)
       stop_event_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!stop_event_) throw_errno("eventfd");
   if (options.accept_lock != AcceptLock::none) {
-    throw UsageError("--accept-lock is for prefork and prethread; epoll uses EPOLLEXCLUSIVE");
+    throw UsageError(
+        "--accept-lock is for prefork and prethread; epoll's loops have a socket each, or share "
+        "one with EPOLLEXCLUSIVE");
   }
 }
 

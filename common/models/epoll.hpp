@@ -27,6 +27,8 @@ class EpollModel : public Model {
   std::string_view name() const override { return "epoll"; }
   IoStyle io_style() const override { return IoStyle::fiber; }
   bool main_thread_accepts() const override { return false; }
+  /// A socket per loop on each TCP port the server binds (SO_REUSEPORT), as in ref-epoll.
+  size_t listeners_per_port() const override { return loop_count_; }
   void start(ServerCore& core) override;
   /// Never called: the loops accept streams, and the main thread answers datagrams itself.
   void process_request(Request request, ServerCore& core) override;

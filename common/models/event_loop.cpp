@@ -2,8 +2,11 @@
 #include "event_loop.hpp"
 
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "../log.hpp"
@@ -43,6 +46,7 @@ void EventLoop::run() {
     serve(io, acceptor);
   } catch (const std::exception& e) {
     log_error("event loop ", number_, ": ", e.what());
+    stop_listening_on_own_sockets();
   }
   if (!stopping_) released_.set_value();
   timespec cpu{};
@@ -72,7 +76,9 @@ void EventLoop::serve(FiberContext& io, Acceptor& acceptor) {
 void EventLoop::watch_listeners(FiberContext& io, Acceptor& acceptor) {
   for (const Listener& listener : core_.listeners()) {
     if (!is_stream(listener.transport())) continue;  // the main thread answers datagrams
-    // EPOLLEXCLUSIVE: one new client wakes one of the loops waiting, not all of them.
+    if (!listener.accepts_for(number_)) continue;    // another loop's own socket on the port
+    // EPOLLEXCLUSIVE: on a socket every loop watches (a unix socket, one from systemd), one
+    // new client wakes one of the loops waiting, not all of them.
     io.watch(listener.fd(), EPOLLIN | EPOLLEXCLUSIVE,
              [this, &listener, &acceptor, &io] { accept_one(listener, acceptor, io); });
   }
@@ -82,9 +88,21 @@ void EventLoop::watch_listeners(FiberContext& io, Acceptor& acceptor) {
 void EventLoop::unwatch_listeners(FiberContext& io) {
   if (!accepting_) return;
   for (const Listener& listener : core_.listeners()) {
-    if (is_stream(listener.transport())) io.unwatch(listener.fd());
+    if (is_stream(listener.transport()) && listener.accepts_for(number_)) io.unwatch(listener.fd());
   }
   accepting_ = false;
+}
+
+// A loop that failed must not leave clients in the queue of a socket only it accepts from.
+// shutdown(2) on a listening socket stops it listening: Linux takes it out of the port's
+// group, sends the port's new clients to the other loops, and resets those queued on it.
+void EventLoop::stop_listening_on_own_sockets() {
+  for (const Listener& listener : core_.listeners()) {
+    if (listener.worker() != number_) continue;
+    if (::shutdown(listener.fd(), SHUT_RDWR) < 0)
+      log_error("event loop ", number_,
+                ": shutdown of its listening socket: ", std::strerror(errno));
+  }
 }
 
 // One connection per report of the listener, as nginx does by default (multi_accept off):

@@ -1,10 +1,12 @@
 // EventLoop: one thread of the epoll model. It accepts from the shared listeners and runs
 // each connection's handler as a fiber on its FiberContext, muduo's "one loop per thread".
 //
-// Every loop holds every stream listener in its own epoll with EPOLLEXCLUSIVE, so a new
-// client wakes one idle loop rather than all of them; the loop then accepts until nobody is
-// left waiting (a bounded batch: the listener is level-triggered, so what is left is reported
-// in the next turn). A loop ends once the server stops and its last fiber has ended.
+// Each loop accepts from a listening socket of its own on every TCP port the server bound
+// (SO_REUSEPORT: the kernel hands each new client to one of them), as ref-epoll does. Sockets
+// it cannot multiply (unix sockets, sockets from systemd or inetd) every loop holds in its own
+// epoll with EPOLLEXCLUSIVE, so a new client wakes one idle loop rather than all of them.
+// A loop accepts one client per report of a listener (level-triggered: one still waiting is
+// reported in the next turn). A loop ends once the server stops and its last fiber has ended.
 #pragma once
 
 #include <atomic>
@@ -48,6 +50,7 @@ class EventLoop {
   void serve(FiberContext& io, Acceptor& acceptor);
   void watch_listeners(FiberContext& io, Acceptor& acceptor);
   void unwatch_listeners(FiberContext& io);
+  void stop_listening_on_own_sockets();
   void accept_one(const Listener& listener, Acceptor& acceptor, FiberContext& io);
   void start_fiber(Request request, FiberContext& io);
 

@@ -68,6 +68,9 @@ class Model {
   /// True: the server's main loop accepts and calls process_request. False: start() makes
   /// workers that accept on their own.
   virtual bool main_thread_accepts() const { return true; }
+  /// How many listening sockets each TCP port gets: one per worker for a model whose workers
+  /// accept from sockets of their own (open_listener_per_worker); 1: they share one.
+  virtual size_t listeners_per_port() const { return 1; }
   /// True when process_request takes datagrams too; false: the main loop answers them
   /// itself (a pool whose workers take only passed connection descriptors).
   virtual bool takes_datagrams() const { return main_thread_accepts(); }
