@@ -33,7 +33,7 @@ po::options_description shared_server_options() {
       "thread: at most this many threads; more clients wait in the backlog")(
       "workers", non_negative<size_t>()->default_value(0),
       "prefork, prethread: processes or threads in the pool (0: 8 and 16); epoll: event loops "
-      "(0: one per CPU)")(
+      "(0: one per CPU), each with a listening socket of its own on every TCP port")(
       "accept-lock", po::value<std::string>()->default_value("none"),
       "prefork, prethread: how workers take turns at accept: none, flock (prefork: a record "
       "lock on a shared file) or mutex")(

@@ -258,7 +258,17 @@ std::vector<Listener> open_listener_per_worker(const Endpoint& endpoint,
   sharing.reuse_port = true;
   SocketAddress bound = listeners.front().local();
   for (size_t worker = 2; worker <= workers; ++worker) {
-    listeners.push_back(open_inet_listener(endpoint, bound, sharing, PortSharing::as_options_say));
+    try {
+      listeners.push_back(
+          open_inet_listener(endpoint, bound, sharing, PortSharing::as_options_say));
+    } catch (const std::system_error& e) {
+      if (e.code().value() != EMFILE) throw;
+      // "socket: Too many open files" would not say that --workers asked for them.
+      throw FatalError(EX_OSERR, "a listening socket per worker on " + to_string(bound) + ": " +
+                                     std::to_string(workers) + " workers are more than the " +
+                                     "descriptor limit allows (fewer --workers, or raise " +
+                                     "ulimit -n / LimitNOFILE=)");
+    }
   }
   for (size_t worker = 1; worker <= workers; ++worker)
     listeners[worker - 1].reserve_for_worker(worker);

@@ -1,5 +1,5 @@
-// EventLoop: one thread of the epoll model. It accepts from the shared listeners and runs
-// each connection's handler as a fiber on its FiberContext, muduo's "one loop per thread".
+// EventLoop: one thread of the epoll model. It accepts from its listeners and runs each
+// connection's handler as a fiber on its FiberContext, muduo's "one loop per thread".
 //
 // Each loop accepts from a listening socket of its own on every TCP port the server bound
 // (SO_REUSEPORT: the kernel hands each new client to one of them), as ref-epoll does. Sockets

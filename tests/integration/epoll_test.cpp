@@ -194,6 +194,19 @@ BOOST_DATA_TEST_CASE(a_second_server_on_the_loops_port_fails_loudly,
   BOOST_TEST(server.stop() == 0);
 }
 
+// An administrator's --workers that the descriptor limit cannot hold gets told so, instead
+// of "socket: Too many open files".
+BOOST_AUTO_TEST_CASE(more_workers_than_descriptors_for_their_sockets_is_a_clear_error) {
+  RunResult r =
+      run_program("/usr/bin/prlimit", {"--nofile=64:64", bin_path("echo-server"), "--listen",
+                                       "127.0.0.1:0", "--model", "epoll", "--workers", "100"});
+  BOOST_TEST(r.exit_code == 71, r.err);
+  BOOST_TEST(
+      r.err.find("100 workers are more than the descriptor limit allows") != std::string::npos,
+      r.err);
+  BOOST_TEST(r.err.find("listening on") == std::string::npos, r.err);
+}
+
 BOOST_AUTO_TEST_CASE(chat_between_three_members_on_two_loops) {
   ServerProcess server("chat-server",
                        {"--listen", "127.0.0.1:0", "--model", "epoll", "--workers", "2"});
