@@ -6,16 +6,30 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <stdexcept>
 
 #include "../log.hpp"
 
 namespace sockserv {
 
+Children::Children(size_t capacity)
+    : capacity_(capacity),
+      memory_(sizeof(size_t) + capacity * sizeof(Child), "the list of children"),
+      count_(static_cast<size_t*>(memory_.data())),
+      children_(reinterpret_cast<Child*>(count_ + 1)) {
+  static_assert(alignof(Child) <= sizeof(size_t), "the table starts right after the count");
+}
+
+void Children::add(pid_t pid, uint64_t tag) {
+  if (*count_ == capacity_) throw std::length_error("more children than the model allows");
+  children_[(*count_)++] = Child{pid, tag};
+}
+
 void Children::reap(const std::function<void(pid_t, uint64_t, int)>& on_exit) {
   // One SIGCHLD may stand for many children (signals do not queue), so loop until no
   // finished child is left. WNOHANG: never block here, the server has clients to accept.
   // Once none of ours is left there is nothing to wait for: stop without asking the kernel.
-  while (!children_.empty()) {
+  while (!empty()) {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid == 0) return;  // children remain, none finished
@@ -23,12 +37,11 @@ void Children::reap(const std::function<void(pid_t, uint64_t, int)>& on_exit) {
       if (errno == EINTR) continue;
       return;  // ECHILD: no children at all
     }
-    auto child = std::find_if(children_.begin(), children_.end(),
-                              [pid](const auto& entry) { return entry.first == pid; });
-    if (child != children_.end()) {
-      uint64_t tag = child->second;
-      *child = children_.back();  // the order does not matter: fill the hole with the last
-      children_.pop_back();
+    Child* end = children_ + *count_;
+    Child* child = std::find_if(children_, end, [pid](const Child& c) { return c.pid == pid; });
+    if (child != end) {
+      uint64_t tag = child->tag;
+      *child = children_[--*count_];  // the order does not matter: fill the hole with the last
       on_exit(pid, tag, status);
     }
     if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
@@ -38,13 +51,13 @@ void Children::reap(const std::function<void(pid_t, uint64_t, int)>& on_exit) {
 }
 
 void Children::signal_all(int signo) const {
-  for (const auto& [pid, tag] : children_) ::kill(pid, signo);
+  for (size_t i = 0; i < *count_; ++i) ::kill(children_[i].pid, signo);
 }
 
 void Children::kill_all(std::string_view why) const {
-  for (const auto& [pid, tag] : children_) {
-    log_warning("child ", pid, ": ", why, ": killing it");
-    ::kill(pid, SIGKILL);
+  for (size_t i = 0; i < *count_; ++i) {
+    log_warning("child ", children_[i].pid, ": ", why, ": killing it");
+    ::kill(children_[i].pid, SIGKILL);
   }
 }
 

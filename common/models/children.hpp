@@ -3,20 +3,24 @@
 
 #include <sys/types.h>
 
-#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <functional>
 #include <string_view>
-#include <utility>
+
+#include "../parent_only_memory.hpp"
 
 namespace sockserv {
 
 class Children {
  public:
+  /// Room for `capacity` children at a time (--max-children, the prefork scoreboard).
+  explicit Children(size_t capacity);
+
   /// Remembers child `pid`, with a number of the model's own (a request, a worker slot).
-  void add(pid_t pid, uint64_t tag) { children_.emplace_back(pid, tag); }
-  size_t size() const { return children_.size(); }
-  bool empty() const { return children_.empty(); }
+  /// Throws std::length_error beyond the capacity: the model must not fork that many.
+  void add(pid_t pid, uint64_t tag);
+  size_t size() const { return *count_; }
+  bool empty() const { return *count_ == 0; }
   /// Reaps every child that has finished and calls `on_exit(pid, tag, status)` for each of
   /// ours (`status` as waitpid(2) gives it).
   void reap(const std::function<void(pid_t, uint64_t, int)>& on_exit);
@@ -26,11 +30,19 @@ class Children {
   void kill_all(std::string_view why) const;
 
  private:
-  // (pid, tag), in no order. Flat, and the first 64 inside this object rather than in a
-  // buffer of their own: under --model fork the parent adds and removes one per connection,
-  // and every page it writes after a fork() costs a copy-on-write fault (about 10 µs here).
-  // A map's nodes would write several pages; a vector writes two (its size, its buffer).
-  boost::container::small_vector<std::pair<pid_t, uint64_t>, 64> children_;
+  struct Child {
+    pid_t pid;
+    uint64_t tag;
+  };
+
+  // The table, count first, in memory the children never share (ParentOnlyMemory): under
+  // --model fork the parent adds and removes a child per connection, right after a fork(),
+  // and a write to a page it shared with the new child would cost a copy of that page. This
+  // object itself is not written after it is made.
+  size_t capacity_;
+  ParentOnlyMemory memory_;
+  size_t* count_;    // in memory_
+  Child* children_;  // in memory_, after count_; (pid, tag), in no order
 };
 
 }  // namespace sockserv

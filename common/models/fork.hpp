@@ -18,7 +18,8 @@ namespace sockserv {
 
 class ForkModel : public Model {
  public:
-  explicit ForkModel(const ModelOptions& options) : max_children_(options.max_children) {}
+  explicit ForkModel(const ModelOptions& options)
+      : max_children_(options.max_children), children_(options.max_children) {}
   std::string_view name() const override { return "fork"; }
   IoStyle io_style() const override { return IoStyle::blocking; }
   void start(ServerCore& core) override { core_ = &core; }

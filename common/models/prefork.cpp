@@ -141,7 +141,8 @@ void read_proc_usage(pid_t pid, WorkerStats& line) {
 PreforkModel::PreforkModel(const ModelOptions& options)
     : options_(options),
       pass_fd_(options.pass_fd),
-      scoreboard_(std::max(options.max_workers, options.workers > 0 ? options.workers : 8)) {
+      scoreboard_(std::max(options.max_workers, options.workers > 0 ? options.workers : 8)),
+      children_(scoreboard_.size()) {  // a worker per slot
   if (options_.workers == 0) options_.workers = 8;
   if (options_.accept_lock == AcceptLock::flock) {
     // A file only to lock: memfd_create needs no directory. fcntl record locks belong to the
