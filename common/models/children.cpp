@@ -25,13 +25,15 @@ void Children::add(pid_t pid, uint64_t tag) {
   children_[(*count_)++] = Child{pid, tag};
 }
 
-void Children::reap(const std::function<void(pid_t, uint64_t, int)>& on_exit) {
+void Children::reap(const OnExit& on_exit) {
   // One SIGCHLD may stand for many children (signals do not queue), so loop until no
   // finished child is left. WNOHANG: never block here, the server has clients to accept.
   // Once none of ours is left there is nothing to wait for: stop without asking the kernel.
   while (!empty()) {
     int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    rusage usage{};
+    // wait4: waitpid that also tells what the child used (for --stats).
+    pid_t pid = ::wait4(-1, &status, WNOHANG, &usage);
     if (pid == 0) return;  // children remain, none finished
     if (pid < 0) {
       if (errno == EINTR) continue;
@@ -42,7 +44,7 @@ void Children::reap(const std::function<void(pid_t, uint64_t, int)>& on_exit) {
     if (child != end) {
       uint64_t tag = child->tag;
       *child = children_[--*count_];  // the order does not matter: fill the hole with the last
-      on_exit(pid, tag, status);
+      on_exit(pid, tag, status, usage);
     }
     if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
       log_warning("child ", pid, " killed by signal ", WTERMSIG(status));

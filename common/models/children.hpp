@@ -1,6 +1,7 @@
 // Children: the child processes of a model (fork, prefork), reaped without blocking.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -21,9 +22,10 @@ class Children {
   void add(pid_t pid, uint64_t tag);
   size_t size() const { return *count_; }
   bool empty() const { return *count_ == 0; }
-  /// Reaps every child that has finished and calls `on_exit(pid, tag, status)` for each of
-  /// ours (`status` as waitpid(2) gives it).
-  void reap(const std::function<void(pid_t, uint64_t, int)>& on_exit);
+  /// Reaps every child that has finished and calls `on_exit(pid, tag, status, usage)` for
+  /// each of ours (`status` as waitpid(2) gives it, `usage` the child's CPU time and peak RSS).
+  using OnExit = std::function<void(pid_t, uint64_t, int, const rusage&)>;
+  void reap(const OnExit& on_exit);
   /// Sends `signo` to every child.
   void signal_all(int signo) const;
   /// SIGKILL to every child, logged with `why`.

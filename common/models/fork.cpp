@@ -51,7 +51,7 @@ void ForkModel::process_request(Request request, ServerCore& core) {
 }
 
 void ForkModel::collect_finished() {
-  children_.reap([this](pid_t pid, uint64_t id, int status) {
+  children_.reap([this](pid_t pid, uint64_t id, int status, const rusage&) {
     auto record = records_.extract(id);
     // A child that finished wrote its own line; one killed by a signal could not.
     if (!record.empty() && WIFSIGNALED(status))

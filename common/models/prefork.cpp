@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "../io_contexts.hpp"
 #include "../log.hpp"
 #include "worker_accept.hpp"
+#include "worker_stats.hpp"
 
 namespace sockserv {
 namespace {
@@ -116,21 +118,14 @@ std::optional<Request> receive_descriptor(int channel) {
   }
 }
 
-// CPU seconds and peak RSS of a process, from /proc.
+// CPU seconds and peak RSS of a worker process, from /proc. The CPU time is schedstat's
+// nanoseconds on the CPU (a worker has one thread): /proc/PID/stat counts in 10 ms ticks,
+// which a worker that served a few short connections never reaches.
 void read_proc_usage(pid_t pid, WorkerStats& line) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t end_of_name = text.rfind(')');
-  if (end_of_name != std::string::npos) {
-    std::istringstream fields(text.substr(end_of_name + 2));
-    std::string field;
-    double ticks = 0;
-    for (int i = 3; fields >> field && i <= 15; ++i) {
-      if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
-    }
-    line.cpu_seconds = ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  }
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string dir = "/proc/" + std::to_string(pid);
+  std::ifstream schedstat(dir + "/schedstat");
+  if (double nanoseconds = 0; schedstat >> nanoseconds) line.cpu_seconds = nanoseconds / 1e9;
+  std::ifstream status(dir + "/status");
   for (std::string row; std::getline(status, row);) {
     if (row.rfind("VmHWM:", 0) == 0) line.peak_rss_mib = std::stod(row.substr(6)) / 1024.0;
   }
@@ -383,15 +378,33 @@ void PreforkModel::keep_spares() {
 }
 
 void PreforkModel::collect_finished() {
-  children_.reap([this](pid_t pid, uint64_t slot, int status) {
+  children_.reap([this](pid_t pid, uint64_t slot, int status, const rusage& usage) {
+    if (options_.stats) remember_stats(static_cast<size_t>(slot), pid, usage);
     on_worker_exit(pid, static_cast<size_t>(slot), status);
   });
 }
 
+// A worker has exited: its counts are still in its scoreboard slot, and wait4 told its CPU
+// time and peak RSS. Kept before the slot is reused, so the report at exit has every worker.
+void PreforkModel::remember_stats(size_t slot, pid_t pid, const rusage& usage) {
+  WorkerStats line = stats_line(slot, pid);
+  line.cpu_seconds = cpu_seconds(usage);
+  line.peak_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
+  if (stopping_) {
+    ended_.push_back(line);
+    return;
+  }
+  ++replaced_count_;
+  replaced_.worker = std::to_string(replaced_count_) + " workers replaced earlier";
+  replaced_.accepted += line.accepted;
+  replaced_.empty_wakeups += line.empty_wakeups;
+  replaced_.cpu_seconds += line.cpu_seconds;
+  // They did not all live at once: the largest, not the sum.
+  replaced_.peak_rss_mib = std::max(replaced_.peak_rss_mib, line.peak_rss_mib);
+}
+
 void PreforkModel::on_worker_exit(pid_t pid, size_t slot, int status) {
   WorkerSlot& entry = scoreboard_.slot(slot);
-  retired_accepted_ += entry.counts.accepted;
-  retired_empty_ += entry.counts.empty_wakeups;
   uint64_t served = entry.served;
   entry.pid = 0;
   auto worker = workers_.find(pid);
@@ -436,30 +449,42 @@ bool PreforkModel::force_stop() {
   return true;
 }
 
+WorkerStats PreforkModel::stats_line(size_t slot, pid_t pid) const {
+  const WorkerSlot& entry = scoreboard_.slot(slot);
+  return WorkerStats{
+      .worker = "worker " + std::to_string(slot + 1) + " (pid " + std::to_string(pid) + ")",
+      .accepted = entry.counts.accepted,
+      .empty_wakeups = entry.counts.empty_wakeups};
+}
+
 std::vector<WorkerStats> PreforkModel::stats() const {
   if (!options_.stats) return {};
-  std::vector<WorkerStats> lines;
-  WorkerStats total{.worker = "total"};
-  total.accepted = retired_accepted_;
-  total.empty_wakeups = retired_empty_;
+  // The workers that have ended (all of them, at exit), then the running ones, read from /proc.
+  std::vector<WorkerStats> lines = ended_;
   for (const auto& [pid, worker] : workers_) {
-    const WorkerSlot& entry = scoreboard_.slot(worker.slot);
-    WorkerStats line{.worker = "worker " + std::to_string(worker.slot + 1) + " (pid " +
-                               std::to_string(pid) + ")"};
-    line.accepted = entry.counts.accepted;
-    line.empty_wakeups = entry.counts.empty_wakeups;
+    WorkerStats& line = lines.emplace_back(stats_line(worker.slot, pid));
     read_proc_usage(pid, line);
+  }
+  rusage self{};
+  ::getrusage(RUSAGE_SELF, &self);  // the parent's own, its workers not included
+  lines.push_back(WorkerStats{.worker = "parent",
+                              .cpu_seconds = cpu_seconds(self),
+                              .peak_rss_mib = static_cast<double>(self.ru_maxrss) / 1024.0});
+  // The tree: every line's counts and CPU time; peak RSS summed over the processes of the
+  // last pool and the parent (the replaced workers' largest is on their own line).
+  WorkerStats total{.worker = "total"};
+  for (const WorkerStats& line : lines) {
     total.accepted += line.accepted;
     total.empty_wakeups += line.empty_wakeups;
     total.cpu_seconds += line.cpu_seconds;
     total.peak_rss_mib += line.peak_rss_mib;
-    lines.push_back(line);
   }
-  WorkerStats parent{.worker = "parent"};
-  read_proc_usage(::getpid(), parent);
-  total.cpu_seconds += parent.cpu_seconds;
-  total.peak_rss_mib += parent.peak_rss_mib;
-  lines.push_back(parent);
+  if (replaced_count_ > 0) {
+    lines.insert(lines.end() - 1, replaced_);  // before the parent's line
+    total.accepted += replaced_.accepted;
+    total.empty_wakeups += replaced_.empty_wakeups;
+    total.cpu_seconds += replaced_.cpu_seconds;
+  }
   lines.push_back(total);
   return lines;
 }

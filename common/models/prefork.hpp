@@ -58,6 +58,8 @@ class PreforkModel : public Model {
   [[noreturn]] void run_child(size_t slot, UniqueFd channel, UniqueFd hub_link, pid_t parent);
   void serve_accepting(WorkerSlot& slot);
   void serve_passed(WorkerSlot& slot, int channel);
+  WorkerStats stats_line(size_t slot, pid_t pid) const;
+  void remember_stats(size_t slot, pid_t pid, const rusage& usage);
   void serve_one(WorkerSlot& slot, Request& request);
   void lock_accept();
   void unlock_accept();
@@ -74,8 +76,12 @@ class PreforkModel : public Model {
   Children children_;  // pid -> slot
   std::map<pid_t, Worker> workers_;
   bool stopping_ = false;
-  uint64_t retired_accepted_ = 0;  // counts of workers that have exited, for --stats
-  uint64_t retired_empty_ = 0;
+  // --stats of workers that have exited: one line each for those that ended with the server
+  // (the whole pool, at exit), and one line summing those replaced before (--max-requests,
+  // crashes, spare workers retired), which over a long run may be thousands.
+  std::vector<WorkerStats> ended_;
+  WorkerStats replaced_;
+  size_t replaced_count_ = 0;
 };
 
 }  // namespace sockserv

@@ -35,6 +35,7 @@ PrethreadModel::~PrethreadModel() {
 void PrethreadModel::start(ServerCore& core) {
   for (size_t i = 0; i < worker_count_; ++i) {
     Worker& worker = workers_.emplace_back();
+    worker.number = i + 1;
     worker.thread = std::thread([this, &worker, &core] { run_worker(worker, core); });
   }
 }
@@ -69,6 +70,7 @@ void PrethreadModel::run_worker(Worker& worker, ServerCore& core) {
   } catch (const std::exception& e) {
     log_error("worker thread: ", e.what());
   }
+  worker.cpu_at_end = this_thread_cpu_seconds();
   worker.done = true;
   Wakeup::notify_worker_done();  // the main loop joins this thread
 }
@@ -120,6 +122,8 @@ void PrethreadModel::collect_finished() {
   for (auto it = workers_.begin(); it != workers_.end();) {
     if (it->done) {
       it->thread.join();
+      // Its clock ended with it: keep what it said last, so the report at exit has it too.
+      if (want_stats_) ended_.push_back(stats_line(*it, it->cpu_at_end));
       if (!stopping_) log_error("a worker thread ended early; the pool is one smaller");
       it = workers_.erase(it);
     } else {
@@ -128,15 +132,19 @@ void PrethreadModel::collect_finished() {
   }
 }
 
+WorkerStats PrethreadModel::stats_line(const Worker& worker, double cpu_seconds) const {
+  return WorkerStats{.worker = "thread " + std::to_string(worker.number),
+                     .accepted = worker.counts.accepted,
+                     .empty_wakeups = worker.counts.empty_wakeups,
+                     .cpu_seconds = cpu_seconds};
+}
+
 std::vector<WorkerStats> PrethreadModel::stats() const {
   if (!want_stats_) return {};
-  std::vector<WorkerStats> lines;
+  // Threads that have ended first (all of them, at exit), then the running ones.
+  std::vector<WorkerStats> lines = ended_;
   for (const Worker& worker : workers_) {
-    WorkerStats& line = lines.emplace_back();
-    line.worker = "thread " + std::to_string(lines.size());
-    line.accepted = worker.counts.accepted;
-    line.empty_wakeups = worker.counts.empty_wakeups;
-    line.cpu_seconds = thread_cpu_seconds(worker.thread);
+    lines.push_back(stats_line(worker, thread_cpu_seconds(worker.thread)));
   }
   return with_process_total(std::move(lines));
 }

@@ -38,11 +38,14 @@ class PrethreadModel : public Model {
 
  private:
   struct Worker {
+    size_t number = 0;  // 1, 2, ...: "thread N" in --stats
     std::thread thread;
     AcceptStats counts;
+    double cpu_at_end = 0;  // written by the thread itself just before `done`
     std::atomic<bool> done{false};
   };
   void run_worker(Worker& worker, ServerCore& core);
+  WorkerStats stats_line(const Worker& worker, double cpu_seconds) const;
   std::optional<Request> take_queued();
 
   size_t worker_count_;
@@ -57,7 +60,8 @@ class PrethreadModel : public Model {
   mutable std::mutex queue_mutex_;  // --main-accept: guards queue_
   std::condition_variable queue_ready_;
   std::deque<Request> queue_;
-  std::list<Worker> workers_;  // a list: a worker's address stays put while its thread runs
+  std::list<Worker> workers_;       // a list: a worker's address stays put while its thread runs
+  std::vector<WorkerStats> ended_;  // --stats: workers already joined, one line each
 };
 
 }  // namespace sockserv

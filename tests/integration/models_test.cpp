@@ -207,13 +207,44 @@ BOOST_DATA_TEST_CASE(a_handler_stuck_past_the_drain_does_not_hang_the_exit,
   fs::remove_all(root);
 }
 
+// The part of the log after the server began to stop: what it reported at exit.
+std::string log_at_exit(const ServerProcess& server) {
+  std::string log = server.log();
+  size_t stopping = log.rfind("stopping");
+  return stopping == std::string::npos ? std::string() : log.substr(stopping);
+}
+
 BOOST_DATA_TEST_CASE(stats_on_sigusr1_and_on_exit, bdata::make({"prefork", "prethread"}), model) {
   ServerProcess server = start_echo(model, {"--workers", "2", "--stats"});
   for (int i = 0; i < 5; ++i) BOOST_TEST(echoes(server.port()));
   ::kill(server.pid(), SIGUSR1);
   BOOST_TEST(server.wait_for_log("stats: total: accepted 5,"), server.log());
   BOOST_TEST(server.stop() == 0);
-  BOOST_TEST(server.log().find("peak rss") != std::string::npos);
+  // At exit every worker has ended, and each still has its line and its counts.
+  std::string at_exit = log_at_exit(server);
+  BOOST_TEST(at_exit.find("stats: total: accepted 5,") != std::string::npos, server.log());
+  std::string worker = std::string(model) == "prefork" ? "worker " : "thread ";
+  BOOST_TEST(at_exit.find("stats: " + worker + "1") != std::string::npos, server.log());
+  BOOST_TEST(at_exit.find("stats: " + worker + "2") != std::string::npos, server.log());
+  BOOST_TEST(at_exit.find("peak rss") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(stats_count_the_prefork_workers_replaced_before_the_exit) {
+  ServerProcess server = start_echo(
+      "prefork", {"--workers", "1", "--max-requests", "1", "--max-per-source", "0", "--stats"});
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(echoes(server.port()));
+    // Each worker serves one connection; wait until the parent has reaped and replaced it.
+    BOOST_TEST(eventually([&] {
+                 return count_of(server.log(), "(--max-requests): replacing it") == size_t(i + 1);
+               }),
+               server.log());
+  }
+  BOOST_TEST(server.stop() == 0);
+  std::string at_exit = log_at_exit(server);
+  BOOST_TEST(at_exit.find("stats: 3 workers replaced earlier: accepted 3,") != std::string::npos,
+             server.log());
+  BOOST_TEST(at_exit.find("stats: total: accepted 3,") != std::string::npos, server.log());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -35,7 +35,9 @@ std::map<pid_t, std::pair<uint64_t, int>> reap_all(Children& children) {
   std::map<pid_t, std::pair<uint64_t, int>> seen;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!children.empty() && std::chrono::steady_clock::now() < deadline) {
-    children.reap([&](pid_t pid, uint64_t tag, int status) { seen[pid] = {tag, status}; });
+    children.reap([&](pid_t pid, uint64_t tag, int status, const rusage&) {
+      seen[pid] = {tag, status};
+    });
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return seen;
@@ -88,7 +90,9 @@ BOOST_AUTO_TEST_CASE(children_are_reaped_with_their_tags_and_removed) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   std::map<pid_t, std::pair<uint64_t, int>> seen;
   while (seen.empty() && std::chrono::steady_clock::now() < deadline) {
-    children.reap([&](pid_t pid, uint64_t tag, int status) { seen[pid] = {tag, status}; });
+    children.reap([&](pid_t pid, uint64_t tag, int status, const rusage&) {
+      seen[pid] = {tag, status};
+    });
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   BOOST_REQUIRE(seen.size() == 1u);
