@@ -199,7 +199,9 @@ nlohmann::json environment() {
           {"nofile_limit", files.rlim_cur}};
 }
 
+// null when nothing was timed (stream mode times no request): zeros would read as "instant".
 nlohmann::json microseconds(const Histogram& h) {
+  if (h.count() == 0) return nullptr;
   auto us = [](double ns) { return std::round(ns / 10.0) / 100.0; };  // to 0.01 us
   return {{"p50", us(static_cast<double>(h.percentile(50)))},
           {"p90", us(static_cast<double>(h.percentile(90)))},
@@ -251,6 +253,10 @@ nlohmann::json report(const Settings& s, const LoadResult& r, size_t threads, do
 }
 
 void print_latency(const char* what, const nlohmann::json& us) {
+  if (us.is_null()) {
+    std::cout << "  " << what << ": none timed\n";
+    return;
+  }
   std::cout << "  " << what << " us: p50 " << us["p50"] << "  p90 " << us["p90"] << "  p99 "
             << us["p99"] << "  p99.9 " << us["p999"] << "  max " << us["max"] << "\n";
 }

@@ -250,6 +250,9 @@ BOOST_AUTO_TEST_CASE(stream_mode_against_echo_server) {
   BOOST_TEST(r["bytes_received"].get<uint64_t>() > 1'000'000U);
   BOOST_TEST(r["bytes_sent"].get<uint64_t>() >= r["bytes_received"].get<uint64_t>());
   BOOST_TEST(r["mb_per_s"]["received"].get<double>() > 1.0);
+  // A stream has no requests to time: no latency, rather than a row of zeros.
+  BOOST_TEST(r["latency_us"].is_null(), r.dump());
+  BOOST_TEST(!r["connect_latency_us"].is_null(), r.dump());
 }
 
 BOOST_AUTO_TEST_CASE(idle_mode_holds_every_idle_connection) {
