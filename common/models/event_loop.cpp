@@ -3,7 +3,6 @@
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -49,9 +48,7 @@ void EventLoop::run() {
     stop_listening_on_own_sockets();
   }
   if (!stopping_) released_.set_value();
-  timespec cpu{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-  cpu_at_end_ = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
+  cpu_at_end_ = this_thread_cpu_seconds();  // nobody can read its clock once it has ended
   done_ = true;
   Wakeup::notify_worker_done();  // the main loop joins this thread
 }
