@@ -390,8 +390,8 @@ void PreforkModel::remember_stats(size_t slot, pid_t pid, const rusage& usage) {
   WorkerStats line = stats_line(slot, pid);
   line.cpu_seconds = cpu_seconds(usage);
   line.peak_rss_mib = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
-  if (stopping_) {
-    ended_.push_back(line);
+  if (stopping_) {  // no worker is replaced now: one per slot at most
+    ended_[slot] = line;
     return;
   }
   ++replaced_count_;
@@ -460,7 +460,8 @@ WorkerStats PreforkModel::stats_line(size_t slot, pid_t pid) const {
 std::vector<WorkerStats> PreforkModel::stats() const {
   if (!options_.stats) return {};
   // The workers that have ended (all of them, at exit), then the running ones, read from /proc.
-  std::vector<WorkerStats> lines = ended_;
+  std::vector<WorkerStats> lines;
+  for (const auto& [slot, line] : ended_) lines.push_back(line);
   for (const auto& [pid, worker] : workers_) {
     WorkerStats& line = lines.emplace_back(stats_line(worker.slot, pid));
     read_proc_usage(pid, line);

@@ -79,7 +79,7 @@ class PreforkModel : public Model {
   // --stats of workers that have exited: one line each for those that ended with the server
   // (the whole pool, at exit), and one line summing those replaced before (--max-requests,
   // crashes, spare workers retired), which over a long run may be thousands.
-  std::vector<WorkerStats> ended_;
+  std::map<size_t, WorkerStats> ended_;  // by slot: printed in the pool's order
   WorkerStats replaced_;
   size_t replaced_count_ = 0;
 };

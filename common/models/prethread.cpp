@@ -132,11 +132,11 @@ void PrethreadModel::collect_finished() {
   }
 }
 
-WorkerStats PrethreadModel::stats_line(const Worker& worker, double cpu_seconds) const {
+WorkerStats PrethreadModel::stats_line(const Worker& worker, double cpu) const {
   return WorkerStats{.worker = "thread " + std::to_string(worker.number),
                      .accepted = worker.counts.accepted,
                      .empty_wakeups = worker.counts.empty_wakeups,
-                     .cpu_seconds = cpu_seconds};
+                     .cpu_seconds = cpu};
 }
 
 std::vector<WorkerStats> PrethreadModel::stats() const {

@@ -45,7 +45,7 @@ class PrethreadModel : public Model {
     std::atomic<bool> done{false};
   };
   void run_worker(Worker& worker, ServerCore& core);
-  WorkerStats stats_line(const Worker& worker, double cpu_seconds) const;
+  WorkerStats stats_line(const Worker& worker, double cpu) const;
   std::optional<Request> take_queued();
 
   size_t worker_count_;
