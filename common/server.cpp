@@ -15,7 +15,8 @@
 
 namespace sockserv {
 namespace {
-constexpr size_t kMaxDatagram = 65536;  // one more than the largest UDP payload, to see MSG_TRUNC
+constexpr size_t kMaxDatagram = 65536;    // one more than the largest UDP payload, to see MSG_TRUNC
+constexpr Millis kCapacityRecheck{1000};  // at capacity: how often to look for finished requests
 }  // namespace
 
 Server::Server(ServerSettings settings, std::unique_ptr<Model> model, StreamService stream,
@@ -118,11 +119,14 @@ bool Server::poll_once(Deadline deadline) {
   model_->add_poll_fds(fds);
   size_t hub_first = fds.size();
   if (hub_) hub_->add_poll_fds(fds);
-  // Paused: wake up when the pause ends. At capacity: a finished request wakes us (SIGCHLD,
-  // a thread's notice), so wait as long as asked; the end of a pause long gone would make
-  // this a poll with timeout 0, round after round.
+  // Paused: wake up when the pause ends (the end of a pause long gone would make this a poll
+  // with timeout 0, round after round). At capacity: a finished request wakes us (SIGCHLD,
+  // a thread's notice), and we look anyway once a second, so that a wake-up that never
+  // comes cannot stop the server for good (seen under ThreadSanitizer, whose emulation of
+  // signal delivery left every signal blocked in a storm of 1,000 signals a second).
   Deadline wait_until =
       paused ? deadline.earlier(Deadline::at(acceptor_.paused_until())) : deadline;
+  if (full) wait_until = wait_until.earlier(Deadline::after(kCapacityRecheck));
   // A STATUS= change held back by report_status is sent when its second is over.
   if (status_pending()) wait_until = wait_until.earlier(Deadline::at(next_status_));
   bool served = false;
@@ -141,6 +145,7 @@ bool Server::poll_once(Deadline deadline) {
     model_->on_poll(results.subspan(model_first, hub_first - model_first));
     if (hub_) hub_->on_poll(results.subspan(hub_first));
   }
+  if (full) model_->collect_finished();  // harmless if nothing has finished
   report_status();
   model_->service_actions();
   service_actions();

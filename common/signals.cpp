@@ -82,6 +82,14 @@ Wakeup::Wakeup() {
   g_pipe_write_fd = pipe.write_end.release();
   ignore_sigpipe();
   for (int signo : kHandled) set_handler(signo, on_signal);
+  // A signal mask is inherited across exec, and a blocked signal is never delivered: started
+  // by a program that had SIGCHLD or SIGTERM blocked, the server would never reap a child
+  // (and stall at --max-children) nor hear that it should stop.
+  sigset_t ours;
+  sigemptyset(&ours);
+  for (int signo : kHandled) sigaddset(&ours, signo);
+  if (int rc = ::pthread_sigmask(SIG_UNBLOCK, &ours, nullptr); rc != 0)
+    throw_errno(rc, "pthread_sigmask");
 }
 
 Wakeup::~Wakeup() {

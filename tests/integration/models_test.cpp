@@ -247,4 +247,32 @@ BOOST_AUTO_TEST_CASE(stats_count_the_prefork_workers_replaced_before_the_exit) {
   BOOST_TEST(at_exit.find("stats: total: accepted 3,") != std::string::npos, server.log());
 }
 
+// Signals blocked in this thread while it lives: a process started meanwhile inherits them.
+struct BlockedSignals {
+  explicit BlockedSignals(std::initializer_list<int> signals) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int signo : signals) sigaddset(&set, signo);
+    ::pthread_sigmask(SIG_BLOCK, &set, &old);
+  }
+  ~BlockedSignals() { ::pthread_sigmask(SIG_SETMASK, &old, nullptr); }
+  BlockedSignals(const BlockedSignals&) = delete;
+  BlockedSignals& operator=(const BlockedSignals&) = delete;
+  sigset_t old;
+};
+
+// A signal mask is inherited across exec: a server started with SIGCHLD and SIGTERM blocked
+// unblocks them, or it would never reap a child (stalling at --max-children) nor stop.
+BOOST_AUTO_TEST_CASE(a_server_started_with_its_signals_blocked_still_reaps_and_stops) {
+  auto start_blocked = [] {
+    BlockedSignals blocked{SIGCHLD, SIGTERM};
+    return std::make_unique<ServerProcess>(
+        "echo-server", std::vector<std::string>{"--listen", "127.0.0.1:0", "--model", "fork",
+                                                "--max-children", "1", "--max-per-source", "0"});
+  };
+  std::unique_ptr<ServerProcess> server = start_blocked();
+  for (int i = 0; i < 3; ++i) BOOST_TEST(echoes(server->port()));
+  BOOST_TEST(server->stop(SIGTERM, 5000ms) == 0, server->log());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
