@@ -395,7 +395,6 @@ void PreforkModel::remember_stats(size_t slot, pid_t pid, const rusage& usage) {
     return;
   }
   ++replaced_count_;
-  replaced_.worker = std::to_string(replaced_count_) + " workers replaced earlier";
   replaced_.accepted += line.accepted;
   replaced_.empty_wakeups += line.empty_wakeups;
   replaced_.cpu_seconds += line.cpu_seconds;
@@ -481,7 +480,8 @@ std::vector<WorkerStats> PreforkModel::stats() const {
     total.peak_rss_mib += line.peak_rss_mib;
   }
   if (replaced_count_ > 0) {
-    lines.insert(lines.end() - 1, replaced_);  // before the parent's line
+    WorkerStats& replaced = *lines.insert(lines.end() - 1, replaced_);  // before the parent's
+    replaced.worker = std::to_string(replaced_count_) + " workers replaced earlier";
     total.accepted += replaced_.accepted;
     total.empty_wakeups += replaced_.empty_wakeups;
     total.cpu_seconds += replaced_.cpu_seconds;

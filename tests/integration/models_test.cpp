@@ -271,6 +271,14 @@ BOOST_AUTO_TEST_CASE(a_server_started_with_its_signals_blocked_still_reaps_and_s
                                                 "--max-children", "1", "--max-per-source", "0"});
   };
   std::unique_ptr<ServerProcess> server = start_blocked();
+  // The server's own mask: neither signal blocked any more (bit N-1 stands for signal N).
+  std::ifstream status("/proc/" + std::to_string(server->pid()) + "/status");
+  uint64_t blocked_mask = ~0ULL;
+  for (std::string row; std::getline(status, row);) {
+    if (row.rfind("SigBlk:", 0) == 0) blocked_mask = std::stoull(row.substr(7), nullptr, 16);
+  }
+  BOOST_TEST((blocked_mask & (1ULL << (SIGCHLD - 1))) == 0u);
+  BOOST_TEST((blocked_mask & (1ULL << (SIGTERM - 1))) == 0u);
   for (int i = 0; i < 3; ++i) BOOST_TEST(echoes(server->port()));
   BOOST_TEST(server->stop(SIGTERM, 5000ms) == 0, server->log());
 }
